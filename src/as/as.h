@@ -1,0 +1,68 @@
+/* as.h — the Attestation Service as a library: embedded in the KBS and
+ * served by restful-as / grpc-as.
+ *
+ * One tr_as is created from an AS config (config.json shape, see
+ * docs/attestation-service.md) and shared by all threads. Policies are
+ * compiled once when set or first loaded and cached. */
+#ifndef TRUSTEE_AS_AS_H
+#define TRUSTEE_AS_AS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/digest.h"
+#include "core/error.h"
+#include "rvps/rvps.h"
+
+typedef struct tr_as tr_as;
+
+/* Runtime data / init data as the request carries them. */
+typedef enum { TR_DATA_NONE = 0, TR_DATA_RAW, TR_DATA_STRUCTURED } tr_data_kind;
+
+typedef struct {
+  tr_data_kind kind;
+  const uint8_t *raw; /* TR_DATA_RAW: bytes used as-is */
+  size_t raw_len;
+  const json_t *structured; /* runtime data: JSON, JCS-canonicalised and hashed */
+  const char *toml;         /* init data "structured": TOML text, hashed exactly as given */
+} tr_as_data;
+
+typedef struct {
+  const char *tee;        /* "snp", "sample", ... */
+  const json_t *evidence; /* the evidence JSON value */
+  tr_as_data runtime_data;
+  tr_digest_alg runtime_data_hash_alg; /* 0 = sha384 */
+  tr_as_data init_data;                /* RAW = digest; STRUCTURED = TOML text */
+} tr_as_request;
+
+/* Creates from a parsed config.json (NULL = all defaults). `rvps` may be
+ * NULL: the AS builds its own from rvps_config; when given it is borrowed
+ * (the KBS shares one). */
+tr_err *tr_as_new(const json_t *config, tr_as **out);
+void tr_as_free(tr_as *as);
+
+/* Verifies every request, appraises against policy_ids (NULL/0 = "default")
+ * and returns the signed token (caller frees). Errors name the request
+ * index, the TEE and the failing check. */
+tr_err *tr_as_evaluate(tr_as *as, const tr_as_request *reqs, size_t nreqs, const char *const *policy_ids,
+                       size_t npolicy_ids, char **token);
+
+/* Policies: id validated by the KV key rule; text must compile. */
+tr_err *tr_as_set_policy(tr_as *as, const char *id, const char *rego_text);
+tr_err *tr_as_get_policy(tr_as *as, const char *id, char **rego_text); /* caller frees */
+/* {"<id>": "<sha384 hex of text>", ...} — new reference. */
+tr_err *tr_as_list_policies(tr_as *as, json_t **out);
+tr_err *tr_as_delete_policy(tr_as *as, const char *id);
+
+/* Attestation challenge for a TEE (extra params for the nonce, e.g. IBM SE).
+ * *out is the string the KBS puts in Challenge.extra-params ("" when none). */
+tr_err *tr_as_challenge(tr_as *as, const char *tee, const json_t *params, char **out);
+
+/* The token signer's public keys as a JWKS document. New reference. */
+json_t *tr_as_jwks(tr_as *as);
+
+/* The RVPS behind this AS (built-in, or a client of a remote one). Borrowed. */
+tr_rvps *tr_as_rvps(tr_as *as);
+
+#endif
