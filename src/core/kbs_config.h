@@ -200,7 +200,7 @@ typedef struct {
 } tr_kbs_config;
 
 /* Reads and parses a config file (TOML, or JSON when the name ends in
- * ".json"). Errors: TR_E_IO (unreadable), TR_E_INVALID (syntax, type,
+ * ".json"). Errors: TR_E_NOTFOUND / TR_E_IO (missing / unreadable), TR_E_INVALID (syntax, type,
  * missing key). *out is owned by the caller. */
 tr_err *tr_kbs_config_load(const char *path, tr_kbs_config **out);
 /* Parses TOML text; file_name (may be NULL) is used only in messages. */
