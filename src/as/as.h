@@ -33,13 +33,29 @@ typedef struct {
   const json_t *evidence; /* the evidence JSON value */
   tr_as_data runtime_data;
   tr_digest_alg runtime_data_hash_alg; /* 0 = sha384 */
-  tr_as_data init_data;                /* RAW = digest; STRUCTURED = TOML text */
+  tr_as_data init_data;                /* RAW = digest; STRUCTURED = TOML text (`toml`), or
+                                          a JSON object (`structured`, documented single-request
+                                          shape): JCS-canonicalised and hashed with: */
+  tr_digest_alg init_data_hash_alg;     /* 0 = sha384; only for JSON-structured init data */
 } tr_as_request;
 
 /* Creates from a parsed config.json (NULL = all defaults). `rvps` may be
  * NULL: the AS builds its own from rvps_config; when given it is borrowed
  * (the KBS shares one). */
 tr_err *tr_as_new(const json_t *config, tr_as **out);
+
+/* As tr_as_new, sharing state with an embedding service (the KBS): `kv`
+ * (policy storage; NULL = from the config's storage_backend) and `rvps`
+ * (NULL = built from rvps_config) are borrowed and must outlive the AS. */
+typedef struct {
+  tr_kv *kv;
+  tr_rvps *rvps;
+} tr_as_shared;
+tr_err *tr_as_new_shared(const json_t *config, const tr_as_shared *shared, tr_as **out);
+
+/* Warnings collected while reading the config (unknown keys, ignored
+ * documented keys): a JSON array of strings, borrowed. */
+const json_t *tr_as_config_warnings(const tr_as *as);
 void tr_as_free(tr_as *as);
 
 /* Verifies every request, appraises against policy_ids (NULL/0 = "default")
