@@ -31,11 +31,18 @@ typedef struct {
   size_t signature_len;
 } tr_jws;
 
-/* Splits and decodes without verifying anything. */
+/* Splits and decodes without verifying anything. The header must be a JSON
+ * object with a string `alg`; `crit` is refused (TR_E_UNSUPPORTED). Every
+ * part must be base64url without padding. */
 tr_err *tr_jws_parse(const char *compact, size_t len, tr_jws *out);
 /* Verifies the parsed JWS with key. `alg` is the algorithm the caller
  * expects (e.g. the JWK's own alg); NULL means "the header's alg", which is
- * still checked against the key type. The header's alg must equal `alg`. */
+ * still checked against the key type (and curve). The header's alg must
+ * equal `alg`; when the key itself carries an `alg`, that must equal the
+ * header's too. Errors: TR_E_VERIFY for a bad signature, `none`, or an
+ * algorithm mismatch; TR_E_INVALID for a key of the wrong type/curve (or an
+ * RSA key under 2048 bits, or an HMAC key shorter than the hash);
+ * TR_E_UNSUPPORTED for unknown algorithms. */
 tr_err *tr_jws_verify(const tr_jws *jws, const tr_jwk *key, const char *alg);
 void tr_jws_clear(tr_jws *jws);
 
@@ -48,8 +55,17 @@ typedef struct {
   const char *aud; /* required audience (string or array member), or NULL */
 } tr_jwt_opts;
 
-/* Validates registered claims of an already verified JWT payload. */
+/* Validates registered claims of an already verified JWT payload. opts NULL
+ * means upstream KBS's rules: exp required, 60 s leeway, nbf/iss/aud not
+ * checked. Expired (exp < now - leeway) or not yet valid (nbf > now +
+ * leeway): TR_E_EXPIRED; missing/malformed exp: TR_E_INVALID; iss/aud
+ * mismatch: TR_E_AUTH. */
 tr_err *tr_jwt_check_claims(const json_t *claims, const tr_jwt_opts *opts);
+
+/* Parse + verify + claims check in one step. *claims (new reference) is the
+ * payload object on success. */
+tr_err *tr_jwt_verify(const char *compact, size_t len, const tr_jwk *key, const char *alg,
+                      const tr_jwt_opts *opts, json_t **claims);
 
 /* Supported JWS algorithm? */
 bool tr_jws_alg_supported(const char *alg);

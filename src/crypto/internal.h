@@ -1,0 +1,114 @@
+/* internal.h — what the JOSE core (jwk.c, jws.c, jwe.c) and the algorithm
+ * families (the files under alg/) share. Not part of the public API.
+ *
+ * Design (after latchset/jose): the core knows no algorithm. Each family
+ * file defines a const array of descriptors terminated by a {NULL} entry and
+ * the core looks names up in the table of families below (jws_algs.c /
+ * jwe_algs.c). Adding an algorithm touches one file plus, for a new family,
+ * one line in that table. All tables are const: no global mutable state, so
+ * every function here is thread-safe given thread-safe OpenSSL 3. */
+#ifndef TRUSTEE_CRYPTO_INTERNAL_H
+#define TRUSTEE_CRYPTO_INTERNAL_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "crypto/jwk.h"
+
+/* ---- shared helpers (util.c) -------------------------------------------- */
+
+/* Base64url without padding (JOSE). Caller frees; NULL on OOM. */
+char *tr_b64u(const void *data, size_t len);
+/* Strict decode of a base64url-nopad string; `what` names the field in the
+ * error ("JWS signature"). */
+tr_err *tr_b64u_dec(const char *in, size_t len, const char *what, uint8_t **out, size_t *out_len);
+/* OpenSSL's error queue as one short string appended to a new error; clears
+ * the queue. */
+tr_err *tr_ossl_err(tr_code code, const char *fmt, ...) TR_PRINTF(2, 3);
+/* Minimum RSA modulus for JOSE operations (RFC 7518 §3.3, §4.2). */
+#define TR_RSA_MIN_BITS 2048
+
+/* Curves: JOSE name, OpenSSL group name, coordinate size in bytes. */
+typedef struct {
+  const char *crv;
+  const char *group;
+  size_t size;
+} tr_curve;
+const tr_curve *tr_curve_by_name(const char *crv);
+/* NULL when the key is not an EC key on a supported curve. */
+const tr_curve *tr_curve_of_pkey(const EVP_PKEY *pkey);
+
+/* Checks that key is fit for an algorithm: kty, curve (NULL = any), private
+ * part when `need_private`. Error names the algorithm. */
+tr_err *tr_jwk_check_use(const tr_jwk *key, const char *alg, tr_kty kty, const char *crv, bool need_private);
+
+/* ---- JWS algorithm families ---------------------------------------------- */
+
+typedef struct tr_jws_alg tr_jws_alg;
+struct tr_jws_alg {
+  const char *name; /* "ES256" */
+  tr_kty kty;
+  const char *crv; /* required curve, NULL = none */
+  const char *md;  /* OpenSSL digest name, NULL for EdDSA */
+  int param;       /* family-specific (RSA padding, ...) */
+  /* *sig: malloc'ed. */
+  tr_err *(*sign)(const tr_jws_alg *a, const tr_jwk *k, const uint8_t *in, size_t len, uint8_t **sig,
+                  size_t *sig_len);
+  /* Returns TR_E_VERIFY when the signature does not match. */
+  tr_err *(*verify)(const tr_jws_alg *a, const tr_jwk *k, const uint8_t *in, size_t len, const uint8_t *sig,
+                    size_t sig_len);
+};
+
+extern const tr_jws_alg tr_jws_algs_hmac[];
+extern const tr_jws_alg tr_jws_algs_rsa[];
+extern const tr_jws_alg tr_jws_algs_ecdsa[];
+extern const tr_jws_alg tr_jws_algs_eddsa[];
+const tr_jws_alg *tr_jws_alg_find(const char *name);
+
+/* ---- JWE algorithm families ---------------------------------------------- */
+
+/* Key management ("alg"). */
+typedef struct tr_jwe_kalg tr_jwe_kalg;
+struct tr_jwe_kalg {
+  const char *name;
+  tr_kty kty;
+  int param;
+  /* Produces the CEK (cek_len bytes; `dir` may impose its own), the
+   * encrypted key (malloc'ed, may be empty) and extra protected-header
+   * members (added to `hdr` after alg/enc). */
+  tr_err *(*wrap)(const tr_jwe_kalg *a, const tr_jwk *k, json_t *hdr, uint8_t *cek, size_t cek_len,
+                  uint8_t **ek, size_t *ek_len);
+  /* Recovers the CEK of exactly cek_len bytes into `cek`. RSA1_5 never
+   * fails here (it substitutes a random CEK, RFC 7516 §11.5). */
+  tr_err *(*unwrap)(const tr_jwe_kalg *a, const tr_jwk *k, const json_t *hdr, const uint8_t *ek,
+                    size_t ek_len, uint8_t *cek, size_t cek_len);
+};
+
+/* Content encryption ("enc"). */
+typedef struct tr_jwe_enc tr_jwe_enc;
+struct tr_jwe_enc {
+  const char *name;
+  size_t key_len, iv_len, tag_len;
+  const char *cipher; /* OpenSSL cipher name */
+};
+
+extern const tr_jwe_kalg tr_jwe_kalgs_rsa[];
+extern const tr_jwe_kalg tr_jwe_kalgs_ecdh[];
+extern const tr_jwe_kalg tr_jwe_kalgs_dir[];
+extern const tr_jwe_enc tr_jwe_encs_aesgcm[];
+const tr_jwe_kalg *tr_jwe_kalg_find(const char *name);
+const tr_jwe_enc *tr_jwe_enc_find(const char *name);
+
+/* AES-GCM (alg/aesgcm.c). ct has pt_len bytes, tag e->tag_len. Decrypt
+ * returns TR_E_VERIFY on a tag mismatch. */
+tr_err *tr_aesgcm_encrypt(const tr_jwe_enc *e, const uint8_t *key, const uint8_t *iv, const uint8_t *aad,
+                          size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct, uint8_t *tag);
+tr_err *tr_aesgcm_decrypt(const tr_jwe_enc *e, const uint8_t *key, const uint8_t *iv, const uint8_t *aad,
+                          size_t aad_len, const uint8_t *ct, size_t ct_len, const uint8_t *tag, uint8_t *pt);
+
+#endif

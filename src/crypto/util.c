@@ -1,0 +1,89 @@
+/* util.c — helpers shared by the JOSE core and the algorithm families. */
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/encoding.h"
+#include "crypto/internal.h"
+
+char *tr_b64u(const void *data, size_t len) { return tr_b64_encode(data, len, TR_B64_URL_NOPAD); }
+
+tr_err *tr_b64u_dec(const char *in, size_t len, const char *what, uint8_t **out, size_t *out_len) {
+  tr_err *e = tr_b64_decode(in, len, TR_B64_URL_NOPAD, out, out_len);
+  return e ? tr_err_wrap(e, "%s", what) : NULL;
+}
+
+tr_err *tr_ossl_err(tr_code code, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  unsigned long ec = ERR_get_error();
+  ERR_clear_error();
+  if (!ec) return tr_err_new(code, "%s", msg);
+  char reason[160];
+  ERR_error_string_n(ec, reason, sizeof reason);
+  return tr_err_new(code, "%s (%s)", msg, reason);
+}
+
+static const tr_curve CURVES[] = {
+    {"P-256", "prime256v1", 32},
+    {"P-384", "secp384r1", 48},
+    {"P-521", "secp521r1", 66},
+    {NULL, NULL, 0},
+};
+
+const tr_curve *tr_curve_by_name(const char *crv) {
+  if (!crv) return NULL;
+  for (const tr_curve *c = CURVES; c->crv; c++)
+    if (strcmp(c->crv, crv) == 0) return c;
+  return NULL;
+}
+
+const tr_curve *tr_curve_of_pkey(const EVP_PKEY *pkey) {
+  char group[64];
+  size_t glen = 0;
+  if (!pkey || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) return NULL;
+  if (EVP_PKEY_get_utf8_string_param(pkey, "group", group, sizeof group, &glen) != 1) return NULL;
+  for (const tr_curve *c = CURVES; c->crv; c++)
+    if (strcmp(c->group, group) == 0) return c;
+  /* OpenSSL may report NIST names */
+  if (strcmp(group, "P-256") == 0) return &CURVES[0];
+  if (strcmp(group, "P-384") == 0) return &CURVES[1];
+  if (strcmp(group, "P-521") == 0) return &CURVES[2];
+  return NULL;
+}
+
+static const char *kty_name(tr_kty k) {
+  switch (k) {
+  case TR_KTY_RSA: return "RSA";
+  case TR_KTY_EC: return "EC";
+  case TR_KTY_OKP: return "OKP";
+  case TR_KTY_OCT: return "oct";
+  }
+  return "?";
+}
+
+tr_err *tr_jwk_check_use(const tr_jwk *key, const char *alg, tr_kty kty, const char *crv, bool need_private) {
+  if (!key) return tr_err_new(TR_E_INVALID, "%s: no key", alg);
+  if (tr_jwk_kty(key) != kty)
+    return tr_err_new(TR_E_INVALID, "algorithm %s needs a key of type %s, got %s", alg, kty_name(kty),
+                      kty_name(tr_jwk_kty(key)));
+  if (crv) {
+    const char *have = tr_jwk_crv(key);
+    if (!have || strcmp(have, crv) != 0)
+      return tr_err_new(TR_E_INVALID, "algorithm %s needs curve %s, got %s", alg, crv, have ? have : "none");
+  }
+  if (kty == TR_KTY_RSA) {
+    int bits = EVP_PKEY_get_bits(tr_jwk_pkey(key));
+    if (bits < TR_RSA_MIN_BITS)
+      return tr_err_new(TR_E_INVALID, "algorithm %s needs an RSA key of at least %d bits, got %d", alg,
+                        TR_RSA_MIN_BITS, bits);
+  }
+  if (need_private && !tr_jwk_is_private(key))
+    return tr_err_new(TR_E_INVALID, "algorithm %s needs a private key", alg);
+  return NULL;
+}
