@@ -1,0 +1,109 @@
+/* policy.c — the resource policy: Rego, rule data.policy.allow, stored in
+ * KV namespace `kbs` under `resource-policy.rego` (upstream's layout), the
+ * built-in default installed when none is stored. The compiled policy is
+ * immutable and shared by all threads; a new one is swapped in under a
+ * write lock. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "kbs/internal.h"
+#include "kbs/policies.h"
+#include "kv/kv.h"
+#include "rego/rego.h"
+
+struct kbs_policy {
+  tr_kv *kv;
+  pthread_rwlock_t lock;
+  rego_policy *compiled;
+};
+
+static tr_err *compile(const char *text, rego_policy **out) {
+  rego_module_src m = {"resource-policy.rego", text};
+  return rego_compile(&m, 1, NULL, out);
+}
+
+tr_err *kbs_policy_new(tr_kv *kv, kbs_policy **out) {
+  kbs_policy *p = calloc(1, sizeof *p);
+  if (!p) return tr_err_new(TR_E_NOMEM, "out of memory");
+  p->kv = kv;
+  pthread_rwlock_init(&p->lock, NULL);
+  uint8_t *text = NULL;
+  size_t len = 0;
+  tr_err *e = tr_kv_get(kv, KBS_NS_POLICY, KBS_POLICY_KEY, &text, &len);
+  if (e && tr_err_code(e) == TR_E_NOTFOUND) {
+    tr_err_free(e);
+    e = tr_kv_set(kv, KBS_NS_POLICY, KBS_POLICY_KEY, KBS_POLICY_DEFAULT, strlen(KBS_POLICY_DEFAULT), false, 0);
+    if (e && tr_err_code(e) == TR_E_CONFLICT) tr_err_free(e), e = NULL;
+    if (!e) e = tr_kv_get(kv, KBS_NS_POLICY, KBS_POLICY_KEY, &text, &len);
+  }
+  if (!e && strlen((char *)text) != len) e = tr_err_new(TR_E_INVALID, "stored policy contains NUL bytes");
+  if (!e) e = compile((char *)text, &p->compiled);
+  free(text);
+  if (e) {
+    kbs_policy_free(p);
+    return tr_err_wrap(e, "resource policy (namespace `kbs`, key `" KBS_POLICY_KEY "`)");
+  }
+  *out = p;
+  return NULL;
+}
+
+void kbs_policy_free(kbs_policy *p) {
+  if (!p) return;
+  rego_policy_free(p->compiled);
+  pthread_rwlock_destroy(&p->lock);
+  free(p);
+}
+
+tr_err *kbs_policy_set_text(kbs_policy *p, const char *text, size_t len) {
+  if (strlen(text) != len) return tr_err_new(TR_E_INVALID, "policy contains NUL bytes");
+  rego_policy *c = NULL;
+  tr_err *e = compile(text, &c);
+  if (e) return e;
+  e = tr_kv_set(p->kv, KBS_NS_POLICY, KBS_POLICY_KEY, text, len, true, 0);
+  if (e) {
+    rego_policy_free(c);
+    return tr_err_wrap(e, "storing the policy");
+  }
+  pthread_rwlock_wrlock(&p->lock);
+  rego_policy *old = p->compiled;
+  p->compiled = c;
+  pthread_rwlock_unlock(&p->lock);
+  rego_policy_free(old);
+  return NULL;
+}
+
+tr_err *kbs_policy_allow(kbs_policy *p, const json_t *claims, const json_t *data, bool *allowed,
+                         bool *well_formed) {
+  *allowed = false;
+  *well_formed = false;
+  rego_eval_opts o = {.input = claims, .data = data, .strict_builtin_errors = true};
+  rego_status st;
+  json_t *v = NULL;
+  pthread_rwlock_rdlock(&p->lock);
+  tr_err *e = rego_eval_rule(p->compiled, "data.policy.allow", &o, &st, &v);
+  pthread_rwlock_unlock(&p->lock);
+  if (e) return e;
+  if (st == REGO_DEFINED && json_is_boolean(v)) {
+    *well_formed = true;
+    *allowed = json_is_true(v);
+  }
+  json_decref(v);
+  return NULL;
+}
+
+tr_err *kbs_policy_list(kbs_policy *p, json_t **ids) {
+  char **keys = NULL;
+  size_t n = 0;
+  tr_err *e = tr_kv_list(p->kv, KBS_NS_POLICY, &keys, &n);
+  if (e) return e;
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(keys[i]);
+    if (l > 5 && strcmp(keys[i] + l - 5, ".rego") == 0) l -= 5;
+    json_array_append_new(a, json_stringn(keys[i], l));
+  }
+  tr_kv_keys_free(keys, n);
+  *ids = a;
+  return NULL;
+}
