@@ -32,9 +32,9 @@ static const tr_kv_backend *find_backend(const char *type) {
 }
 
 static tr_err *unknown_type(const char *type) {
-  return tr_err_new(TR_E_INVALID,
-                    "unknown storage_type `%s` (expected Memory, LocalFs, LocalJson, Sqlite, Postgres or Redis)",
-                    type);
+  return tr_err_new(
+      TR_E_INVALID,
+      "unknown storage_type `%s` (expected Memory, LocalFs, LocalJson, Sqlite, Postgres or Redis)", type);
 }
 
 tr_err *tr_kv_open(const char *storage_type, const json_t *backend_config, tr_kv **out) {
@@ -205,7 +205,8 @@ tr_err *tr_kv_list(tr_kv *kv, const char *ns, char ***keys, size_t *nkeys) {
 
 void tr_kv_keys_free(char **keys, size_t nkeys) {
   if (!keys) return;
-  for (size_t i = 0; i < nkeys; i++) free(keys[i]);
+  for (size_t i = 0; i < nkeys; i++)
+    free(keys[i]);
   free(keys);
 }
 
@@ -251,7 +252,8 @@ void tr_kv_keylist_free(tr_kv_keylist *l) {
 }
 
 uint8_t *tr_kv_env_encode(const void *val, size_t len, int64_t expires_at, size_t *out_len) {
-  bool wrap = expires_at > 0 || (len >= TR_KV_ENV_MAGIC_LEN && !memcmp(val, TR_KV_ENV_MAGIC, TR_KV_ENV_MAGIC_LEN));
+  bool wrap =
+      expires_at > 0 || (len >= TR_KV_ENV_MAGIC_LEN && !memcmp(val, TR_KV_ENV_MAGIC, TR_KV_ENV_MAGIC_LEN));
   size_t n = len + (wrap ? TR_KV_ENV_HDR : 0);
   uint8_t *out = malloc(n + 1);
   if (!out) return NULL;
@@ -259,7 +261,8 @@ uint8_t *tr_kv_env_encode(const void *val, size_t len, int64_t expires_at, size_
   if (wrap) {
     memcpy(p, TR_KV_ENV_MAGIC, TR_KV_ENV_MAGIC_LEN);
     uint64_t x = (uint64_t)(expires_at > 0 ? expires_at : 0);
-    for (int i = 0; i < 8; i++) p[TR_KV_ENV_MAGIC_LEN + i] = (uint8_t)(x >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++)
+      p[TR_KV_ENV_MAGIC_LEN + i] = (uint8_t)(x >> (56 - 8 * i));
     p += TR_KV_ENV_HDR;
   }
   if (len) memcpy(p, val, len);
@@ -268,11 +271,13 @@ uint8_t *tr_kv_env_encode(const void *val, size_t len, int64_t expires_at, size_
   return out;
 }
 
-void tr_kv_env_decode(const uint8_t *data, size_t len, const uint8_t **val, size_t *vlen, int64_t *expires_at) {
+void tr_kv_env_decode(const uint8_t *data, size_t len, const uint8_t **val, size_t *vlen,
+                      int64_t *expires_at) {
   *expires_at = 0;
   if (len >= TR_KV_ENV_HDR && !memcmp(data, TR_KV_ENV_MAGIC, TR_KV_ENV_MAGIC_LEN)) {
     uint64_t x = 0;
-    for (int i = 0; i < 8; i++) x = (x << 8) | data[TR_KV_ENV_MAGIC_LEN + i];
+    for (int i = 0; i < 8; i++)
+      x = (x << 8) | data[TR_KV_ENV_MAGIC_LEN + i];
     *expires_at = x > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)x;
     *val = data + TR_KV_ENV_HDR;
     *vlen = len - TR_KV_ENV_HDR;
@@ -306,7 +311,8 @@ tr_err *tr_kv_mkdirs(const char *path) {
   char *p = strdup(path);
   if (!p) return tr_err_new(TR_E_NOMEM, "out of memory");
   size_t n = strlen(p);
-  while (n > 1 && p[n - 1] == '/') p[--n] = 0;
+  while (n > 1 && p[n - 1] == '/')
+    p[--n] = 0;
   for (char *s = p + 1;; s++) {
     bool end = !*s;
     if (*s == '/' || end) {

@@ -38,8 +38,11 @@ void tr_kv_keylist_free(tr_kv_keylist *l);
 /* Encodes into a new buffer (caller frees). NULL on OOM. */
 uint8_t *tr_kv_env_encode(const void *val, size_t len, int64_t expires_at, size_t *out_len);
 /* Splits stored bytes: *val points into `data`, *expires_at 0 when none. */
-void tr_kv_env_decode(const uint8_t *data, size_t len, const uint8_t **val, size_t *vlen, int64_t *expires_at);
-static inline bool tr_kv_expired(int64_t expires_at, int64_t now) { return expires_at > 0 && expires_at <= now; }
+void tr_kv_env_decode(const uint8_t *data, size_t len, const uint8_t **val, size_t *vlen,
+                      int64_t *expires_at);
+static inline bool tr_kv_expired(int64_t expires_at, int64_t now) {
+  return expires_at > 0 && expires_at <= now;
+}
 
 /* Copies bytes into a new NUL-terminated buffer. */
 tr_err *tr_kv_dup_value(const void *val, size_t len, uint8_t **out, size_t *out_len);

@@ -106,7 +106,8 @@ static tr_err *lfs_open(const json_t *config, void **state) {
     return tr_err_new(TR_E_NOMEM, "out of memory");
   }
   size_t n = strlen(s->dir);
-  while (n > 1 && s->dir[n - 1] == '/') s->dir[--n] = 0;
+  while (n > 1 && s->dir[n - 1] == '/')
+    s->dir[--n] = 0;
   char *tmp = NULL, *lock = NULL;
   if (asprintf(&tmp, "%s/.trustee-tmp", s->dir) < 0) tmp = NULL;
   if (asprintf(&lock, "%s/.trustee-lock", s->dir) < 0) lock = NULL;
@@ -235,8 +236,8 @@ out:
   return e;
 }
 
-static tr_err *lfs_set(void *state, const char *ns, const char *key, const void *val, size_t len, bool overwrite,
-                       int64_t expires_at, int64_t now) {
+static tr_err *lfs_set(void *state, const char *ns, const char *key, const void *val, size_t len,
+                       bool overwrite, int64_t expires_at, int64_t now) {
   lfs *s = state;
   char *path;
   tr_err *e = key_path(s, ns, key, &path);
@@ -257,7 +258,8 @@ static tr_err *lfs_set(void *state, const char *ns, const char *key, const void 
   return e;
 }
 
-static tr_err *lfs_get(void *state, const char *ns, const char *key, int64_t now, uint8_t **val, size_t *len) {
+static tr_err *lfs_get(void *state, const char *ns, const char *key, int64_t now, uint8_t **val,
+                       size_t *len) {
   lfs *s = state;
   char *path;
   tr_err *e = key_path(s, ns, key, &path);
@@ -266,7 +268,8 @@ static tr_err *lfs_get(void *state, const char *ns, const char *key, int64_t now
   size_t n;
   e = read_stored(path, &data, &n);
   free(path);
-  if (e) return tr_err_code(e) == TR_E_NOTFOUND ? (tr_err_free(e), tr_err_new(TR_E_NOTFOUND, "not found")) : e;
+  if (e)
+    return tr_err_code(e) == TR_E_NOTFOUND ? (tr_err_free(e), tr_err_new(TR_E_NOTFOUND, "not found")) : e;
   const uint8_t *v;
   size_t vlen;
   int64_t exp;
@@ -415,7 +418,8 @@ static tr_err *purge_dir(lfs *s, const char *ns, int64_t now, size_t *removed, i
     if (S_ISDIR(st.st_mode)) {
       if (de->d_name[0] == '.') continue;
       char *sub;
-      if (asprintf(&sub, "%s/%s", ns, de->d_name) < 0) return closedir(d), tr_err_new(TR_E_NOMEM, "out of memory");
+      if (asprintf(&sub, "%s/%s", ns, de->d_name) < 0)
+        return closedir(d), tr_err_new(TR_E_NOMEM, "out of memory");
       e = purge_dir(s, sub, now, removed, depth + 1);
       free(sub);
       continue;

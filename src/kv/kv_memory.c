@@ -25,9 +25,11 @@ typedef struct {
 
 static uint64_t hash2(const char *ns, const char *key) {
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (const char *p = ns; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+  for (const char *p = ns; *p; p++)
+    h = (h ^ (uint8_t)*p) * 1099511628211ull;
   h = (h ^ 0xff) * 1099511628211ull;
-  for (const char *p = key; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+  for (const char *p = key; *p; p++)
+    h = (h ^ (uint8_t)*p) * 1099511628211ull;
   return h;
 }
 
@@ -89,8 +91,8 @@ static void grow(mem *m) {
 }
 
 /* Stores val at *pp (replacing or inserting). Caller holds the lock. */
-static tr_err *put(mem *m, entry **pp, const char *ns, const char *key, uint64_t h, const void *val, size_t len,
-                   int64_t expires_at) {
+static tr_err *put(mem *m, entry **pp, const char *ns, const char *key, uint64_t h, const void *val,
+                   size_t len, int64_t expires_at) {
   uint8_t *copy = malloc(len + 1);
   if (!copy) return tr_err_new(TR_E_NOMEM, "out of memory");
   if (len) memcpy(copy, val, len);
@@ -120,8 +122,8 @@ static tr_err *put(mem *m, entry **pp, const char *ns, const char *key, uint64_t
   return NULL;
 }
 
-static tr_err *mem_set(void *state, const char *ns, const char *key, const void *val, size_t len, bool overwrite,
-                       int64_t expires_at, int64_t now) {
+static tr_err *mem_set(void *state, const char *ns, const char *key, const void *val, size_t len,
+                       bool overwrite, int64_t expires_at, int64_t now) {
   mem *m = state;
   uint64_t h = hash2(ns, key);
   pthread_mutex_lock(&m->mu);
@@ -135,7 +137,8 @@ static tr_err *mem_set(void *state, const char *ns, const char *key, const void 
   return e;
 }
 
-static tr_err *mem_get(void *state, const char *ns, const char *key, int64_t now, uint8_t **val, size_t *len) {
+static tr_err *mem_get(void *state, const char *ns, const char *key, int64_t now, uint8_t **val,
+                       size_t *len) {
   mem *m = state;
   uint64_t h = hash2(ns, key);
   pthread_mutex_lock(&m->mu);
@@ -186,7 +189,8 @@ static tr_err *mem_list(void *state, const char *ns, int64_t now, char ***keys, 
   pthread_mutex_lock(&m->mu);
   for (size_t i = 0; ok && i < m->nbuckets; i++)
     for (entry *e = m->buckets[i]; ok && e; e = e->next)
-      if (!strcmp(e->ns, ns) && !tr_kv_expired(e->expires_at, now)) ok = tr_kv_keylist_add(&l, e->key, strlen(e->key));
+      if (!strcmp(e->ns, ns) && !tr_kv_expired(e->expires_at, now))
+        ok = tr_kv_keylist_add(&l, e->key, strlen(e->key));
   pthread_mutex_unlock(&m->mu);
   if (!ok) {
     tr_kv_keylist_free(&l);

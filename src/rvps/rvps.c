@@ -209,13 +209,15 @@ void tr_rvps_free(tr_rvps *r) {
 }
 
 static tr_err *unsupported(const tr_rvps *r, const char *what) {
-  return tr_err_new(TR_E_UNSUPPORTED, "%s RVPS does not support %s", r->ops->name ? r->ops->name : "this", what);
+  return tr_err_new(TR_E_UNSUPPORTED, "%s RVPS does not support %s", r->ops->name ? r->ops->name : "this",
+                    what);
 }
 
 tr_err *tr_rvps_register(tr_rvps *r, const char *message_json, size_t len) {
   if (!r->ops->register_message) return unsupported(r, "register");
-  return tr_err_wrap(r->ops->register_message(r->state, message_json ? message_json : "", message_json ? len : 0),
-                     "register reference value");
+  return tr_err_wrap(
+      r->ops->register_message(r->state, message_json ? message_json : "", message_json ? len : 0),
+      "register reference value");
 }
 
 tr_err *tr_rvps_query(tr_rvps *r, const char *name, json_t **value) {

@@ -40,10 +40,11 @@ static tr_err *from_as(const json_t *rc, const json_t *storage_backend, tr_rvps 
       (e = tr_json_opt_string(rc, "rvps_config", "storage_type", &override)))
     return e;
   if (!strcmp(type, "GrpcRemote"))
-    return tr_err_new(TR_E_UNSUPPORTED, "rvps_config: type GrpcRemote is served by the gRPC client, not here");
+    return tr_err_new(TR_E_UNSUPPORTED,
+                      "rvps_config: type GrpcRemote is served by the gRPC client, not here");
   if (strcmp(type, "BuiltIn") != 0)
-    return tr_err_new(TR_E_INVALID, "field `rvps_config.type`: unknown RVPS type `%s` (BuiltIn or GrpcRemote)",
-                      type);
+    return tr_err_new(TR_E_INVALID,
+                      "field `rvps_config.type`: unknown RVPS type `%s` (BuiltIn or GrpcRemote)", type);
   if (store_type) return open_documented(store_type, store_config, out);
   return open_storage_backend(storage_backend, override, out);
 }

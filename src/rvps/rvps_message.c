@@ -77,8 +77,8 @@ static tr_err *new_record(const char *name, json_t *value, int64_t expiration, j
   tr_rvps_format_time(expiration, ts);
   json_t *rec = json_object();
   if (!rec || json_object_set_new(rec, "version", json_string(TR_RVPS_MESSAGE_VERSION)) ||
-      json_object_set_new(rec, "name", json_string(name)) || json_object_set_new(rec, "expiration", json_string(ts)) ||
-      json_object_set(rec, "value", value)) {
+      json_object_set_new(rec, "name", json_string(name)) ||
+      json_object_set_new(rec, "expiration", json_string(ts)) || json_object_set(rec, "value", value)) {
     json_decref(rec);
     return tr_err_new(TR_E_NOMEM, "out of memory");
   }
@@ -156,18 +156,21 @@ tr_err *tr_rvps_extract(const char *msg, size_t len, int64_t now, json_t **recor
     goto out;
   }
   const char *version = TR_RVPS_MESSAGE_VERSION, *type = NULL, *payload = NULL, *prov = NULL;
-  if ((e = tr_json_opt_string(m, NULL, "version", &version)) || (e = tr_json_get_string(m, NULL, "type", &type)) ||
+  if ((e = tr_json_opt_string(m, NULL, "version", &version)) ||
+      (e = tr_json_get_string(m, NULL, "type", &type)) ||
       (e = tr_json_opt_string(m, NULL, "payload", &payload)) ||
       (e = tr_json_opt_string(m, NULL, "provenance", &prov))) {
     e = tr_err_wrap(e, "parse message");
     goto out;
   }
   if (strcmp(version, TR_RVPS_MESSAGE_VERSION) != 0) {
-    e = tr_err_new(TR_E_INVALID, "Version unmatched! Need %s, given %.32s.", TR_RVPS_MESSAGE_VERSION, version);
+    e = tr_err_new(TR_E_INVALID, "Version unmatched! Need %s, given %.32s.", TR_RVPS_MESSAGE_VERSION,
+                   version);
     goto out;
   }
   if (payload && prov && strcmp(payload, prov) != 0) {
-    e = tr_err_new(TR_E_INVALID, "parse message: both `payload` and `provenance` given, with different values");
+    e = tr_err_new(TR_E_INVALID,
+                   "parse message: both `payload` and `provenance` given, with different values");
     goto out;
   }
   if (!payload) payload = prov;

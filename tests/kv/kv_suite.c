@@ -6,13 +6,13 @@
  *
  * File-backed stores get a fresh temporary directory per test; server-backed
  * ones a namespace unique to the test and the run. */
+#include <cmocka.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +102,8 @@ static int teardown(void **state) {
   do {                                                                                                       \
     tr_err *e_ = (expr);                                                                                     \
     if (!e_) fail_msg("%s: unexpectedly succeeded", #expr);                                                  \
-    if (tr_err_code(e_) != (code)) fail_msg("%s: code %d, want %d: %s", #expr, tr_err_code(e_), code, tr_err_msg(e_)); \
+    if (tr_err_code(e_) != (code))                                                                           \
+      fail_msg("%s: code %d, want %d: %s", #expr, tr_err_code(e_), code, tr_err_msg(e_));                    \
     tr_err_free(e_);                                                                                         \
   } while (0)
 
@@ -153,11 +154,13 @@ static void test_list_sorted(void **state) {
   assert_int_equal(n, 0);
   tr_kv_keys_free(keys, n);
   const char *ins[] = {"zeta", "alpha", "a/b/c", "Beta", "m.x", "a-b", "rvps:///x/y:v1", "_u"};
-  for (size_t i = 0; i < 8; i++) OK(tr_kv_set(kv, NS, ins[i], "v", 1, true, 0));
+  for (size_t i = 0; i < 8; i++)
+    OK(tr_kv_set(kv, NS, ins[i], "v", 1, true, 0));
   OK(tr_kv_list(kv, NS, &keys, &n));
   const char *want[] = {"Beta", "_u", "a-b", "a/b/c", "alpha", "m.x", "rvps:///x/y:v1", "zeta"};
   assert_int_equal(n, 8);
-  for (size_t i = 0; i < n; i++) assert_string_equal(keys[i], want[i]);
+  for (size_t i = 0; i < n; i++)
+    assert_string_equal(keys[i], want[i]);
   tr_kv_keys_free(keys, n);
   expect_kv(kv, NS, "a/b/c", "v", 1);
 }
@@ -202,7 +205,8 @@ static void test_ttl_and_purge(void **state) {
 static void test_binary_and_large(void **state) {
   tr_kv *kv = *state;
   uint8_t bin[512];
-  for (size_t i = 0; i < sizeof bin; i++) bin[i] = (uint8_t)(i * 7 + 3);
+  for (size_t i = 0; i < sizeof bin; i++)
+    bin[i] = (uint8_t)(i * 7 + 3);
   bin[0] = 0;
   OK(tr_kv_set(kv, NS, "bin", bin, sizeof bin, true, 0));
   expect_kv(kv, NS, "bin", bin, sizeof bin);
@@ -212,7 +216,8 @@ static void test_binary_and_large(void **state) {
   expect_kv(kv, NS, "envelope", env, sizeof env);
   size_t big = 4u << 20;
   uint8_t *large = malloc(big);
-  for (size_t i = 0; i < big; i++) large[i] = (uint8_t)(i ^ (i >> 9));
+  for (size_t i = 0; i < big; i++)
+    large[i] = (uint8_t)(i ^ (i >> 9));
   OK(tr_kv_set(kv, NS, "large", large, big, true, 0));
   expect_kv(kv, NS, "large", large, big);
   free(large);
@@ -277,7 +282,8 @@ static void increment(tr_kv *kv, const char *ns) {
 }
 
 static void *inc_thread(void *arg) {
-  for (int i = 0; i < INCREMENTS; i++) increment(arg, NS);
+  for (int i = 0; i < INCREMENTS; i++)
+    increment(arg, NS);
   return NULL;
 }
 
@@ -293,8 +299,10 @@ static long read_counter(tr_kv *kv) {
 static void test_concurrent_threads(void **state) {
   tr_kv *kv = *state;
   pthread_t t[THREADS];
-  for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, inc_thread, kv);
-  for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < THREADS; i++)
+    pthread_create(&t[i], NULL, inc_thread, kv);
+  for (int i = 0; i < THREADS; i++)
+    pthread_join(t[i], NULL);
   assert_int_equal(read_counter(kv), THREADS * INCREMENTS);
 }
 
@@ -308,12 +316,14 @@ static void test_concurrent_processes(void **state) {
     kids[k] = fork();
     if (kids[k] == 0) {
       tr_kv *mine = open_kv();
-      for (int i = 0; i < INCREMENTS; i++) increment(mine, NS);
+      for (int i = 0; i < INCREMENTS; i++)
+        increment(mine, NS);
       tr_kv_close(mine);
       _exit(0);
     }
   }
-  for (int i = 0; i < INCREMENTS; i++) increment(kv, NS);
+  for (int i = 0; i < INCREMENTS; i++)
+    increment(kv, NS);
   for (int k = 0; k < 2; k++) {
     int st;
     waitpid(kids[k], &st, 0);
@@ -354,7 +364,8 @@ static void test_crash_safety(void **state) {
   assert_int_equal(v[0], 'v');
   if (n > 8) {
     unsigned i = (unsigned)strtoul((char *)v + 1, NULL, 10);
-    for (size_t j = 16; j < n; j++) assert_int_equal(v[j], 'a' + (int)(i % 26));
+    for (size_t j = 16; j < n; j++)
+      assert_int_equal(v[j], 'a' + (int)(i % 26));
   }
   free(v);
   /* the store is still writable and consistent */

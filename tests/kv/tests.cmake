@@ -4,7 +4,7 @@
 add_executable(kv_suite ${CMAKE_CURRENT_LIST_DIR}/kv_suite.c)
 target_link_libraries(kv_suite PRIVATE trustee_kv PkgConfig::CMOCKA Threads::Threads)
 set_target_properties(kv_suite PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
-foreach(be memory localfs)
+foreach(be memory localfs localjson localjson-file sqlite)
   add_test(NAME kv/suite_${be} COMMAND $<TARGET_FILE:kv_suite> ${be} WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
   set_tests_properties(kv/suite_${be} PROPERTIES ENVIRONMENT "${TRUSTEE_TEST_ENV}" TIMEOUT 300)
 endforeach()
