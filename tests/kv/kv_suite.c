@@ -6,13 +6,16 @@
  *
  * File-backed stores get a fresh temporary directory per test; server-backed
  * ones a namespace unique to the test and the run. */
-#include <cmocka.h>
-#include <pthread.h>
+/* cmocka needs these first */
+/* clang-format off */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

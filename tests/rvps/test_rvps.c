@@ -1,12 +1,15 @@
 /* RVPS core: register/query/list/delete, expiry, message errors, config
  * shapes, restart persistence (LocalFs, LocalJson), concurrent
  * registrations, custom ops. */
-#include <cmocka.h>
-#include <pthread.h>
+/* cmocka needs these first */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
