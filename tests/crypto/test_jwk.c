@@ -39,8 +39,8 @@ static char *thumb(const tr_jwk *k) {
 
 static void test_thumbprints(void **state) {
   (void)state;
-  tr_jwk *k =
-      jwk_text("{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"AQAB\",\"alg\":\"RS256\",\"kid\":\"2011-04-29\"}");
+  tr_jwk *k = jwk_text("{\"kty\":\"RSA\",\"n\":\"" RSA_N
+                       "\",\"e\":\"AQAB\",\"alg\":\"RS256\",\"kid\":\"2011-04-29\"}");
   char *t = thumb(k);
   assert_string_equal(t, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
   free(t);
@@ -57,7 +57,7 @@ static void test_thumbprints(void **state) {
   tr_jwk_free(k);
 
   k = jwk_text("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"d\":\"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\","
-            "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}");
+               "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}");
   t = thumb(k);
   assert_string_equal(t, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
   free(t);
