@@ -15,17 +15,13 @@
 
 #include "as/as_internal.h"
 #include "core/buf.h"
+#include "core/jcs.h"
 #include "core/json.h"
 #include "core/toml.h"
 
-/* TEMPORARY until core/jcs.h lands: sorted compact jansson output, which
- * equals RFC 8785 for ASCII keys, integers and strings without control
- * characters (every runtime data the KBS sends). */
 tr_err *tr_as_jcs(const json_t *v, char **out, size_t *len) {
-  *out = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-  if (!*out) return tr_err_new(TR_E_NOMEM, "canonicalize JSON (RFC 8785): out of memory");
-  *len = strlen(*out);
-  return NULL;
+  tr_err *e = tr_jcs(v, out, len);
+  return e ? tr_err_wrap(e, "canonicalize JSON (RFC 8785)") : NULL;
 }
 
 void tr_as_expected_clear(tr_as_expected_data *e) {
