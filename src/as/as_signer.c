@@ -70,7 +70,7 @@ static tr_err *public_jwk(EVP_PKEY *pkey, bool ec, json_t **out) {
   }
   BN_free(a);
   BN_free(b);
-  if (!e && json_object_size(j) != 4) e = tr_err_new(TR_E_CRYPTO, "cannot encode the public key as a JWK");
+  if (!e && json_object_size(j) != (ec ? 5u : 4u)) e = tr_err_new(TR_E_CRYPTO, "cannot encode the public key as a JWK");
   if (e) {
     json_decref(j);
     return e;
