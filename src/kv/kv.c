@@ -336,3 +336,52 @@ tr_err *tr_kv_mkdirs(const char *path) {
   free(p);
   return NULL;
 }
+
+tr_err *tr_kv_pool_init(tr_kv_pool *p, size_t n) {
+  memset(p, 0, sizeof *p);
+  p->conn = calloc(n, sizeof *p->conn);
+  p->busy = calloc(n, sizeof *p->busy);
+  if (!p->conn || !p->busy) {
+    free(p->conn);
+    free(p->busy);
+    return tr_err_new(TR_E_NOMEM, "out of memory");
+  }
+  p->n = n;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  return NULL;
+}
+
+size_t tr_kv_pool_acquire(tr_kv_pool *p, void **conn) {
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    /* prefer a slot with a live connection */
+    size_t pick = p->n;
+    for (size_t i = 0; i < p->n; i++)
+      if (!p->busy[i] && (pick == p->n || (p->conn[i] && !p->conn[pick]))) pick = i;
+    if (pick < p->n) {
+      p->busy[pick] = true;
+      *conn = p->conn[pick];
+      pthread_mutex_unlock(&p->mu);
+      return pick;
+    }
+    pthread_cond_wait(&p->cv, &p->mu);
+  }
+}
+
+void tr_kv_pool_release(tr_kv_pool *p, size_t slot, void *conn) {
+  pthread_mutex_lock(&p->mu);
+  p->conn[slot] = conn;
+  p->busy[slot] = false;
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+void tr_kv_pool_destroy(tr_kv_pool *p, void (*close_fn)(void *conn)) {
+  for (size_t i = 0; i < p->n; i++)
+    if (p->conn[i]) close_fn(p->conn[i]);
+  free(p->conn);
+  free(p->busy);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cv);
+}

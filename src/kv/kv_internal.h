@@ -2,6 +2,7 @@
 #ifndef TRUSTEE_KV_KV_INTERNAL_H
 #define TRUSTEE_KV_KV_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,25 @@ tr_err *tr_kv_dup_value(const void *val, size_t len, uint8_t **out, size_t *out_
 /* Config helpers: optional string / int members with errors naming the key. */
 tr_err *tr_kv_cfg_string(const json_t *cfg, const char *name, const char **out);
 tr_err *tr_kv_cfg_int(const json_t *cfg, const char *name, int64_t *out);
+
+/* A fixed-size pool of connections for the server backends: each slot holds
+ * one connection (created lazily by the backend); a thread acquires a slot
+ * for one operation and releases it. Blocks while all slots are in use. */
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  void **conn;
+  bool *busy;
+  size_t n;
+} tr_kv_pool;
+
+tr_err *tr_kv_pool_init(tr_kv_pool *p, size_t n);
+/* Returns the slot index; *conn is that slot's connection (NULL if none yet;
+ * the backend stores a new one with tr_kv_pool_put). */
+size_t tr_kv_pool_acquire(tr_kv_pool *p, void **conn);
+void tr_kv_pool_release(tr_kv_pool *p, size_t slot, void *conn);
+/* Calls close_fn on every connection and frees the pool. */
+void tr_kv_pool_destroy(tr_kv_pool *p, void (*close_fn)(void *conn));
 
 /* mkdir -p (mode 0700 for new directories). */
 tr_err *tr_kv_mkdirs(const char *path);

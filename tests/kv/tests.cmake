@@ -8,3 +8,7 @@ foreach(be memory localfs localjson localjson-file sqlite)
   add_test(NAME kv/suite_${be} COMMAND $<TARGET_FILE:kv_suite> ${be} WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
   set_tests_properties(kv/suite_${be} PROPERTIES ENVIRONMENT "${TRUSTEE_TEST_ENV}" TIMEOUT 300)
 endforeach()
+add_test(NAME kv/suite_servers
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_servers.sh $<TARGET_FILE:kv_suite> postgres redis
+  WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+set_tests_properties(kv/suite_servers PROPERTIES ENVIRONMENT "${TRUSTEE_TEST_ENV}" TIMEOUT 300)
