@@ -1,0 +1,1 @@
+trustee_cmd(restful-as DEPS as)
