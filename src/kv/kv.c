@@ -287,6 +287,17 @@ void tr_kv_env_decode(const uint8_t *data, size_t len, const uint8_t **val, size
   *vlen = len;
 }
 
+bool tr_kv_cas_match(bool present, const uint8_t *stored, size_t stored_len, const void *expected,
+                     size_t elen) {
+  if (!expected) return !present;
+  if (!present || !stored) return false;
+  const uint8_t *v;
+  size_t vlen;
+  int64_t exp;
+  tr_kv_env_decode(stored, stored_len, &v, &vlen, &exp);
+  return vlen == elen && (elen == 0 || !memcmp(v, expected, elen));
+}
+
 tr_err *tr_kv_dup_value(const void *val, size_t len, uint8_t **out, size_t *out_len) {
   uint8_t *p = malloc(len + 1);
   if (!p) return tr_err_new(TR_E_NOMEM, "out of memory");

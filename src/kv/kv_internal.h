@@ -45,6 +45,11 @@ static inline bool tr_kv_expired(int64_t expires_at, int64_t now) {
   return expires_at > 0 && expires_at <= now;
 }
 
+/* Compare-and-set decision on stored bytes (envelope included): expected
+ * NULL means "must be absent"; otherwise the live value must equal it. */
+bool tr_kv_cas_match(bool present, const uint8_t *stored, size_t stored_len, const void *expected,
+                     size_t elen);
+
 /* Copies bytes into a new NUL-terminated buffer. */
 tr_err *tr_kv_dup_value(const void *val, size_t len, uint8_t **out, size_t *out_len);
 

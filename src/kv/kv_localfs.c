@@ -236,28 +236,6 @@ out:
   return e;
 }
 
-static tr_err *lfs_set(void *state, const char *ns, const char *key, const void *val, size_t len,
-                       bool overwrite, int64_t expires_at, int64_t now) {
-  lfs *s = state;
-  char *path;
-  tr_err *e = key_path(s, ns, key, &path);
-  if (e) return e;
-  int lk = -1;
-  e = lock_ns(s, ns, &lk);
-  if (!e && !overwrite) {
-    uint8_t *cur;
-    size_t clen;
-    bool present;
-    e = read_current(path, now, &cur, &clen, &present);
-    free(cur);
-    if (!e && present) e = tr_err_new(TR_E_CONFLICT, "key already exists");
-  }
-  if (!e) e = write_atomic(s, ns, path, val, len, expires_at);
-  if (lk >= 0) close(lk);
-  free(path);
-  return e;
-}
-
 static tr_err *lfs_get(void *state, const char *ns, const char *key, int64_t now, uint8_t **val,
                        size_t *len) {
   lfs *s = state;
@@ -287,60 +265,53 @@ static tr_err *lfs_get(void *state, const char *ns, const char *key, int64_t now
   return e;
 }
 
-static tr_err *lfs_cas(void *state, const char *ns, const char *key, const void *expected, size_t elen,
-                       const void *val, size_t len, int64_t expires_at, int64_t now) {
-  lfs *s = state;
+/* What a locked write does once it has read the current entry. */
+typedef enum { W_SET, W_SET_NEW, W_CAS, W_DEL } write_kind;
+
+/* Runs one write under the namespace lock: reads the current entry, decides
+ * (overwrite=false, compare-and-set, delete of an absent key) and then
+ * writes or unlinks. */
+static tr_err *locked_write(lfs *s, const char *ns, const char *key, write_kind kind, const void *expected,
+                            size_t elen, const void *val, size_t len, int64_t expires_at, int64_t now) {
   char *path;
   tr_err *e = key_path(s, ns, key, &path);
   if (e) return e;
   int lk = -1;
+  uint8_t *cur = NULL;
+  size_t clen = 0;
+  bool present = false;
   e = lock_ns(s, ns, &lk);
-  if (!e) {
-    uint8_t *cur;
-    size_t clen;
-    bool present;
-    e = read_current(path, now, &cur, &clen, &present);
-    if (!e) {
-      const uint8_t *v = NULL;
-      size_t vlen = 0;
-      int64_t exp;
-      if (present) tr_kv_env_decode(cur, clen, &v, &vlen, &exp);
-      bool match = expected ? present && vlen == elen && !memcmp(v, expected, elen) : !present;
-      if (!match) e = tr_err_new(TR_E_CONFLICT, "current value differs from the expected one");
-    }
-    free(cur);
+  if (!e && kind != W_SET) e = read_current(path, now, &cur, &clen, &present);
+  if (!e && kind == W_SET_NEW && present) e = tr_err_new(TR_E_CONFLICT, "key already exists");
+  if (!e && kind == W_CAS && !tr_kv_cas_match(present, cur, clen, expected, elen))
+    e = tr_err_new(TR_E_CONFLICT, "current value differs from the expected one");
+  if (!e && kind == W_DEL) {
+    if (cur && unlink(path) != 0 && errno != ENOENT)
+      e = tr_err_new(TR_E_IO, "unlink %s: %s", path, strerror(errno));
+    else if (cur)
+      fsync_dir(path);
+    if (!e && !present) e = tr_err_new(TR_E_NOTFOUND, "not found");
+  } else if (!e) {
+    e = write_atomic(s, ns, path, val, len, expires_at);
   }
-  if (!e) e = write_atomic(s, ns, path, val, len, expires_at);
+  free(cur);
   if (lk >= 0) close(lk);
   free(path);
   return e;
 }
 
+static tr_err *lfs_set(void *state, const char *ns, const char *key, const void *val, size_t len,
+                       bool overwrite, int64_t expires_at, int64_t now) {
+  return locked_write(state, ns, key, overwrite ? W_SET : W_SET_NEW, NULL, 0, val, len, expires_at, now);
+}
+
+static tr_err *lfs_cas(void *state, const char *ns, const char *key, const void *expected, size_t elen,
+                       const void *val, size_t len, int64_t expires_at, int64_t now) {
+  return locked_write(state, ns, key, W_CAS, expected, elen, val, len, expires_at, now);
+}
+
 static tr_err *lfs_del(void *state, const char *ns, const char *key, int64_t now) {
-  lfs *s = state;
-  char *path;
-  tr_err *e = key_path(s, ns, key, &path);
-  if (e) return e;
-  int lk = -1;
-  e = lock_ns(s, ns, &lk);
-  if (!e) {
-    uint8_t *cur;
-    size_t clen;
-    bool present;
-    e = read_current(path, now, &cur, &clen, &present);
-    bool exists = cur != NULL;
-    free(cur);
-    if (!e && exists) {
-      if (unlink(path) != 0 && errno != ENOENT)
-        e = tr_err_new(TR_E_IO, "unlink %s: %s", path, strerror(errno));
-      else
-        fsync_dir(path);
-    }
-    if (!e && !present) e = tr_err_new(TR_E_NOTFOUND, "not found");
-  }
-  if (lk >= 0) close(lk);
-  free(path);
-  return e;
+  return locked_write(state, ns, key, W_DEL, NULL, 0, NULL, 0, 0, now);
 }
 
 /* Reads the envelope header of a stored file (0 = never expires). */

@@ -342,19 +342,8 @@ static tr_err *apply(ljs *s, json_t *root, mutation *m, bool *changed) {
     return present ? NULL : tr_err_new(TR_E_NOTFOUND, "not found");
   }
   if (m->op == OP_SET && !m->overwrite && present) e = tr_err_new(TR_E_CONFLICT, "key already exists");
-  if (m->op == OP_CAS) {
-    bool match;
-    if (!m->expected) {
-      match = !present;
-    } else {
-      const uint8_t *v = NULL;
-      size_t vl = 0;
-      int64_t exp;
-      if (raw) tr_kv_env_decode(raw, rl, &v, &vl, &exp);
-      match = present && raw && vl == m->elen && !memcmp(v, m->expected, vl);
-    }
-    if (!match) e = tr_err_new(TR_E_CONFLICT, "current value differs from the expected one");
-  }
+  if (m->op == OP_CAS && !tr_kv_cas_match(present && raw, raw, rl, m->expected, m->elen))
+    e = tr_err_new(TR_E_CONFLICT, "current value differs from the expected one");
   free(raw);
   if (e) return e;
   size_t n;
