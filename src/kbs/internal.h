@@ -57,9 +57,9 @@ bool kbs_resource_path_valid(const char *path);
 /* Decodes base64url without padding; rejects padding. */
 tr_err *kbs_b64url_nopad(const char *in, uint8_t **out, size_t *len);
 /* IMF-fixdate of a UNIX time: "Tue, 01 Jul 2025 12:05:00 GMT". */
-void kbs_imf_fixdate(int64_t t, char out[32]);
+void kbs_imf_fixdate(int64_t t, char out[40]);
 /* RFC 3339 UTC "2025-07-01T12:05:00Z". */
-void kbs_rfc3339(int64_t t, char out[32]);
+void kbs_rfc3339(int64_t t, char out[40]);
 tr_err *kbs_parse_rfc3339(const char *s, int64_t *t);
 
 /* ---- fetch.c ---- */

@@ -230,7 +230,15 @@ static json_t *policy_data(const kbs_target *t) {
 
 static void plugin_request(kbs *k, const kbs_http_req *req, const kbs_target *t, kbs_http_resp *resp) {
   const kbs_plugin *p = find_plugin(k, t->segs[0]);
-  if (!p) return kbs_error_respond(resp, KBS_E_PLUGIN_NOT_FOUND, 0, t->segs[0]);
+  if (!p) {
+    const char *s0 = t->segs[0];
+    bool as_ep = strcmp(s0, "auth") == 0 || strcmp(s0, "attest") == 0 || strcmp(s0, "attestation-policy") == 0 ||
+                 strcmp(s0, "reference-value") == 0;
+    if (!k->as && as_ep)
+      return kbs_error_respondf(resp, KBS_E_PLUGIN_NOT_FOUND, 0,
+                                "%s (resource-only KBS: [attestation_service] type = \"none\")", s0);
+    return kbs_error_respond(resp, KBS_E_PLUGIN_NOT_FOUND, 0, s0);
+  }
   kbs_plugin_req pr = {.method = req->method,
                        .body = req->body,
                        .body_len = req->body_len,

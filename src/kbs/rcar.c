@@ -32,7 +32,7 @@ static bool tee_known(const char *t) {
 static int64_t now_s(void) { return (int64_t)time(NULL); }
 
 static void set_cookie(kbs_http_resp *resp, const char *id, int64_t expires) {
-  char date[32];
+  char date[40];
   kbs_imf_fixdate(expires, date);
   free(resp->set_cookie);
   if (asprintf(&resp->set_cookie, "kbs-session-id=%s; Expires=%s", id, date) < 0) resp->set_cookie = NULL;
@@ -189,7 +189,7 @@ void kbs_rcar_auth(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp) 
   char *id = tr_hex_encode(idb, sizeof idb);
   char *nonce_b64 = tr_b64_encode(nonce, sizeof nonce, TR_B64_STD);
   int64_t expires = now_s() + k->session_timeout;
-  char ts[32];
+  char ts[40];
   kbs_rfc3339(expires, ts);
   json_t *challenge = json_pack("{s:s,s:o}", "nonce", nonce_b64, "extra-params", cextra);
   json_t *request = json_pack("{s:O,s:s,s:O}", "version", json_object_get(body, "version"), "tee", tee,
@@ -378,7 +378,7 @@ void kbs_rcar_attest(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp
     goto out;
   }
   kbs_metrics_inc_label(k->metrics, KBS_L_ATTEST_SUCCESSES, tee);
-  char ts[32];
+  char ts[40];
   kbs_rfc3339(expires, ts);
   json_t *nrec = json_pack("{s:{s:s,s:s,s:s}}", "Attested", "token", token, "id", id, "timeout", ts);
   e = nrec ? session_store(k, id, nrec, expires) : tr_err_new(TR_E_NOMEM, "out of memory");

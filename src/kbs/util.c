@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/buf.h"
 #include "core/encoding.h"
+#include "core/time.h"
 #include "kbs/internal.h"
 
 static int hexval(int c) {
@@ -209,45 +209,15 @@ tr_err *kbs_b64url_nopad(const char *in, uint8_t **out, size_t *len) {
   return tr_b64_decode(in, (size_t)-1, TR_B64_URL_NOPAD, out, len);
 }
 
-void kbs_imf_fixdate(int64_t t, char out[32]) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char *const mons[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday, mons[tm.tm_mon],
-           tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+void kbs_imf_fixdate(int64_t t, char out[40]) {
+  if (!tr_time_format_imf_fixdate(t, out, 40)) out[0] = 0;
 }
 
-void kbs_rfc3339(int64_t t, char out[32]) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+void kbs_rfc3339(int64_t t, char out[40]) {
+  if (!tr_time_format_rfc3339(t, 0, out, 40)) out[0] = 0;
 }
 
 tr_err *kbs_parse_rfc3339(const char *s, int64_t *t) {
-  struct tm tm = {0};
-  const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!end) return tr_err_new(TR_E_INVALID, "`%s` is not an RFC 3339 time", s);
-  if (*end == '.') {
-    end++;
-    while (isdigit((unsigned char)*end))
-      end++;
-  }
-  int64_t off = 0;
-  if (*end == 'Z' || *end == 'z') {
-    end++;
-  } else if (*end == '+' || *end == '-') {
-    int hh, mm;
-    if (sscanf(end + 1, "%2d:%2d", &hh, &mm) != 2) return tr_err_new(TR_E_INVALID, "`%s`: bad offset", s);
-    off = (hh * 3600 + mm * 60) * (*end == '+' ? 1 : -1);
-    end += 6;
-  } else {
-    return tr_err_new(TR_E_INVALID, "`%s`: missing time zone", s);
-  }
-  if (*end) return tr_err_new(TR_E_INVALID, "`%s`: trailing characters", s);
-  *t = (int64_t)timegm(&tm) - off;
-  return NULL;
+  uint32_t ns;
+  return tr_time_parse_rfc3339(s, t, &ns);
 }

@@ -1,0 +1,1 @@
+trustee_cmd(kbs-client DEPS client)
