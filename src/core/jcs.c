@@ -261,8 +261,8 @@ tr_err *tr_jcs(const json_t *v, char **out, size_t *out_len) {
 }
 
 tr_err *tr_jcs_digest(const json_t *v, tr_digest_alg alg, uint8_t *out, size_t *out_len) {
-  char *s;
-  size_t len;
+  char *s = NULL;
+  size_t len = 0;
   tr_err *e = tr_jcs(v, &s, &len);
   if (e) return e;
   e = tr_digest(alg, s, len, out, out_len);
