@@ -100,6 +100,29 @@ static void challenge(tr_as *as, const tr_http_request *q, tr_http_response *res
   tr_http_reply(resp, 200, "text/plain", out);
 }
 
+static void register_rv(tr_as *as, const tr_http_request *q, tr_http_response *resp) {
+  tr_rvps *r = tr_as_rvps(as);
+  if (!r) return tr_http_error(resp, 501, "no RVPS behind this attestation service");
+  tr_err *e = tr_rvps_register(r, q->body, q->body_len);
+  if (e) return fail(resp, tr_err_wrap(e, "register reference value"), "register reference value");
+  tr_http_reply(resp, 200, NULL, NULL);
+}
+
+static void query_rv(tr_as *as, const char *id, tr_http_response *resp) {
+  tr_rvps *r = tr_as_rvps(as);
+  if (!r) return tr_http_error(resp, 501, "no RVPS behind this attestation service");
+  json_t *v = NULL;
+  tr_err *e = tr_rvps_query(r, id, &v);
+  if (e) return fail(resp, tr_err_wrap(e, "query reference value"), "query reference value");
+  if (!v) {
+    char msg[300];
+    snprintf(msg, sizeof(msg), "no reference value `%.200s`", id);
+    return tr_http_error(resp, 404, msg);
+  }
+  tr_http_reply(resp, 200, "application/json", tr_json_dump_compact(v));
+  json_decref(v);
+}
+
 void tr_as_http_handle(void *ctx, const tr_http_request *q, tr_http_response *resp) {
   tr_as *as = ctx;
   const char *u = q->url, *m = q->method;
@@ -111,6 +134,10 @@ void tr_as_http_handle(void *ctx, const tr_http_request *q, tr_http_response *re
     if (get) return list_policies(as, resp);
   } else if (strncmp(u, "/policy/", 8) == 0 && u[8]) {
     if (get || del) return one_policy(as, m, u + 8, resp);
+  } else if (strcmp(u, "/reference-value") == 0) {
+    if (post) return register_rv(as, q, resp);
+  } else if (strncmp(u, "/reference-value/", 17) == 0 && u[17]) {
+    if (get) return query_rv(as, u + 17, resp);
   } else if (strcmp(u, "/challenge") == 0) {
     if (post) return challenge(as, q, resp);
   } else if (strcmp(u, "/.well-known/jwks.json") == 0) {
