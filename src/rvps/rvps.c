@@ -97,8 +97,8 @@ static tr_err *local_query(void *state, const char *name, json_t **value) {
   e = load_record(state, name, &rec);
   if (e || !rec) return e;
   if (record_expired(rec, (int64_t)time(NULL))) {
-    TR_WARN("rvps", "reference value %s has expired (%s); treated as absent", name,
-            json_string_value(json_object_get(rec, "expiration")));
+    TR_WARN("rvps", "reference value %s expired or has an unreadable expiration (%s); treated as absent",
+            name, json_string_value(json_object_get(rec, "expiration")));
   } else {
     *value = json_incref(json_object_get(rec, "value"));
   }
