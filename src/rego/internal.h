@@ -85,6 +85,7 @@ struct term {
       term *key; /* objcomp only */
       term *val;
       body *body;
+      int sid; /* compile: scope id */
     } comp;
     struct {
       term *fn; /* name as var or ref term */
@@ -124,6 +125,10 @@ struct expr {
   body *body; /* EX_EVERY */
   withmod *withs;
   int nwith;
+  int sid; /* EX_EVERY: compile-time scope id */
+  int qidx; /* top-level query statement: 1-based source index */
+  const char *src; /* statement source text (queries) */
+  int srclen;
 };
 
 struct body {

@@ -67,6 +67,7 @@ typedef struct {
   jmp_buf jb;
   char err[512];
   int wildcard;
+  const char *prev_end; /* end of the previous token */
 } P;
 
 static void __attribute__((noreturn, format(printf, 3, 4))) perr(P *ps, const token *at, const char *fmt, ...) {
@@ -222,6 +223,7 @@ static void lex(P *ps, token *t) {
 }
 
 static void next(P *ps) {
+  ps->prev_end = ps->tok.s ? ps->tok.s + ps->tok.n : ps->src;
   if (ps->has_peek) {
     ps->tok = ps->peek;
     ps->has_peek = false;
@@ -288,7 +290,7 @@ static term *mk_call(P *ps, const char *name, term **args, int n, const token *a
   term *t = mk(ps, TK_CALL, at);
   t->u.call.name = rv_strndup(ps->a, name, strlen(name));
   t->u.call.args = rv_alloc(ps->a, sizeof(term *) * (size_t)(n ? n : 1));
-  memcpy(t->u.call.args, args, sizeof(term *) * (size_t)n);
+  if (n) memcpy(t->u.call.args, args, sizeof(term *) * (size_t)n);
   t->u.call.nargs = n;
   return t;
 }
@@ -771,7 +773,11 @@ static body *parse_body_until(P *ps, ttype close) {
       /* previous statement must be followed by ; or newline */
       perr(ps, &ps->tok, "unexpected token '%.*s' after statement", (int)ps->tok.n, ps->tok.s);
     }
-    pv_push(ps, &v, parse_stmt(ps));
+    const char *st = ps->tok.s;
+    expr *x = parse_stmt(ps);
+    x->src = st;
+    x->srclen = (int)(ps->prev_end - st);
+    pv_push(ps, &v, x);
     if (ps->tok.t == T_SEMI) {
       next(ps);
       ps->tok.nl = true; /* what follows a ';' starts a new statement */

@@ -1,0 +1,220 @@
+/* rego.c — the public API (rego.h): compile modules into an immutable
+ * policy, evaluate rules and queries, convert values. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rego/internal.h"
+
+struct rego_value {
+  rv_arena *a;
+  rv *v;
+};
+
+tr_err *rego_compile(const rego_module_src *modules, size_t nmodules, const rego_compile_opts *opts,
+                     rego_policy **out) {
+  rego_policy *p = calloc(1, sizeof(*p));
+  if (!p) return tr_err_new(TR_E_NOMEM, "out of memory");
+  p->arena = rv_arena_new();
+  p->max_depth = opts && opts->max_depth > 0 ? opts->max_depth : 1000;
+  if (opts && opts->nhosts) {
+    p->hosts = rv_alloc(p->arena, sizeof(rego_host_decl) * opts->nhosts);
+    for (size_t i = 0; i < opts->nhosts; i++) {
+      p->hosts[i].name = rv_strndup(p->arena, opts->hosts[i].name, strlen(opts->hosts[i].name));
+      p->hosts[i].arity = opts->hosts[i].arity;
+    }
+    p->nhosts = opts->nhosts;
+  }
+  p->mods = rv_alloc(p->arena, sizeof(module *) * (nmodules ? nmodules : 1));
+  for (size_t i = 0; i < nmodules; i++) {
+    tr_err *e = rego_parse_module(p->arena, modules[i].name, modules[i].text, p->max_depth, &p->mods[i]);
+    if (e) {
+      rego_policy_free(p);
+      return e;
+    }
+    p->nmods++;
+  }
+  tr_err *e = rego_compile_modules(p);
+  if (e) {
+    rego_policy_free(p);
+    return e;
+  }
+  *out = p;
+  return NULL;
+}
+
+void rego_policy_free(rego_policy *p) {
+  if (!p) return;
+  rv_arena_free(p->arena);
+  free(p);
+}
+
+/* Splits "data.a.b" (or "a.b") into segments after data. */
+static int split_path(rv_arena *a, const char *path, const char ***segs) {
+  if (strncmp(path, "data", 4) == 0 && (path[4] == 0 || path[4] == '.')) path += path[4] ? 5 : 4;
+  int n = 0;
+  const char **s = rv_alloc(a, sizeof(char *) * (strlen(path) + 1));
+  while (*path) {
+    const char *d = strchr(path, '.');
+    size_t l = d ? (size_t)(d - path) : strlen(path);
+    s[n++] = rv_strndup(a, path, l);
+    path += l + (d ? 1 : 0);
+  }
+  *segs = s;
+  return n;
+}
+
+bool rego_policy_defines(const rego_policy *p, const char *path) {
+  if (strncmp(path, "data", 4) == 0 && (path[4] == 0 || path[4] == '.')) path += path[4] ? 5 : 4;
+  const dnode *n = p->root;
+  while (*path && n) {
+    const char *d = strchr(path, '.');
+    size_t l = d ? (size_t)(d - path) : strlen(path);
+    n = rego_node_child(n, path, l);
+    path += l + (d ? 1 : 0);
+    if (n && n->kind >= 0) return n->kind != RK_FUNC;
+  }
+  return n && n->has_rules_below;
+}
+
+static tr_err *setup(const rego_policy *p, const rego_eval_opts *opts, rv_arena *a, ev_setup *s) {
+  memset(s, 0, sizeof(*s));
+  s->p = p;
+  s->arena = a;
+  if (opts) {
+    if (opts->input_value) s->input = opts->input_value->v;
+    else if (opts->input) s->input = rv_from_json(a, opts->input);
+    if (opts->data_value) s->data = opts->data_value->v;
+    else if (opts->data) s->data = rv_from_json(a, opts->data);
+    if (s->data && s->data->kind != RV_OBJECT) return tr_err_new(TR_E_INVALID, "data must be a JSON object");
+    s->hosts = opts->hosts;
+    s->nhosts = opts->nhosts;
+    s->strict = opts->strict_builtin_errors;
+    s->max_steps = opts->max_steps;
+    s->now_ns = opts->time_ns;
+  }
+  return NULL;
+}
+
+tr_err *rego_eval_rule(const rego_policy *p, const char *path, const rego_eval_opts *opts, rego_status *status,
+                       json_t **value) {
+  *status = REGO_NO_RULE;
+  if (value) *value = NULL;
+  if (!rego_policy_defines(p, path)) return NULL;
+  rv_arena *a = rv_arena_new();
+  ev_setup s;
+  tr_err *e = setup(p, opts, a, &s);
+  if (e) {
+    rv_arena_free(a);
+    return e;
+  }
+  const char **segs;
+  int n = split_path(a, path, &segs);
+  rv *out = NULL;
+  ev_error err;
+  if (rego_eval_path(&s, segs, n, &out, &err) != 0) {
+    e = rego_ev_error_to_tr(&err);
+    rv_arena_free(a);
+    return e;
+  }
+  if (out) {
+    *status = REGO_DEFINED;
+    if (value) *value = rv_to_json(out);
+  } else {
+    *status = REGO_UNDEFINED;
+  }
+  rv_arena_free(a);
+  return NULL;
+}
+
+typedef struct {
+  const cquery *q;
+  json_t *rows;
+} qrows;
+
+static void add_row(void *ctx, rv **slots, rv **exprvals) {
+  qrows *r = ctx;
+  json_t *row = json_object();
+  json_t *exprs = json_array();
+  const body *b = r->q->body;
+  /* expressions in source order */
+  for (int i = 1; i <= b->n; i++) {
+    for (int j = 0; j < b->n; j++) {
+      const expr *x = b->exprs[j];
+      if (x->qidx != i) continue;
+      json_t *ej = json_object();
+      rv *v = x->kind == EX_TERM && exprvals[i - 1] ? exprvals[i - 1] : RV_TRUE;
+      json_object_set_new(ej, "value", rv_to_json(v));
+      json_object_set_new(ej, "text", json_stringn(x->src ? x->src : "", (size_t)(x->src ? x->srclen : 0)));
+      json_object_set_new(ej, "location", json_pack("{s:i,s:i}", "row", x->loc.line, "col", x->loc.col));
+      json_array_append_new(exprs, ej);
+    }
+  }
+  json_object_set_new(row, "expressions", exprs);
+  if (r->q->nvars) {
+    json_t *bnd = json_object();
+    for (int i = 0; i < r->q->nvars; i++) {
+      int slot = r->q->var_slots[i];
+      if (slots[slot]) json_object_set_new(bnd, r->q->slotnames[slot], rv_to_json(slots[slot]));
+    }
+    json_object_set_new(row, "bindings", bnd);
+  }
+  json_array_append_new(r->rows, row);
+}
+
+tr_err *rego_eval_query(const rego_policy *p, const char *query, const rego_eval_opts *opts, json_t **result) {
+  rv_arena *a = rv_arena_new();
+  body *b;
+  tr_err *e = rego_parse_query(a, "query", query, p->max_depth, &b);
+  cquery q;
+  if (!e) e = rego_compile_query(p, a, b, &q);
+  ev_setup s;
+  if (!e) e = setup(p, opts, a, &s);
+  if (e) {
+    rv_arena_free(a);
+    return e;
+  }
+  qrows r = {&q, json_array()};
+  ev_error err;
+  if (rego_eval_cquery(&s, &q, add_row, &r, &err) != 0) {
+    json_decref(r.rows);
+    e = rego_ev_error_to_tr(&err);
+    rv_arena_free(a);
+    return e;
+  }
+  json_t *res = json_object();
+  if (json_array_size(r.rows)) json_object_set_new(res, "result", r.rows);
+  else json_decref(r.rows);
+  *result = res;
+  rv_arena_free(a);
+  return NULL;
+}
+
+tr_err *rego_value_from_json_text(const char *text, size_t len, rego_value **out) {
+  rego_value *v = calloc(1, sizeof(*v));
+  if (!v) return tr_err_new(TR_E_NOMEM, "out of memory");
+  v->a = rv_arena_new();
+  tr_err *e = rv_parse_json(v->a, text, len, 0, &v->v);
+  if (e) {
+    rego_value_free(v);
+    return e;
+  }
+  *out = v;
+  return NULL;
+}
+
+tr_err *rego_value_from_json(const json_t *json, rego_value **out) {
+  rego_value *v = calloc(1, sizeof(*v));
+  if (!v) return tr_err_new(TR_E_NOMEM, "out of memory");
+  v->a = rv_arena_new();
+  v->v = rv_from_json(v->a, json);
+  *out = v;
+  return NULL;
+}
+
+json_t *rego_value_to_json(const rego_value *v) { return rv_to_json(v->v); }
+
+void rego_value_free(rego_value *v) {
+  if (!v) return;
+  rv_arena_free(v->a);
+  free(v);
+}
