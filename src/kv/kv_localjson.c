@@ -382,7 +382,7 @@ static tr_err *mutate_file(ljs *s, const char *path, mutation *m) {
   while (flock(lk, LOCK_EX) != 0 && errno == EINTR) {
   }
   free(lockpath);
-  json_t *root;
+  json_t *root = NULL;
   struct stat st;
   tr_err *e = load_file(s, path, &root, &st);
   bool changed = false;
