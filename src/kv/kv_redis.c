@@ -20,7 +20,7 @@
 #include "kv/kv_internal.h"
 
 typedef struct {
-  char *host, *password, *socket;
+  char *host, *user, *password, *socket;
   int port, db;
   int64_t timeout_ms;
   tr_kv_pool pool;
@@ -28,7 +28,8 @@ typedef struct {
 
 static void rds_conn_close(void *c) { redisFree(c); }
 
-/* redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N] */
+/* redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]; a
+ * password without ':' (redis://secret@host) is taken as the password. */
 static tr_err *parse_url(rds *s, const char *url) {
   if (!strncasecmp(url, "rediss://", 9))
     return tr_err_new(TR_E_UNSUPPORTED, "rediss:// (TLS) is not supported");
@@ -47,6 +48,7 @@ static tr_err *parse_url(rds *s, const char *url) {
     const char *colon = memchr(p, ':', (size_t)(at - p));
     const char *pw = colon ? colon + 1 : p;
     s->password = strndup(pw, (size_t)(at - pw));
+    if (colon && colon > p) s->user = strndup(p, (size_t)(colon - p)); /* Redis 6 ACL user */
     p = at + 1;
   }
   const char *end = p + strcspn(p, ":/");
@@ -85,7 +87,8 @@ static tr_err *connect_one(rds *s, redisContext **out) {
   redisSetTimeout(c, tv);
   tr_err *e = NULL;
   if (s->password) {
-    redisReply *r = redisCommand(c, "AUTH %s", s->password);
+    redisReply *r = s->user ? redisCommand(c, "AUTH %s %s", s->user, s->password)
+                            : redisCommand(c, "AUTH %s", s->password);
     e = reply_err(c, r, "AUTH");
     if (r) freeReplyObject(r);
   }
@@ -104,6 +107,7 @@ static tr_err *connect_one(rds *s, redisContext **out) {
 
 static void rds_free(rds *s) {
   free(s->host);
+  free(s->user);
   free(s->password);
   free(s->socket);
   free(s);

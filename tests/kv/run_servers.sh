@@ -65,7 +65,7 @@ start_postgres() {
 start_redis() {
   local port i
   port=$(free_port)
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" --requirepass kvtest \
     --logfile "$work/redis.log" &
   redis_pid=$!
   for i in $(seq 1 100); do
@@ -74,7 +74,7 @@ start_redis() {
     fi
     sleep 0.05
   done
-  export TRUSTEE_TEST_REDIS_URL="redis://127.0.0.1:$port"
+  export TRUSTEE_TEST_REDIS_URL="redis://:kvtest@127.0.0.1:$port"  # exercises AUTH
 }
 
 for be in "$@"; do
