@@ -61,10 +61,12 @@ void kbs_http_resp_clear(kbs_http_resp *r) {
 }
 
 const char *kbs_http_header(const kbs_http_req *req, const char *name) {
+  if (!req->conn) return NULL; /* requests built by tests/fuzzers */
   return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND, name);
 }
 
 const char *kbs_http_cookie(const kbs_http_req *req, const char *name) {
+  if (!req->conn) return NULL;
   return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_COOKIE_KIND, name);
 }
 
