@@ -679,6 +679,7 @@ typedef struct {
   cctx *c;
   int sid; /* scope of the body being ordered */
   bits *need, *prov;
+  bits *refout; /* vars bound by iterating a ref (may be NULL) */
 } vis;
 
 static void visit_term(vis *v, term *t, int pos);
@@ -705,7 +706,10 @@ static void visit_term(vis *v, term *t, int pos) {
     else visit_term(v, t->u.ref.head, POS_NEED);
     for (int i = 0; i < t->u.ref.nparts; i++) {
       term *pt = t->u.ref.parts[i];
-      visit_term(v, pt, pt->kind == TK_VAR ? POS_OUT : POS_NEED);
+      if (v->refout && pt->kind == TK_VAR && pt->u.var.res == VR_LOCAL && pt->u.var.slot >= 0 &&
+          v->c->slot_scope[pt->u.var.slot] == v->sid)
+        bset(v->refout, pt->u.var.slot);
+      visit_term(v, pt, POS_OUT);
     }
     return;
   case TK_ARRAY:
@@ -795,7 +799,7 @@ static void order_nested_expr(cctx *c, expr *e) {
       if (c->slot_scope[i] == e->sid) bset(&bound, i);
     /* only the declared key/value are bound: rebuild from the patterns */
     bits kb = bits_new(c), kp = bits_new(c);
-    vis v = {c, e->sid, &kb, &kp};
+    vis v = {c, e->sid, &kb, &kp, NULL};
     if (e->a) visit_term(&v, e->a, POS_OUT);
     visit_term(&v, e->b, POS_OUT);
     order_body(c, e->body, e->sid, &kp, NULL, 0);
@@ -848,7 +852,8 @@ static void term_unbound_error(cctx *c, term *t, int sid, const bits *bound) {
   }
   if (t->kind == TK_REF) {
     term_unbound_error(c, t->u.ref.head, sid, bound);
-    for (int i = 0; i < t->u.ref.nparts; i++) term_unbound_error(c, t->u.ref.parts[i], sid, bound);
+    for (int i = 0; i < t->u.ref.nparts; i++)
+      if (t->u.ref.parts[i]->kind != TK_VAR) term_unbound_error(c, t->u.ref.parts[i], sid, bound);
   } else if (t->kind == TK_ARRAY || t->kind == TK_SET || t->kind == TK_OBJECT) {
     for (int i = 0; i < t->u.coll.n; i++) term_unbound_error(c, t->u.coll.items[i], sid, bound);
   } else if (t->kind == TK_CALL) {
@@ -874,21 +879,25 @@ static void order_body(cctx *c, body *b, int sid, bits *bound, term **head_terms
   bits all = bits_new(c);
   for (int i = 0; i < n; i++) {
     if (b->exprs[i]->kind == EX_NOT) continue;
-    vis v = {c, sid, &need[i], &prov[i]};
+    bits ro = bits_new(c);
+    vis v = {c, sid, &need[i], &prov[i], &ro};
     visit_expr(&v, b->exprs[i]);
-    for (int w = 0; w < all.nw; w++) all.w[w] |= prov[i].w[w];
+    for (int w = 0; w < all.nw; w++) {
+      all.w[w] |= prov[i].w[w];
+      need[i].w[w] &= ~ro.w[w];
+    }
   }
   for (int h = 0; h < nhead; h++) {
     if (!head_terms[h]) continue;
     bits hn = bits_new(c), hp = bits_new(c);
-    vis v = {c, sid, &hn, &hp};
+    vis v = {c, sid, &hn, &hp, NULL};
     visit_term(&v, head_terms[h], POS_NEED);
     for (int w = 0; w < all.nw; w++) all.w[w] |= hp.w[w];
   }
   for (int i = 0; i < n; i++) {
     if (b->exprs[i]->kind != EX_NOT) continue;
     bits ap = all;
-    vis v = {c, sid, &need[i], &ap};
+    vis v = {c, sid, &need[i], &ap, NULL};
     visit_expr(&v, b->exprs[i]);
   }
   expr **out = rv_alloc(c->a, sizeof(expr *) * (size_t)(n ? n : 1));
@@ -1020,7 +1029,7 @@ static void compile_rule_chain(cctx *c, rule *r) {
       bool is_arg = false;
       for (int k = 0; k < r->nargs; k++) {
         bits ab = bits_new(c), ap = bits_new(c);
-        vis v = {c, s->id, &ab, &ap};
+        vis v = {c, s->id, &ab, &ap, NULL};
         visit_term(&v, r->args[k], POS_OUT);
         if (bget(&ap, s->slots[i])) is_arg = true;
       }

@@ -140,6 +140,7 @@ static int eval_body(ev *e, body *b, int i, kont *k);
 static int eval_expr(ev *e, expr *x, kont *k);
 static int unify_val(ev *e, term *t, rv *v, kont *k);
 static int node_value(ev *e, dnode *n, rloc loc, rv **out);
+static int merge_children(ev *e, dnode *n, rloc loc, rv **v);
 static int package_value(ev *e, dnode *n, rv *base, rloc loc, rv **out);
 
 /* ---- helpers ---- */
@@ -279,6 +280,11 @@ static int data_after_unify(ev *e, kont *k, rv *unused) {
 
 static int data_with_key(ev *e, kont *k, rv *key) {
   datak *d = (datak *)k;
+  if (key->kind == RV_NUMBER) { /* data keys are strings: data[2] reads data["2"] */
+    rv_buf b = {.a = e->a};
+    rv_write_number(&b, key);
+    key = rv_string_nocopy(e->a, b.s, b.len);
+  }
   dnode *ch = key->kind == RV_STRING ? rego_node_child(d->node, key->u.str.s, key->u.str.len) : NULL;
   rv *b = d->base && d->base->kind == RV_OBJECT ? rv_object_get(d->base, key) : NULL;
   if (!ch && !b) return RC_OK;
@@ -359,6 +365,7 @@ static int data_walk(ev *e, term *t, int i, dnode *n, rv *base, kont *k) {
   }
   if (n->kind >= 0) {
     rv *v;
+    if (base) return walk_value(e, t, i, base, k); /* base documents take precedence */
     if (node_value(e, n, t->loc, &v)) return RC_ERR;
     if (v && e->ndata_ovr) v = data_patch_below(e, n, v);
     if (!v) return RC_OK;
@@ -599,7 +606,11 @@ static int args_step(ev *e, term *t, int i, int n, rv **vals, kont *k);
 static int arg_got(ev *e, kont *k, rv *v) {
   argk *a = (argk *)k;
   a->vals[a->i] = v;
-  return args_step(e, a->t, a->i + 1, a->n, a->vals, a->next);
+  int done = 0;
+  for (int j = 0; j < a->n; j++) done += a->vals[j] != NULL;
+  int r = args_step(e, a->t, done, a->n, a->vals, a->next);
+  a->vals[a->i] = NULL;
+  return r;
 }
 
 typedef struct {
@@ -613,14 +624,31 @@ static int true_after(ev *e, kont *k, rv *unused) {
   return tk->next->fn(e, tk->next, RV_TRUE);
 }
 
+static bool unbound_var(ev *e, const term *t) {
+  return t->kind == TK_VAR && t->u.var.res == VR_LOCAL && !e->frame[t->u.var.slot];
+}
+
 static int args_step(ev *e, term *t, int i, int n, rv **vals, kont *k) {
-  while (i < n && t->u.call.args[i]->constv) {
-    vals[i] = t->u.call.args[i]->constv;
-    i++;
-  }
+  /* i counts evaluated args; a plain unbound var is evaluated after the
+   * others (a ref in a later argument may bind it: x == input.xs[x]) */
   if (i < n) {
-    argk a = {{arg_got}, t, i, n, vals, k};
-    return eval_term(e, t->u.call.args[i], &a.k);
+    int pick = -1;
+    for (int j = 0; j < n && pick < 0; j++)
+      if (!vals[j] && !unbound_var(e, t->u.call.args[j])) pick = j;
+    if (pick < 0)
+      for (int j = 0; j < n && pick < 0; j++)
+        if (!vals[j]) pick = j;
+    term *at = t->u.call.args[pick];
+    if (at->constv) {
+      vals[pick] = at->constv;
+      int r = args_step(e, t, i + 1, n, vals, k);
+      vals[pick] = NULL;
+      return r;
+    }
+    argk a = {{arg_got}, t, pick, n, vals, k};
+    a.i = pick;
+    (void)i;
+    return eval_term(e, at, &a.k);
   }
   rv *out = NULL;
   int r;
@@ -648,8 +676,8 @@ static int args_step(ev *e, term *t, int i, int n, rv **vals, kont *k) {
 static int eval_call(ev *e, term *t, kont *k) {
   int n = t->u.call.nargs;
   if (t->u.call.ct != CT_PRINT && n == t->u.call.arity + 1) n = t->u.call.arity;
-  rv *small[8];
-  rv **vals = n <= 8 ? small : rv_alloc(e->a, sizeof(rv *) * (size_t)n);
+  rv *small[8] = {0};
+  rv **vals = n <= 8 ? small : rv_zalloc(e->a, sizeof(rv *) * (size_t)n);
   if (t->u.call.ct == CT_PRINT) {
     /* print/trace: evaluate nothing observable; always true */
     return k->fn(e, k, RV_TRUE);
@@ -846,7 +874,39 @@ static int pair_next(ev *e, kont *k, rv *unused) {
   return unify_terms(e, p->a->u.coll.items[p->i], p->b->u.coll.items[p->i], &n.k);
 }
 
+typedef struct {
+  kont k;
+  term *a, *b;
+  int i;
+  kont *next;
+} opairk;
+
+/* Both objects with the same constant keys: unify values pairwise. */
+static int opair_next(ev *e, kont *k, rv *unused) {
+  (void)unused;
+  opairk *p = (opairk *)k;
+  if (p->i >= p->a->u.coll.n) return p->next->fn(e, p->next, NULL);
+  term *ka = p->a->u.coll.items[p->i];
+  for (int j = 0; j < p->b->u.coll.n; j += 2) {
+    if (!rv_equal(ka->constv, p->b->u.coll.items[j]->constv)) continue;
+    opairk n = {{opair_next}, p->a, p->b, p->i + 2, p->next};
+    return unify_terms(e, p->a->u.coll.items[p->i + 1], p->b->u.coll.items[j + 1], &n.k);
+  }
+  return RC_OK;
+}
+
+static bool const_keys(const term *t) {
+  for (int i = 0; i < t->u.coll.n; i += 2)
+    if (!t->u.coll.items[i]->constv) return false;
+  return true;
+}
+
 static int unify_terms(ev *e, term *a, term *b, kont *k) {
+  if (a->kind == TK_OBJECT && b->kind == TK_OBJECT && has_unbound(e, a) && has_unbound(e, b)) {
+    if (a->u.coll.n != b->u.coll.n || !const_keys(a) || !const_keys(b)) return RC_OK;
+    opairk p = {{opair_next}, a, b, 0, k};
+    return opair_next(e, &p.k, NULL);
+  }
   if (a->kind == TK_ARRAY && b->kind == TK_ARRAY && has_unbound(e, a) && has_unbound(e, b)) {
     if (a->u.coll.n != b->u.coll.n) return RC_OK;
     pairk p = {{pair_next}, a, b, 0, k};
@@ -980,6 +1040,7 @@ static int every_coll(ev *e, kont *k, rv *coll) {
   inK *s = (inK *)k;
   expr *x = s->x;
   everybodyk eb = {{every_elem}, x->body, true};
+  if (coll->kind != RV_OBJECT && coll->kind != RV_ARRAY && coll->kind != RV_SET) return RC_OK;
   size_t mark = e->ntrail;
   size_t n = coll->kind == RV_OBJECT ? coll->u.obj.len
              : (coll->kind == RV_ARRAY || coll->kind == RV_SET) ? coll->u.arr.len
@@ -1125,7 +1186,7 @@ static int eval_with(ev *e, expr *x, kont *k) {
     term *h = tg->kind == TK_REF ? tg->u.ref.head : tg;
     int np = tg->kind == TK_REF ? tg->u.ref.nparts : 0;
     rv **path = rv_alloc(e->a, sizeof(rv *) * (size_t)(np + 1));
-    for (int j = 0; j < np; j++) path[j] = tg->u.ref.parts[j]->constv;
+    for (int j = 0; j < np; j++) path[j] = tg->u.ref.parts[j]->u.v;
     if (h->u.var.res == VR_INPUT) {
       e->input = np ? set_path(e, e->input, path, np, val) : val;
     } else {
@@ -1427,6 +1488,32 @@ static int eval_complete(ev *e, dnode *n, rv **out) {
   return RC_OK;
 }
 
+/* An object rule node may also have constant-path rules below it
+ * (p[k] := v and p.foo := 1): their values join the object. */
+static int merge_children(ev *e, dnode *n, rloc loc, rv **v) {
+  rv_vec ks = {0}, vs = {0};
+  rv *obj = *v ? *v : &rv_empty_obj_v;
+  for (size_t i = 0; i < obj->u.obj.len; i++) {
+    rv_vec_push(e->a, &ks, obj->u.obj.keys[i]);
+    rv_vec_push(e->a, &vs, obj->u.obj.vals[i]);
+  }
+  for (int i = 0; i < n->nchildren; i++) {
+    dnode *ch = n->children[i];
+    if (ch->kind == RK_FUNC) continue;
+    rv *cv = NULL;
+    int r = ch->kind >= 0 ? node_value(e, ch, loc, &cv) : package_value(e, ch, NULL, loc, &cv);
+    if (r) return r;
+    if (!cv) continue;
+    rv_vec_push(e->a, &ks, ch->key);
+    rv_vec_push(e->a, &vs, cv);
+  }
+  bool conflict = false;
+  rv *res = rv_object(e->a, ks.items, vs.items, ks.len, &conflict);
+  if (!res) return fail(e, RE_CONFLICT, loc, "object keys must be unique");
+  *v = res;
+  return RC_OK;
+}
+
 static int node_value(ev *e, dnode *n, rloc loc, rv **out) {
   nstate *s = &e->nodes[n->id];
   if (s->epoch == e->epoch) {
@@ -1446,6 +1533,7 @@ static int node_value(ev *e, dnode *n, rloc loc, rv **out) {
   s->state = 1;
   rv *v = NULL;
   int r = n->kind == RK_COMPLETE ? eval_complete(e, n, &v) : eval_partial(e, n, loc, &v);
+  if (!r && n->kind == RK_OBJECT && n->nchildren) r = merge_children(e, n, loc, &v);
   e->depth--;
   s = &e->nodes[n->id];
   if (r) {
@@ -1487,7 +1575,8 @@ static int package_value(ev *e, dnode *n, rv *base, rloc loc, rv **out) {
       } else if (ch->kind == RK_FUNC) {
         continue;
       } else if (ch->kind >= 0) {
-        if (node_value(e, ch, loc, &val)) return RC_ERR;
+        if (cb) val = cb;
+        else if (node_value(e, ch, loc, &val)) return RC_ERR;
       } else {
         if (package_value(e, ch, cb, loc, &val)) return RC_ERR;
       }

@@ -480,7 +480,12 @@ static term *parse_primary(P *ps) {
   case T_LPAREN: {
     next(ps);
     enter(ps);
-    term *in = parse_expr_in(ps, false);
+    term *in = parse_expr_in(ps, true);
+    while (ps->tok.t == T_BAR) {
+      token bt = ps->tok;
+      next(ps);
+      in = mk_call2(ps, "or", in, parse_expr_in(ps, false), &bt);
+    }
     leave(ps);
     expect(ps, T_RPAREN, "')'");
     return in;
