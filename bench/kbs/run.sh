@@ -29,17 +29,9 @@ storage_type = "Memory"
 name = "resource"
 storage_backend_type = "kvstorage"
 EOT
-TRUSTEE_LOG=warn "$build/kbs" --config-file "$work/kbs.toml" >"$work/log" 2>&1 &
+TRUSTEE_LOG=info "$build/kbs" --config-file "$work/kbs.toml" >"$work/log" 2>&1 &
 pid=$!
-TRUSTEE_LOG=info
 for _ in $(seq 100); do grep -q 'port [0-9]' "$work/log" 2>/dev/null && break; sleep 0.1; done
-# the port is logged at info level; restart at info if warn hid it
-if ! grep -q 'port [0-9]' "$work/log"; then
-  kill $pid; wait $pid 2>/dev/null || true
-  TRUSTEE_LOG=info "$build/kbs" --config-file "$work/kbs.toml" >"$work/log" 2>&1 &
-  pid=$!
-  for _ in $(seq 100); do grep -q 'port [0-9]' "$work/log" && break; sleep 0.1; done
-fi
 port=$(grep -o 'port [0-9]*' "$work/log" | head -1 | cut -d' ' -f2)
 url="http://127.0.0.1:$port"
 policy=$(printf 'package policy\ndefault allow = true\n' | base64 -w0 | tr '+/' '-_' | tr -d '=')
