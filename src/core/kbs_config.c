@@ -232,6 +232,23 @@ static tr_err *get_table(const tbl *t, const char *key, bool required, json_t **
   return NULL;
 }
 
+/* An optional array of tables; *arr NULL when absent. */
+static tr_err *get_table_array(const tbl *t, const char *key, json_t **arr) {
+  *arr = field(t, key);
+  if (*arr && !json_is_array(*arr)) return bad(t, key, "expected array of tables, got %s", type_name(*arr));
+  return NULL;
+}
+
+/* Element i of such an array as a child view named "<key>[i]". */
+static tr_err *table_elem(const tbl *t, json_t *arr, const char *key, size_t i, tbl *out) {
+  char name[96];
+  SNP(name, "%s[%zu]", key, i);
+  json_t *v = json_array_get(arr, i);
+  if (!json_is_object(v)) return bad(t, name, "expected table, got %s", type_name(v));
+  tbl_child(out, t, v, name);
+  return NULL;
+}
+
 /* Matches `s` against a NULL-terminated list of {name, alias} pairs; returns
  * the pair index or -1. */
 static int match_tag(const char *s, const char *const (*names)[2], size_t n) {
@@ -480,19 +497,14 @@ static tr_err *load_bearer_jwt(const tbl *auth, json_t *obj, tr_kbs_admin_config
   static const char *const known[] = {"identity_providers", NULL};
   tr_err *e = check_keys(&t, known);
   if (e) return e;
-  json_t *arr = field(&t, "identity_providers");
-  if (!arr) return NULL;
-  if (!json_is_array(arr)) return bad(&t, "identity_providers", "expected array of tables, got %s", type_name(arr));
+  json_t *arr;
+  if ((e = get_table_array(&t, "identity_providers", &arr)) || !arr) return e;
   size_t n = json_array_size(arr);
   ad->identity_providers = calloc(n ? n : 1, sizeof *ad->identity_providers);
   if (!ad->identity_providers) abort();
   for (size_t i = 0; i < n; i++) {
-    json_t *ip = json_array_get(arr, i);
-    char key[64];
-    SNP(key, "identity_providers[%zu]", i);
-    if (!json_is_object(ip)) return bad(&t, key, "expected table, got %s", type_name(ip));
     tbl it;
-    tbl_child(&it, &t, ip, key);
+    if ((e = table_elem(&t, arr, "identity_providers", i, &it))) return e;
     static const char *const ikeys[] = {"issuer", "audience", "public_key_uri", "jwk_set_uri", NULL};
     tr_kbs_identity_provider *p = &ad->identity_providers[ad->nidentity_providers++];
     if ((e = check_keys(&it, ikeys))) return e;
@@ -512,19 +524,14 @@ static tr_err *load_regex_acl(const tbl *authz, json_t *obj, tr_kbs_admin_config
   static const char *const known[] = {"acls", NULL};
   tr_err *e = check_keys(&t, known);
   if (e) return e;
-  json_t *arr = field(&t, "acls");
-  if (!arr) return NULL;
-  if (!json_is_array(arr)) return bad(&t, "acls", "expected array of tables, got %s", type_name(arr));
+  json_t *arr;
+  if ((e = get_table_array(&t, "acls", &arr)) || !arr) return e;
   size_t n = json_array_size(arr);
   ad->acls = calloc(n ? n : 1, sizeof *ad->acls);
   if (!ad->acls) abort();
   for (size_t i = 0; i < n; i++) {
-    json_t *r = json_array_get(arr, i);
-    char key[32];
-    SNP(key, "acls[%zu]", i);
-    if (!json_is_object(r)) return bad(&t, key, "expected table, got %s", type_name(r));
     tbl rt;
-    tbl_child(&rt, &t, r, key);
+    if ((e = table_elem(&t, arr, "acls", i, &rt))) return e;
     static const char *const rkeys[] = {"role", "allowed_endpoints", NULL};
     tr_kbs_acl_rule *rule = &ad->acls[ad->nacls++];
     rule->allowed_endpoints = xstrdup("");
@@ -752,18 +759,14 @@ static tr_err *check_external_plugin(const tbl *t) {
   static const char *const k[] = {"name", "backends", NULL};
   tr_err *e = check_keys(t, k);
   if (e) return e;
-  json_t *arr = field(t, "backends");
+  json_t *arr;
+  if ((e = get_table_array(t, "backends", &arr))) return e;
   if (!arr) return bad(t, "backends", "missing required key (array of tables)");
-  if (!json_is_array(arr)) return bad(t, "backends", "expected array of tables, got %s", type_name(arr));
   if (!json_array_size(arr)) return bad(t, "backends", "at least one backend is required");
   for (size_t i = 0; i < json_array_size(arr); i++) {
-    json_t *b = json_array_get(arr, i);
-    char key[32];
-    SNP(key, "backends[%zu]", i);
-    if (!json_is_object(b)) return bad(t, key, "expected table, got %s", type_name(b));
     tbl bt;
-    tbl_child(&bt, t, b, key);
-    SNP(bt.label, "%s %s", t->label, key);
+    if ((e = table_elem(t, arr, "backends", i, &bt))) return e;
+    SNP(bt.label, "%s backends[%zu]", t->label, i);
     static const char *const bk[] = {"name", "endpoint", "timeout_ms", "ca_cert_path", "tls_mode", NULL};
     char *name = NULL, *endpoint = NULL, *ca = NULL;
     int64_t ms;
