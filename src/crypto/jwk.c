@@ -137,7 +137,7 @@ static const char *const RSA_PRIV_PARAM[] = {OSSL_PKEY_PARAM_RSA_D,         OSSL
 
 static tr_err *parse_rsa(const json_t *obj, tr_jwk *k) {
   uint8_t *n = NULL, *e = NULL, *priv[6] = {0};
-  size_t nl, el, pl[6] = {0};
+  size_t nl = 0, el = 0, pl[6] = {0};
   BIGNUM *bn[8] = {0};
   OSSL_PARAM_BLD *bld = NULL;
   OSSL_PARAM *params = NULL;
@@ -218,7 +218,7 @@ static tr_err *parse_ec(const json_t *obj, tr_jwk *k) {
   const tr_curve *c = tr_curve_by_name(json_string_value(crvj));
   if (!c) return tr_err_new(TR_E_UNSUPPORTED, "JWK: unsupported EC curve `%s`", json_string_value(crvj));
   uint8_t *x = NULL, *y = NULL, *d = NULL, pub[1 + 2 * 66];
-  size_t xl, yl, dl;
+  size_t xl = 0, yl = 0, dl = 0;
   BIGNUM *dbn = NULL;
   OSSL_PARAM_BLD *bld = NULL;
   OSSL_PARAM *params = NULL;
@@ -287,7 +287,7 @@ static tr_err *parse_okp(const json_t *obj, tr_jwk *k) {
   if (strcmp(json_string_value(crvj), "Ed25519") != 0)
     return tr_err_new(TR_E_UNSUPPORTED, "JWK: unsupported OKP curve `%s`", json_string_value(crvj));
   uint8_t *x = NULL, *d = NULL;
-  size_t xl, dl;
+  size_t xl = 0, dl = 0;
   tr_err *err = NULL;
   if ((err = get_b64(obj, "x", true, &x, &xl)) || (err = get_b64(obj, "d", false, &d, &dl))) goto out;
   if (xl != 32 || (d && dl != 32)) {
