@@ -22,13 +22,6 @@
 #include "rego/builtins/builtins.h"
 #include "rego/value.h"
 
-/* The family tables are declared weak in builtins.h, and a weak reference
- * does not pull an object out of a static archive: a test names its
- * family's table through a strong alias so the linker includes it. */
-#define TB_LINK_FAMILY(f)                                                                                    \
-  extern const char tb_anchor_##f[] __asm__("rego_builtins_" #f);                                          \
-  __attribute__((used)) static const void *tb_anchor_ref_##f = tb_anchor_##f;
-
 static rv *tb_convert_sets(rv_arena *a, rv *v) {
   if (rv_is(v, RV_ARRAY)) {
     rv **items = rv_alloc(a, (v->u.arr.len + 1) * sizeof(rv *));

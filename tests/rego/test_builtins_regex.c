@@ -2,8 +2,6 @@
 #include "rego/builtins/regex_internal.h"
 #include "test_builtins_helpers.h"
 
-TB_LINK_FAMILY(regex)
-
 static void test_match(void **state) {
   (void)state;
   EXPECT("regex.match", "[\"^[a-z]+\\\\[[0-9]+\\\\]$\", \"foo[123]\"]", "true");

@@ -1,8 +1,6 @@
 /* test_builtins_strings.c — string builtins and sprintf (Go fmt verbs). */
 #include "test_builtins_helpers.h"
 
-TB_LINK_FAMILY(strings)
-
 static void test_basic(void **state) {
   (void)state;
   EXPECT("concat", "[\"/\", [\"\", \"foo\", \"bar\", \"0\", \"baz\"]]", "\"/foo/bar/0/baz\"");

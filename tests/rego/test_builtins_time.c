@@ -2,8 +2,6 @@
 #include "rego/builtins/time_internal.h"
 #include "test_builtins_helpers.h"
 
-TB_LINK_FAMILY(time)
-
 static void test_parse(void **state) {
   (void)state;
   EXPECT("time.parse_ns", "[\"2006-01-02T15:04:05Z07:00\", \"2017-06-02T19:00:00-07:00\"]", "1496455200000000000");
