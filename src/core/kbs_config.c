@@ -872,8 +872,17 @@ static tr_err *load_all(ctx *c, json_t *root) {
   tbl_init(&root_t, c, root, "", "");
   static const char *const known[] = {"http_server",     "admin",         "attestation_token",
                                       "attestation_service", "storage_backend", "session_storage_type",
-                                      "plugins",         NULL};
+                                      "plugins",         "policy_engine", NULL};
   tr_err *e = check_keys(&root_t, known);
+  json_t *pe;
+  if (!e) e = get_table(&root_t, "policy_engine", false, &pe);
+  if (!e && pe) {
+    tbl t;
+    tbl_child(&t, &root_t, pe, "policy_engine");
+    static const char *const pk[] = {"policy_path", NULL};
+    cfg->policy_engine_policy_path = xstrdup("/opt/confidential-containers/kbs/policy.rego");
+    if (!(e = check_keys(&t, pk))) e = get_str(&t, "policy_path", false, &cfg->policy_engine_policy_path);
+  }
   if (!e) e = load_http(c, root, &cfg->http_server);
   if (!e) e = load_token(c, root, &cfg->attestation_token);
   if (!e) e = load_as(c, root, &cfg->attestation_service);
@@ -972,6 +981,7 @@ void tr_kbs_config_free(tr_kbs_config *cfg) {
   }
   free(cfg->plugins);
   free_strv(cfg->warnings, cfg->nwarnings);
+  free(cfg->policy_engine_policy_path);
   json_decref(cfg->document);
   free(cfg->path);
   free(cfg);

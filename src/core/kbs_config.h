@@ -197,6 +197,10 @@ typedef struct {
   /* Unknown keys, one message each: "kbs-config.toml:12: [http_server] unknown key `foo` (ignored)". */
   char **warnings;
   size_t nwarnings;
+  /* Legacy [policy_engine] (upstream before the policy moved into the KV
+   * store, default path then "/opt/confidential-containers/kbs/policy.rego"):
+   * the file holding the resource policy. NULL = section absent. */
+  char *policy_engine_policy_path;
 } tr_kbs_config;
 
 /* Reads and parses a config file (TOML, or JSON when the name ends in

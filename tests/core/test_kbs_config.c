@@ -204,6 +204,8 @@ static void test_upstream_cases(void **state) {
   tr_kbs_config_free(c);
 }
 
+#define BASE_CFG "[http_server]\n[admin]\nauthorization_mode = \"DenyAll\"\n"
+
 static void test_defaults(void **state) {
   (void)state;
   tr_kbs_config *c = parse_ok("[http_server]\n[admin]\nauthorization_mode = \"InsecureAllowAll\"\n");
@@ -237,6 +239,19 @@ static void test_defaults(void **state) {
   assert_string_equal(tr_kbs_kv_backend_key(TR_KBS_KV_LOCAL_FS), "local_fs");
   assert_null(tr_kbs_kv_backend_key(TR_KBS_KV_MEMORY));
   tr_kbs_config_free(c);
+
+  /* Legacy [policy_engine]: accepted, typed, default path when the table is empty. */
+  c = parse_ok(BASE_CFG);
+  assert_null(c->policy_engine_policy_path);
+  tr_kbs_config_free(c);
+  c = parse_ok(BASE_CFG "[policy_engine]\npolicy_path = \"/etc/kbs/policy.rego\"\n");
+  assert_string_equal(c->policy_engine_policy_path, "/etc/kbs/policy.rego");
+  assert_int_equal(c->nwarnings, 0);
+  tr_kbs_config_free(c);
+  c = parse_ok(BASE_CFG "[policy_engine]\n");
+  assert_string_equal(c->policy_engine_policy_path, "/opt/confidential-containers/kbs/policy.rego");
+  tr_kbs_config_free(c);
+  expect_error(BASE_CFG "[policy_engine]\npolicy_path = 1\n", ":5: [policy_engine] policy_path: expected string");
 
   /* trustee-c passport mode */
   c = parse_ok("[http_server]\n[admin]\nauthorization_mode = \"DenyAll\"\n[attestation_service]\ntype = \"none\"\n"
@@ -330,7 +345,7 @@ static void test_errors(void **state) {
 
 static void test_warnings(void **state) {
   (void)state;
-  tr_kbs_config *c = parse_ok("policy_engine = { policy_path = \"/p.rego\" }\n"
+  tr_kbs_config *c = parse_ok("old_section = { policy_path = \"/p.rego\" }\n"
                               "[http_server]\nsocket = [\"0.0.0.0:80\"]\n"
                               "tls_ciphers = \"X\"\n"
                               "[admin]\nauthorization_mode = \"DenyAll\"\n"
@@ -338,7 +353,7 @@ static void test_warnings(void **state) {
                               "[attestation_service]\ntype = \"coco_as_builtin\"\nwork_dir = \"/w\"\n"
                               "[[plugins]]\nname = \"sample\"\nitem = \"x\"\ncolour = \"red\"\n");
   for (size_t i = 0; i < c->nwarnings; i++) fprintf(stderr, "  warning: %s\n", c->warnings[i]);
-  assert_true(has_warning(c, "kbs-config.toml:1: unknown key `policy_engine` (ignored)"));
+  assert_true(has_warning(c, "kbs-config.toml:1: unknown key `old_section` (ignored)"));
   assert_true(has_warning(c, "kbs-config.toml:3: [http_server] unknown key `socket` (ignored)"));
   assert_true(has_warning(c, "kbs-config.toml:8: [attestation_token] unknown key `attestation_token_type`"));
   assert_true(has_warning(c, "kbs-config.toml:11: [attestation_service] unknown key `work_dir`"));
