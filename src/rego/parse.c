@@ -803,8 +803,18 @@ static body *parse_braced_body(P *ps) {
 /* After `if`: a braced body or a single statement. */
 static body *parse_if_body(P *ps) {
   if (ps->tok.t == T_LBRACE) {
-    /* `if {` is a body (not an object/set literal) */
-    return parse_braced_body(ps);
+    /* `if {` is a body unless it only parses as a term (`if {x: 1 | ...}`) */
+    P *saved = malloc(sizeof(P));
+    if (!saved) abort();
+    *saved = *ps;
+    if (setjmp(ps->jb) == 0) {
+      body *b = parse_braced_body(ps);
+      memcpy(ps->jb, saved->jb, sizeof(jmp_buf));
+      free(saved);
+      return b;
+    }
+    *ps = *saved;
+    free(saved);
   }
   pvec v = {0};
   pv_push(ps, &v, parse_stmt(ps));

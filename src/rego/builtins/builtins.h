@@ -2,7 +2,12 @@
  * function families (src/rego/builtins/<family>.c).
  *
  * CHANGE NOTES (newest first; keep compatible):
- *   - (none yet)
+ *   - The engine links a family by a STRONG reference when src/rego/builtins/<family>.c
+ *     exists (src/rego/module.cmake defines REGO_HAVE_FAMILY_<family>), because a weak
+ *     reference does not pull an object out of a static library. So: put family
+ *     <family> in a file named exactly <family>.c (e.g. strings.c exports
+ *     rego_builtins_strings), or add it to the list in module.cmake. A family file may
+ *     be split: helper files with other names are fine as long as <family>.c defines the table.
  *
  * A family file exports one table, e.g.
  *
@@ -131,9 +136,11 @@ void rego_bi_cache_put(rego_bctx *ctx, const char *kind, const rv *key, void *ob
   X(json)                                                                                                    \
   X(misc)
 
+#ifndef REGO_BUILTINS_NO_WEAK_DECLS
 #define REGO_DECLARE_FAMILY(f) extern const rego_builtin_def rego_builtins_##f[] __attribute__((weak));
 REGO_BUILTIN_FAMILIES(REGO_DECLARE_FAMILY)
 #undef REGO_DECLARE_FAMILY
+#endif
 
 /* Builtin lookup across all linked families (NULL when unknown). */
 const rego_builtin_def *rego_builtin_lookup(const char *name);
