@@ -7,8 +7,8 @@
  *   2. first access-handler call: headers only; we note Content-Length and
  *      return without a response (answering here would close keep-alive);
  *   3. body chunks: appended until `max_body`; past it the request is marked
- *      too big and answered 413 at once (MHD then closes the connection, which
- *      is what we want for a client still streaming a huge body);
+ *      too big, the rest is drained and 413 answered at the end (a client
+ *      streaming more than 64 MiB is answered at once and disconnected);
  *   4. final call: the handler runs and its response is queued. */
 #include "kbs/http.h"
 
@@ -25,6 +25,7 @@
 #include "core/log.h"
 
 #define MAX_DAEMONS 16
+#define DRAIN_MAX ((size_t)64 << 20)
 
 struct kbs_http_server {
   struct MHD_Daemon *d[MAX_DAEMONS];
@@ -41,6 +42,7 @@ typedef struct {
   tr_buf body;
   bool started;
   bool too_big;
+  size_t drained;
   bool has_len;
   size_t content_length;
   struct timespec t0;
@@ -138,12 +140,19 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con, const ch
     return MHD_YES;
   }
   if (*upload_data_size) {
-    if (!c->too_big && c->body.len + *upload_data_size > s->opts.max_body) c->too_big = true;
+    if (!c->too_big && c->body.len + *upload_data_size > s->opts.max_body) {
+      c->too_big = true;
+      tr_buf_free(&c->body);
+    }
     if (c->too_big) {
+      /* Drain (and drop) a moderately oversized body so the client reads
+       * the 413 on a healthy connection; past DRAIN_MAX answer at once
+       * (MHD then closes the connection). */
+      c->drained += *upload_data_size;
       *upload_data_size = 0;
+      if (c->drained <= DRAIN_MAX) return MHD_YES;
       kbs_http_resp r = {.status = 413};
       enum MHD_Result ret = send_resp(con, &r);
-      req.body_len = 0;
       if (s->opts.observer) s->opts.observer(s->opts.ctx, &req, &r, elapsed(c));
       kbs_http_resp_clear(&r);
       return ret;

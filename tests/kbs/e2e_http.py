@@ -310,7 +310,7 @@ try:
     refuses("unanchored ACL", config(admin='authorization_mode = "AuthenticatedAuthorization"\n'
                                            '[admin.authentication.bearer_jwt]\nidentity_providers = [{ public_key_uri = "%s" }]\n'
                                            '[admin.authorization.regex_acl]\nacls = [{ role = "a", allowed_endpoints = "/kbs/.*" }]\n' % pub),
-            "anchored")
+            "must start with `^/kbs`")
     refuses("TLS without certificate", config().replace("insecure_http = true", "insecure_http = false"), "Missing certificate")
     r = subprocess.run([KBS_BIN], capture_output=True, text=True, env={"PATH": "/usr/bin"})
     R.check("no --config-file and no KBS_CONFIG_FILE → usage error", r.returncode == 2 and "KBS_CONFIG_FILE" in r.stderr, r.stderr)
