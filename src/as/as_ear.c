@@ -270,11 +270,11 @@ static tr_err *appraise(tr_as *as, const tr_as_tee_claims *tc, const char *base_
   rego_value *iv = NULL;
   json_t *tcl = NULL, *ext = NULL;
   if ((e = tr_as_policy_acquire(as->policies, pid, &c))) goto out;
-  if ((e = rego_value_from_json(input, &iv))) goto out;
+  if ((e = rego_value_from_json(input, &iv))) goto bad_policy;
   rego_host_binding hb = {"query_reference_value", tr_as_qrv_host, as->rvps};
   rego_eval_opts o = {.input_value = iv, .hosts = &hb, .nhosts = 1, .strict_builtin_errors = true};
-  if ((e = eval_rule(c->policy, "data.policy.trust_claims", &o, &tcl))) goto out;
-  if ((e = eval_rule(c->policy, "data.policy.extensions", &o, &ext))) goto out;
+  if ((e = eval_rule(c->policy, "data.policy.trust_claims", &o, &tcl))) goto bad_policy;
+  if ((e = eval_rule(c->policy, "data.policy.extensions", &o, &ext))) goto bad_policy;
   int8_t vec[8];
   bool set[8];
   if (tcl) {
@@ -285,6 +285,9 @@ static tr_err *appraise(tr_as *as, const tr_as_tee_claims *tc, const char *base_
     for (int i = 0; i < 8; i++) set[i] = true;
   }
   if (!e) e = tr_as_appraisal(vec, set, base_id, input, ext, out);
+bad_policy:
+  /* past the lookup, a failure is the policy's (the server's), not the client's */
+  if (e && tr_err_code(e) != TR_E_NOMEM) e = tr_err_recode(e, TR_E_INTERNAL);
 out:
   if (e) e = tr_err_wrap(e, "policy `%s`", pid);
   rego_value_free(iv);

@@ -63,10 +63,22 @@ void tr_as_policy_store_free(tr_as_policy_store *s) {
   free(s);
 }
 
+/* Upstream's key rule for policies: ASCII letters, digits, '-', '_', '.';
+ * stricter than the KV's (which also allows '/' and ':' for RVPS names). */
 static tr_err *check_id(const char *id) {
   if (!id || !*id) return tr_err_new(TR_E_INVALID, "policy id must not be empty");
-  tr_err *e = tr_kv_check_key(id);
-  return e ? tr_err_wrap(tr_err_recode(e, TR_E_INVALID), "policy id `%s`", id) : NULL;
+  size_t n = strlen(id);
+  if (n > 200) return tr_err_new(TR_E_INVALID, "policy id longer than 200 bytes");
+  for (size_t i = 0; i < n; i++) {
+    char c = id[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.'))
+      return tr_err_new(TR_E_INVALID, "policy id `%.64s`: character 0x%02x not allowed (ASCII letters, digits, "
+                                      "'-', '_', '.')",
+                        id, (unsigned char)c);
+  }
+  if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0) return tr_err_new(TR_E_INVALID, "policy id `%s` is reserved", id);
+  return NULL;
 }
 
 static void key_of(const char *id, char *key, size_t n) { snprintf(key, n, "%s.rego", id); }

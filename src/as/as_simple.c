@@ -73,6 +73,7 @@ static tr_err *evaluate_one(tr_as *as, const char *id, const rego_value *iv, con
   rego_status st = REGO_UNDEFINED;
   json_t *allow = NULL;
   e = rego_eval_rule(c->policy, "data.policy.allow", &o, &st, &allow);
+  if (e && tr_err_code(e) != TR_E_NOMEM) e = tr_err_recode(e, TR_E_INTERNAL); /* the policy failed, not the client */
   if (!e && (st != REGO_DEFINED || !json_is_true(allow)))
     e = tr_err_new(TR_E_DENIED, "Reject by policy %s", id);
   if (!e) {

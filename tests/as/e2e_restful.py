@@ -89,6 +89,10 @@ class Server:
                 self.p.wait(10)
             except subprocess.TimeoutExpired:
                 self.p.kill()
+        if self.p.returncode != 0:
+            with open(self.log.name) as f:
+                print(f.read()[-4000:], file=sys.stderr)
+        check(self.p.returncode == 0, f"restful-as exit status {self.p.returncode} (sanitizer report above?)")
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -238,7 +242,7 @@ def ear_tests():
         ae = cpu0["ear.veraison.annotated-evidence"]
         check(ae["init_data"] == b64s(hashlib.sha384(toml.encode()).digest()), "init_data = b64(sha384(toml))")
         idc = ae["init_data_claims"]
-        check(idc["cdh.toml"]["image"]["extra_root_certificates"][0].startswith("\n-----BEGIN CERTIFICATE-----"),
+        check(idc["cdh.toml"]["image"]["extra_root_certificates"][0].startswith("-----BEGIN CERTIFICATE-----"),
               "cdh.toml converted")
         check(idc["agent_policy_claims"]["containers"][1]["OCI"]["Process"]["Args"][0]
               == "/opt/bitnami/scripts/nginx/entrypoint.sh", "agent_policy_claims")
