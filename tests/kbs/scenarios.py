@@ -196,21 +196,21 @@ try:
     digest = base64.b64encode(hashlib.sha256(init_data.encode()).digest()).decode()
     ann = 'input["submods"]["cpu0"]["ear.veraison.annotated-evidence"]'
     idcases = [
-        ("init-data digest claim", '%s["init_data"] == "%s"' % (ann, digest)),
+        ("init-data digest claim", '%s["init_data"] == "%s"' % (ann, digest), ("nginx", "apache")),
         ("init-data cdh.toml claim", '%s["init_data_claims"]["cdh.toml"]["image"]["extra_root_certificates"][0] == "%s"'
-         % (ann, cert.replace("\\n", "\\n"))),
+         % (ann, cert.replace("\\n", "\\n")), ("MIIBexample", "MIIBother")),
         ("init-data agent policy claims",
          '%s["init_data_claims"]["agent_policy_claims"]["containers"][1]["OCI"]["Process"]["Args"][0] = '
-         '"/opt/bitnami/scripts/nginx/entrypoint.sh"' % ann),
+         '"/opt/bitnami/scripts/nginx/entrypoint.sh"' % ann, ("nginx", "apache")),
     ]
     k = start(config(storage="Memory"), "initdata")
     k.client("config", "set-resource", "--path", "default/test/secret", "--resource-file", wd.join("shh"))
-    for label, cond in idcases:
+    for label, cond, (old, new) in idcases:
         k.client("config", "set-resource-policy", "--policy-file",
                  wd.file("id.rego", "package policy\nimport rego.v1\ndefault allow = false\nallow if {\n    %s\n}\n" % cond))
         rc, out, err = get(k, "default/test/secret", init_data)
         R.check("%s → secret" % label, rc == 0 and base64.b64decode(out) == b"shhhhhhh", err)
-        rc, out, err = get(k, "default/test/secret", init_data.replace("nginx", "apache"))
+        rc, out, err = get(k, "default/test/secret", init_data.replace(old, new))
         R.check("%s: other init-data → refused" % label, rc != 0, err)
     k.stop()
 finally:
