@@ -18,7 +18,8 @@
 
 tr_err *tr_jcs_number(double d, char *buf, size_t buflen) {
   if (buflen < 32) return tr_err_new(TR_E_INTERNAL, "jcs: number buffer too small");
-  if (!isfinite(d)) return tr_err_new(TR_E_INVALID, "jcs: %s is not a valid JSON number", isnan(d) ? "NaN" : "Infinity");
+  if (!isfinite(d))
+    return tr_err_new(TR_E_INVALID, "jcs: %s is not a valid JSON number", isnan(d) ? "NaN" : "Infinity");
   if (d == 0) { /* both +0 and -0 */
     strcpy(buf, "0");
     return NULL;
@@ -42,13 +43,15 @@ tr_err *tr_jcs_number(double d, char *buf, size_t buflen) {
   for (; *q && *q != 'e'; q++)
     if (*q >= '0' && *q <= '9') digits[k++] = *q;
   int n = atoi(q + 1) + 1;
-  while (k > 1 && digits[k - 1] == '0') k--; /* e.g. "1.0e+21" cannot occur, but be safe */
+  while (k > 1 && digits[k - 1] == '0')
+    k--; /* e.g. "1.0e+21" cannot occur, but be safe */
   digits[k] = 0;
 
   if (k <= n && n <= 21) { /* integer: digits then n-k zeros */
     memcpy(p, digits, (size_t)k);
     p += k;
-    for (int i = 0; i < n - k; i++) *p++ = '0';
+    for (int i = 0; i < n - k; i++)
+      *p++ = '0';
   } else if (0 < n && n <= 21) { /* decimal point inside the digits */
     memcpy(p, digits, (size_t)n);
     p += n;
@@ -58,7 +61,8 @@ tr_err *tr_jcs_number(double d, char *buf, size_t buflen) {
   } else if (-6 < n && n <= 0) { /* 0.000ddd */
     *p++ = '0';
     *p++ = '.';
-    for (int i = 0; i < -n; i++) *p++ = '0';
+    for (int i = 0; i < -n; i++)
+      *p++ = '0';
     memcpy(p, digits, (size_t)k);
     p += k;
   } else { /* exponent form */
@@ -132,8 +136,8 @@ static bool to_utf16(const char *s, uint16_t **out, size_t *n) {
       cp = ((uint32_t)(p[0] & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
       p += 3;
     } else if (p[1] && p[2] && p[3]) {
-      cp = ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) | ((uint32_t)(p[2] & 0x3f) << 6) |
-           (p[3] & 0x3f);
+      cp = ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) |
+           ((uint32_t)(p[2] & 0x3f) << 6) | (p[3] & 0x3f);
       p += 4;
     } else { /* truncated sequence: cannot come from jansson; order by the byte */
       cp = p[0];
@@ -191,19 +195,20 @@ static tr_err *emit_object(tr_buf *b, const json_t *v, int depth) {
     }
     if (!e && !tr_buf_append_byte(b, '}')) e = tr_err_new(TR_E_NOMEM, "jcs: out of memory");
   }
-  for (size_t j = 0; j < n; j++) free(m[j].u16);
+  for (size_t j = 0; j < n; j++)
+    free(m[j].u16);
   free(m);
   return e;
 }
 
 static tr_err *emit(tr_buf *b, const json_t *v, int depth) {
-  if (depth > TR_JCS_MAX_DEPTH) return tr_err_new(TR_E_LIMIT, "jcs: nesting deeper than %d", TR_JCS_MAX_DEPTH);
+  if (depth > TR_JCS_MAX_DEPTH)
+    return tr_err_new(TR_E_LIMIT, "jcs: nesting deeper than %d", TR_JCS_MAX_DEPTH);
   char num[40];
   tr_err *e;
   bool ok = true;
   switch (json_typeof(v)) {
-  case JSON_OBJECT:
-    return emit_object(b, v, depth);
+  case JSON_OBJECT: return emit_object(b, v, depth);
   case JSON_ARRAY:
     ok = tr_buf_append_byte(b, '[');
     for (size_t i = 0; ok && i < json_array_size(v); i++) {
@@ -215,9 +220,7 @@ static tr_err *emit(tr_buf *b, const json_t *v, int depth) {
     }
     ok = ok && tr_buf_append_byte(b, ']');
     break;
-  case JSON_STRING:
-    ok = put_string(b, json_string_value(v), json_string_length(v));
-    break;
+  case JSON_STRING: ok = put_string(b, json_string_value(v), json_string_length(v)); break;
   case JSON_INTEGER: {
     json_int_t x = json_integer_value(v);
     if (x >= -(1LL << 53) && x <= (1LL << 53)) {
@@ -232,15 +235,9 @@ static tr_err *emit(tr_buf *b, const json_t *v, int depth) {
     if ((e = tr_jcs_number(json_real_value(v), num, sizeof num))) return e;
     ok = tr_buf_append_str(b, num);
     break;
-  case JSON_TRUE:
-    ok = tr_buf_append_str(b, "true");
-    break;
-  case JSON_FALSE:
-    ok = tr_buf_append_str(b, "false");
-    break;
-  case JSON_NULL:
-    ok = tr_buf_append_str(b, "null");
-    break;
+  case JSON_TRUE: ok = tr_buf_append_str(b, "true"); break;
+  case JSON_FALSE: ok = tr_buf_append_str(b, "false"); break;
+  case JSON_NULL: ok = tr_buf_append_str(b, "null"); break;
   }
   return ok ? NULL : tr_err_new(TR_E_NOMEM, "jcs: out of memory");
 }

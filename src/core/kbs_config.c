@@ -40,21 +40,14 @@ static char *xstrdup(const char *s) {
 
 static const char *type_name(const json_t *v) {
   switch (json_typeof(v)) {
-  case JSON_OBJECT:
-    return "table";
-  case JSON_ARRAY:
-    return "array";
-  case JSON_STRING:
-    return "string";
-  case JSON_INTEGER:
-    return "integer";
-  case JSON_REAL:
-    return "float";
+  case JSON_OBJECT: return "table";
+  case JSON_ARRAY: return "array";
+  case JSON_STRING: return "string";
+  case JSON_INTEGER: return "integer";
+  case JSON_REAL: return "float";
   case JSON_TRUE:
-  case JSON_FALSE:
-    return "boolean";
-  case JSON_NULL:
-    return "null";
+  case JSON_FALSE: return "boolean";
+  case JSON_NULL: return "null";
   }
   return "value";
 }
@@ -195,7 +188,8 @@ static tr_err *get_int(const tbl *t, const char *key, int64_t min, int64_t max, 
 }
 
 static void free_strv(char **v, size_t n) {
-  for (size_t i = 0; i < n; i++) free(v[i]);
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
   free(v);
 }
 
@@ -261,7 +255,8 @@ static void tag_list(char *buf, size_t len, const char *const (*names)[2], size_
   size_t off = 0;
   buf[0] = 0;
   for (size_t i = 0; i < n && off < len; i++) {
-    off += (size_t)snprintf(buf + off, len - off, "%s`%s`", i ? ", " : "", names[i][1] ? names[i][1] : names[i][0]);
+    off += (size_t)snprintf(buf + off, len - off, "%s`%s`", i ? ", " : "",
+                            names[i][1] ? names[i][1] : names[i][0]);
   }
 }
 
@@ -327,9 +322,10 @@ static tr_err *load_http(ctx *c, json_t *root, tr_kbs_http_config *h) {
   tr_err *e = get_table(&root_t, "http_server", true, &obj);
   if (e) return e;
   tbl_child(&t, &root_t, obj, "http_server");
-  static const char *const known[] = {"sockets",     "insecure_http",   "private_key",     "certificate",
-                                      "payload_request_size", "worker_count", "tls_profile", "tls_min_version",
-                                      "tls_max_version", "tls_ciphers", "tls_groups", NULL};
+  static const char *const known[] = {"sockets",     "insecure_http",        "private_key",
+                                      "certificate", "payload_request_size", "worker_count",
+                                      "tls_profile", "tls_min_version",      "tls_max_version",
+                                      "tls_ciphers", "tls_groups",           NULL};
   if ((e = check_keys(&t, known))) return e;
   if ((e = get_strv(&t, "sockets", &h->sockets, &h->nsockets))) return e;
   for (size_t i = 0; i < h->nsockets; i++) {
@@ -375,7 +371,8 @@ static tr_err *load_http(ctx *c, json_t *root, tr_kbs_http_config *h) {
     int line = line_of(&t, "tls_profile");
     char where[32] = "";
     if (line) snprintf(where, sizeof where, ":%d", line);
-    warn(c, "%s%s: [http_server] tls_profile is `%s` but custom TLS fields are set; they override the profile",
+    warn(c,
+         "%s%s: [http_server] tls_profile is `%s` but custom TLS fields are set; they override the profile",
          c->file, where, profiles[h->tls_profile][0]);
   }
   return NULL;
@@ -393,7 +390,8 @@ static tr_err *load_token(ctx *c, json_t *root, tr_kbs_token_config *tk) {
   static const char *const known[] = {"trusted_certs_paths", "trusted_jwk_sets", "extra_teekey_paths",
                                       "insecure_header_jwk", NULL};
   if ((e = check_keys(&t, known))) return e;
-  if ((e = get_strv(&t, "trusted_certs_paths", &tk->trusted_certs_paths, &tk->ntrusted_certs_paths))) return e;
+  if ((e = get_strv(&t, "trusted_certs_paths", &tk->trusted_certs_paths, &tk->ntrusted_certs_paths)))
+    return e;
   if ((e = get_strv(&t, "trusted_jwk_sets", &tk->trusted_jwk_sets, &tk->ntrusted_jwk_sets))) return e;
   if ((e = get_strv(&t, "extra_teekey_paths", &tk->extra_teekey_paths, &tk->nextra_teekey_paths))) return e;
   return get_bool(&t, "insecure_header_jwk", &tk->insecure_header_jwk);
@@ -401,9 +399,9 @@ static tr_err *load_token(ctx *c, json_t *root, tr_kbs_token_config *tk) {
 
 /* ---- storage type tags ----------------------------------------------------- */
 
-static const char *const kv_names[][2] = {{"Memory", "memory"},     {"LocalJson", "local_json"},
-                                          {"LocalFs", "local_fs"},   {"Postgres", "postgres"},
-                                          {"Redis", "redis"},        {"Sqlite", "sqlite"}};
+static const char *const kv_names[][2] = {{"Memory", "memory"},    {"LocalJson", "local_json"},
+                                          {"LocalFs", "local_fs"}, {"Postgres", "postgres"},
+                                          {"Redis", "redis"},      {"Sqlite", "sqlite"}};
 #define NKV (sizeof kv_names / sizeof kv_names[0])
 
 const char *tr_kbs_kv_type_name(tr_kbs_kv_type t) { return (unsigned)t < NKV ? kv_names[t][0] : "?"; }
@@ -438,8 +436,9 @@ static tr_err *load_as(ctx *c, json_t *root, tr_kbs_as_config *as) {
 
   switch (as->type) {
   case TR_KBS_AS_COCO_BUILTIN: {
-    static const char *const known[] = {"type",        "timeout",         "rvps_config", "attestation_token_broker",
-                                        "verifier_config", "storage_type", NULL};
+    static const char *const known[] = {
+        "type",         "timeout", "rvps_config", "attestation_token_broker", "verifier_config",
+        "storage_type", NULL};
     if ((e = check_keys(&t, known))) return e;
     json_t *sub;
     if ((e = get_table(&t, "rvps_config", false, &sub))) return e;
@@ -466,8 +465,8 @@ static tr_err *load_as(ctx *c, json_t *root, tr_kbs_as_config *as) {
     break;
   }
   case TR_KBS_AS_INTEL_TA: {
-    static const char *const known[] = {"type",       "timeout",    "base_url", "api_key", "certs_file",
-                                        "policy_ids", "allow_unmatched_policy", NULL};
+    static const char *const known[] = {
+        "type", "timeout", "base_url", "api_key", "certs_file", "policy_ids", "allow_unmatched_policy", NULL};
     if ((e = check_keys(&t, known))) return e;
     if ((e = get_str(&t, "base_url", true, &as->base_url))) return e;
     if ((e = get_str(&t, "api_key", true, &as->api_key))) return e;
@@ -702,8 +701,8 @@ static tr_err *load_storage(ctx *c, json_t *root, tr_kbs_storage_config *st) {
 /* ---- [[plugins]] ----------------------------------------------------------- */
 
 static const char *const plugin_names[][2] = {
-    {"Sample", "sample"},           {"ResourceStorage", "resource"}, {"NebulaCaPlugin", "nebula-ca"},
-    {"Pkcs11", "pkcs11"},           {"ExternalPlugin", "external"},  {"Provisioner", "provisioner"}};
+    {"Sample", "sample"}, {"ResourceStorage", "resource"}, {"NebulaCaPlugin", "nebula-ca"},
+    {"Pkcs11", "pkcs11"}, {"ExternalPlugin", "external"},  {"Provisioner", "provisioner"}};
 #define NPLUGINS (sizeof plugin_names / sizeof plugin_names[0])
 
 static tr_err *check_resource_plugin(const tbl *t) {
@@ -719,10 +718,11 @@ static tr_err *check_resource_plugin(const tbl *t) {
     return check_keys(t, k);
   }
   case 1: {
-    static const char *const k[] = {"name", "storage_backend_type", "client_key", "kms_instance_id", "password",
-                                    "cert_pem", NULL};
+    static const char *const k[] = {
+        "name", "storage_backend_type", "client_key", "kms_instance_id", "password", "cert_pem", NULL};
     if ((e = check_keys(t, k))) return e;
-    for (int i = 2; i < 6 && !e; i++) e = get_str(t, k[i], true, &s);
+    for (int i = 2; i < 6 && !e; i++)
+      e = get_str(t, k[i], true, &s);
     break;
   }
   case 2: {
@@ -738,8 +738,8 @@ static tr_err *check_resource_plugin(const tbl *t) {
     break;
   }
   case 4: {
-    static const char *const k[] = {"name",  "storage_backend_type", "vault_url", "token", "mount_path",
-                                    "verify_ssl", "ca_certs", NULL};
+    static const char *const k[] = {"name",       "storage_backend_type", "vault_url", "token",
+                                    "mount_path", "verify_ssl",           "ca_certs",  NULL};
     if ((e = check_keys(t, k))) return e;
     bool b;
     char **v = NULL;
@@ -801,8 +801,7 @@ static tr_err *check_plugin(const tbl *t, int which) {
     if (!(e = check_keys(t, k))) e = get_str(t, "item", true, &s);
     break;
   }
-  case 1:
-    return check_resource_plugin(t);
+  case 1: return check_resource_plugin(t);
   case 2: { /* nebula-ca */
     static const char *const k[] = {"name", "work_dir", "nebula_cert_bin_path", "ca_config", NULL};
     json_t *sub;
@@ -812,15 +811,15 @@ static tr_err *check_plugin(const tbl *t, int which) {
     break;
   }
   case 3: { /* pkcs11 */
-    static const char *const k[] = {"name", "module", "slot_index", "pin", "rsa_mechanism", "lookup_label", NULL};
+    static const char *const k[] = {"name",          "module",       "slot_index", "pin",
+                                    "rsa_mechanism", "lookup_label", NULL};
     if (!(e = check_keys(t, k)) && !(e = get_str(t, "module", true, &s)) &&
         !(e = get_int(t, "slot_index", 0, INT64_MAX, NULL, &x)) && !(e = get_str(t, "pin", true, &s)) &&
         !(e = get_str(t, "rsa_mechanism", false, &s)))
       e = get_str(t, "lookup_label", false, &s);
     break;
   }
-  case 4:
-    return check_external_plugin(t);
+  case 4: return check_external_plugin(t);
   case 5: { /* provisioner */
     static const char *const k[] = {"name", "key_length", NULL};
     if (!(e = check_keys(t, k))) e = get_int(t, "key_length", 1, 1 << 20, NULL, &x);
@@ -836,8 +835,8 @@ static tr_err *load_plugins(ctx *c, json_t *root, tr_kbs_config *cfg) {
   tbl_init(&root_t, c, root, "", "");
   json_t *arr = field(&root_t, "plugins");
   if (!arr) return NULL;
-  if (!json_is_array(arr)) return bad(&root_t, "plugins", "expected array of tables ([[plugins]]), got %s",
-                                      type_name(arr));
+  if (!json_is_array(arr))
+    return bad(&root_t, "plugins", "expected array of tables ([[plugins]]), got %s", type_name(arr));
   size_t n = json_array_size(arr);
   cfg->plugins = calloc(n ? n : 1, sizeof *cfg->plugins);
   if (!cfg->plugins) abort();
@@ -870,9 +869,15 @@ static tr_err *load_all(ctx *c, json_t *root) {
   tr_kbs_config *cfg = c->cfg;
   tbl root_t;
   tbl_init(&root_t, c, root, "", "");
-  static const char *const known[] = {"http_server",     "admin",         "attestation_token",
-                                      "attestation_service", "storage_backend", "session_storage_type",
-                                      "plugins",         "policy_engine", NULL};
+  static const char *const known[] = {"http_server",
+                                      "admin",
+                                      "attestation_token",
+                                      "attestation_service",
+                                      "storage_backend",
+                                      "session_storage_type",
+                                      "plugins",
+                                      "policy_engine",
+                                      NULL};
   tr_err *e = check_keys(&root_t, known);
   json_t *pe;
   if (!e) e = get_table(&root_t, "policy_engine", false, &pe);

@@ -49,13 +49,13 @@ typedef enum { TR_TLS_VERSION_UNSET = 0, TR_TLS_VERSION_1_2, TR_TLS_VERSION_1_3 
 typedef struct {
   char **sockets; /* "IP:port" (IPv6 as "[::1]:8080"); default {"127.0.0.1:8080"} */
   size_t nsockets;
-  bool insecure_http;            /* default false */
-  char *private_key;             /* NULL = absent (required when !insecure_http; checked at start) */
-  char *certificate;             /* NULL = absent */
-  uint32_t payload_request_size; /* MiB, default 2 */
+  bool insecure_http;             /* default false */
+  char *private_key;              /* NULL = absent (required when !insecure_http; checked at start) */
+  char *certificate;              /* NULL = absent */
+  uint32_t payload_request_size;  /* MiB, default 2 */
   uint64_t payload_request_bytes; /* payload_request_size * 1024 * 1024 */
-  uint32_t worker_count;         /* 0 = absent (upstream: number of CPUs) */
-  tr_tls_profile tls_profile;    /* `tls_profile`, default intermediate */
+  uint32_t worker_count;          /* 0 = absent (upstream: number of CPUs) */
+  tr_tls_profile tls_profile;     /* `tls_profile`, default intermediate */
   tr_tls_version tls_min_version; /* `tls_min_version` "1.2"/"1.3"; min > max is a load error */
   tr_tls_version tls_max_version;
   char *tls_ciphers; /* NULL = absent; OpenSSL cipher list / TLS 1.3 suites */
@@ -165,7 +165,7 @@ typedef struct {
    * non-memory type without its table is a load error (upstream: "...
    * configuration is required" at start-up). */
   json_t *backend;
-  bool has_session_storage_type; /* top-level `session_storage_type` present */
+  bool has_session_storage_type;       /* top-level `session_storage_type` present */
   tr_kbs_kv_type session_storage_type; /* = storage_type when absent */
   json_t *session_backend;             /* its table (borrowed), NULL for Memory */
 } tr_kbs_storage_config;

@@ -72,13 +72,15 @@ bool tr_time_format_rfc3339(int64_t secs, uint32_t nsec, char *out, size_t bufle
   int64_t y;
   unsigned mo, d, h, mi, s, wd;
   if (buflen) out[0] = 0;
-  if (buflen < TR_RFC3339_MAX || nsec > 999999999 || !split(secs, &y, &mo, &d, &h, &mi, &s, &wd)) return false;
+  if (buflen < TR_RFC3339_MAX || nsec > 999999999 || !split(secs, &y, &mo, &d, &h, &mi, &s, &wd))
+    return false;
   int n = snprintf(out, buflen, "%04d-%02u-%02uT%02u:%02u:%02u", (int)y, mo, d, h, mi, s);
   if (nsec) {
     char frac[16];
     snprintf(frac, sizeof frac, "%09u", nsec);
     int k = 9;
-    while (k > 1 && frac[k - 1] == '0') k--;
+    while (k > 1 && frac[k - 1] == '0')
+      k--;
     frac[k] = 0;
     n += snprintf(out + n, buflen - (size_t)n, ".%s", frac);
   }
@@ -116,7 +118,8 @@ tr_err *tr_time_parse_rfc3339(const char *s, int64_t *secs, uint32_t *nsec) {
   if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' || !digits(&p, 2, &d)) goto bad;
   if (*p != 'T' && *p != 't' && *p != ' ') goto bad;
   p++;
-  if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' || !digits(&p, 2, &sec)) goto bad;
+  if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' || !digits(&p, 2, &sec))
+    goto bad;
   if (*p == '.') {
     p++;
     int k = 0;
@@ -126,7 +129,8 @@ tr_err *tr_time_parse_rfc3339(const char *s, int64_t *secs, uint32_t *nsec) {
       p++;
     }
     if (!k) goto bad;
-    for (; k < 9; k++) ns *= 10;
+    for (; k < 9; k++)
+      ns *= 10;
   }
   if (*p == 'Z' || *p == 'z') {
     p++;
@@ -145,8 +149,8 @@ bad:
 }
 
 static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char *const wdays_long[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                                         "Saturday"};
+static const char *const wdays_long[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                         "Thursday", "Friday", "Saturday"};
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -155,7 +159,8 @@ bool tr_time_format_imf_fixdate(int64_t secs, char *out, size_t buflen) {
   unsigned mo, d, h, mi, s, wd;
   if (buflen) out[0] = 0;
   if (buflen < TR_IMF_FIXDATE_LEN || !split(secs, &y, &mo, &d, &h, &mi, &s, &wd)) return false;
-  snprintf(out, buflen, "%s, %02u %s %04d %02u:%02u:%02u GMT", wdays[wd], d, months[mo - 1], (int)y, h, mi, s);
+  snprintf(out, buflen, "%s, %02u %s %04d %02u:%02u:%02u GMT", wdays[wd], d, months[mo - 1], (int)y, h, mi,
+           s);
   return true;
 }
 
@@ -186,22 +191,23 @@ tr_err *tr_time_parse_http_date(const char *s, int64_t *secs) {
   const char *p = s;
   unsigned wd, d, mo, y, h, mi, sec;
   if (word(&p, wdays, 7, 3, &wd) && lit(&p, ", ")) { /* IMF-fixdate */
-    if (digits(&p, 2, &d) && lit(&p, " ") && word(&p, months, 12, 3, &mo) && lit(&p, " ") && digits(&p, 4, &y) &&
-        lit(&p, " ") && hms(&p, &h, &mi, &sec) && lit(&p, " GMT") && !*p)
+    if (digits(&p, 2, &d) && lit(&p, " ") && word(&p, months, 12, 3, &mo) && lit(&p, " ") &&
+        digits(&p, 4, &y) && lit(&p, " ") && hms(&p, &h, &mi, &sec) && lit(&p, " GMT") && !*p)
       goto ok;
     goto bad;
   }
   p = s;
   if (word(&p, wdays_long, 7, 0, &wd) && lit(&p, ", ")) { /* RFC 850 */
-    if (digits(&p, 2, &d) && lit(&p, "-") && word(&p, months, 12, 3, &mo) && lit(&p, "-") && digits(&p, 2, &y) &&
-        lit(&p, " ") && hms(&p, &h, &mi, &sec) && lit(&p, " GMT") && !*p) {
+    if (digits(&p, 2, &d) && lit(&p, "-") && word(&p, months, 12, 3, &mo) && lit(&p, "-") &&
+        digits(&p, 2, &y) && lit(&p, " ") && hms(&p, &h, &mi, &sec) && lit(&p, " GMT") && !*p) {
       y += y >= 70 ? 1900 : 2000;
       goto ok;
     }
     goto bad;
   }
   p = s;
-  if (word(&p, wdays, 7, 3, &wd) && lit(&p, " ") && word(&p, months, 12, 3, &mo) && lit(&p, " ")) { /* asctime */
+  if (word(&p, wdays, 7, 3, &wd) && lit(&p, " ") && word(&p, months, 12, 3, &mo) &&
+      lit(&p, " ")) { /* asctime */
     if (*p == ' ') {
       p++;
       if (!digits(&p, 1, &d)) goto bad;

@@ -21,7 +21,7 @@ int64_t tr_now_ns(void); /* nanoseconds */
 int64_t tr_monotonic_ns(void);
 
 /* Buffer sizes including the NUL. */
-#define TR_RFC3339_MAX 36 /* "2026-11-28T07:59:28.123456789Z" */
+#define TR_RFC3339_MAX 36     /* "2026-11-28T07:59:28.123456789Z" */
 #define TR_IMF_FIXDATE_LEN 30 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 
 /* "1994-11-06T08:49:37Z", with ".123" style fraction when nsec != 0 (trailing

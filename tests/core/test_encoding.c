@@ -1,9 +1,12 @@
 /* Unit tests: base64 variants, hex, constant-time compare, digests, errors. */
+/* cmocka.h needs these before it. */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+// clang-format on
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,9 +136,12 @@ static void test_error_chain(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_b64_rfc4648_vectors), cmocka_unit_test(test_b64_strictness),
-      cmocka_unit_test(test_hex),                 cmocka_unit_test(test_ct_equal_and_random),
-      cmocka_unit_test(test_digest_by_name),      cmocka_unit_test(test_error_chain),
+      cmocka_unit_test(test_b64_rfc4648_vectors),
+      cmocka_unit_test(test_b64_strictness),
+      cmocka_unit_test(test_hex),
+      cmocka_unit_test(test_ct_equal_and_random),
+      cmocka_unit_test(test_digest_by_name),
+      cmocka_unit_test(test_error_chain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,11 +1,14 @@
 /* Unit tests: RFC 8785 canonicalisation — the RFC's own examples (Appendix B
  * numbers, §3.2.3 sorting, §3.2.4 whole transformation), the KBS
  * runtime-data example (kbs.md §2.5) and the AS runtime-data digest vector. */
+/* cmocka.h needs these before it. */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+// clang-format on
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,18 +94,19 @@ static void expect_jcs(const char *json_in, const char *want) {
 /* RFC 8785 §3.2.3: sorting by UTF-16 code units. */
 static void test_rfc8785_sorting(void **state) {
   (void)state;
-  expect_jcs("{\n"
-             "  \"\\u20ac\": \"Euro Sign\",\n"
-             "  \"\\r\": \"Carriage Return\",\n"
-             "  \"\\ufb33\": \"Hebrew Letter Dalet With Dagesh\",\n"
-             "  \"1\": \"One\",\n"
-             "  \"\\ud83d\\ude00\": \"Emoji: Grinning Face\",\n"
-             "  \"\\u0080\": \"Control\",\n"
-             "  \"\\u00f6\": \"Latin Small Letter O With Diaeresis\"\n"
-             "}",
-             "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\","
-             "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\",\"\xe2\x82\xac\":\"Euro Sign\","
-             "\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":\"Hebrew Letter Dalet With Dagesh\"}");
+  expect_jcs(
+      "{\n"
+      "  \"\\u20ac\": \"Euro Sign\",\n"
+      "  \"\\r\": \"Carriage Return\",\n"
+      "  \"\\ufb33\": \"Hebrew Letter Dalet With Dagesh\",\n"
+      "  \"1\": \"One\",\n"
+      "  \"\\ud83d\\ude00\": \"Emoji: Grinning Face\",\n"
+      "  \"\\u0080\": \"Control\",\n"
+      "  \"\\u00f6\": \"Latin Small Letter O With Diaeresis\"\n"
+      "}",
+      "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\","
+      "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\",\"\xe2\x82\xac\":\"Euro Sign\","
+      "\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":\"Hebrew Letter Dalet With Dagesh\"}");
 }
 
 /* RFC 8785 §3.2.4: the whole transformation. */
@@ -146,10 +150,11 @@ static void test_strings_and_integers(void **state) {
 /* kbs.md §2.5: the runtime-data object of an EC key. */
 static void test_kbs_runtime_data(void **state) {
   (void)state;
-  expect_jcs("{\n  \"tee-pubkey\": {\"kty\": \"EC\", \"crv\": \"P-256\", \"alg\": \"ECDH-ES+A256KW\",\n"
-             "    \"x\": \"<x>\", \"y\": \"<y>\"},\n  \"nonce\": \"<n>\",\n  \"additional-evidence\": \"\"\n}",
-             "{\"additional-evidence\":\"\",\"nonce\":\"<n>\",\"tee-pubkey\":{\"alg\":\"ECDH-ES+A256KW\","
-             "\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"<x>\",\"y\":\"<y>\"}}");
+  expect_jcs(
+      "{\n  \"tee-pubkey\": {\"kty\": \"EC\", \"crv\": \"P-256\", \"alg\": \"ECDH-ES+A256KW\",\n"
+      "    \"x\": \"<x>\", \"y\": \"<y>\"},\n  \"nonce\": \"<n>\",\n  \"additional-evidence\": \"\"\n}",
+      "{\"additional-evidence\":\"\",\"nonce\":\"<n>\",\"tee-pubkey\":{\"alg\":\"ECDH-ES+A256KW\","
+      "\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"<x>\",\"y\":\"<y>\"}}");
 }
 
 /* AS vector: sha384(JCS({"b":1,"a":"test","c":{"d":"e"}})). */
@@ -163,7 +168,9 @@ static void test_as_digest_vector(void **state) {
   assert_null(tr_jcs_digest(v, TR_SHA384, d, &n));
   assert_int_equal(n, 48);
   char *hex = tr_hex_encode(d, n);
-  assert_string_equal(hex, "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c4597480a186427c813ca941da78870c3");
+  assert_string_equal(
+      hex,
+      "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c4597480a186427c813ca941da78870c3");
   free(hex);
   json_decref(v);
 }
@@ -186,9 +193,9 @@ static void test_depth_limit(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rfc8785_numbers),      cmocka_unit_test(test_rfc8785_sorting),
-      cmocka_unit_test(test_rfc8785_example),      cmocka_unit_test(test_strings_and_integers),
-      cmocka_unit_test(test_kbs_runtime_data),     cmocka_unit_test(test_as_digest_vector),
+      cmocka_unit_test(test_rfc8785_numbers),  cmocka_unit_test(test_rfc8785_sorting),
+      cmocka_unit_test(test_rfc8785_example),  cmocka_unit_test(test_strings_and_integers),
+      cmocka_unit_test(test_kbs_runtime_data), cmocka_unit_test(test_as_digest_vector),
       cmocka_unit_test(test_depth_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

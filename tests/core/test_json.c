@@ -1,9 +1,12 @@
 /* Unit tests: strict JSON parsing and typed getters (core/json.h). */
+/* cmocka.h needs these before it. */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+// clang-format on
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,17 +38,21 @@ static void test_strict_parse(void **state) {
   REJECT("[01]", NULL);
   REJECT("[1.]", NULL);
   REJECT("[\"\\u0000\"]", "NUL");
-  REJECT("[\"a\0b\"]", NULL);            /* raw NUL inside a string */
-  REJECT("[1]\0", NULL);                 /* NUL after the value */
-  REJECT("[\"\xff\"]", NULL);            /* invalid UTF-8 */
-  REJECT("[\"\xc0\xaf\"]", NULL);        /* overlong */
-  REJECT("[\"\\ud800\"]", NULL);         /* lone surrogate */
-  REJECT("[\"tab\there\"]", NULL);       /* raw control character */
+  REJECT("[\"a\0b\"]", NULL);      /* raw NUL inside a string */
+  REJECT("[1]\0", NULL);           /* NUL after the value */
+  REJECT("[\"\xff\"]", NULL);      /* invalid UTF-8 */
+  REJECT("[\"\xc0\xaf\"]", NULL);  /* overlong */
+  REJECT("[\"\\ud800\"]", NULL);   /* lone surrogate */
+  REJECT("[\"tab\there\"]", NULL); /* raw control character */
   REJECT("[18446744073709551616]", "too big");
   REJECT("", NULL);
   REJECT("{\"a\":\n  tru}", "line 2");
   /* Accepted: any top-level value, surrounding whitespace, big but valid numbers. */
-  static const char *const ok[] = {"1", "\"s\"", "null", " [ ] \n", "{\"a\":{\"b\":[1,2.5,-0,1e400]}}",
+  static const char *const ok[] = {"1",
+                                   "\"s\"",
+                                   "null",
+                                   " [ ] \n",
+                                   "{\"a\":{\"b\":[1,2.5,-0,1e400]}}",
                                    "[-9223372036854775808, 9223372036854775807]"};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     json_t *v = NULL;
@@ -75,8 +82,9 @@ static void expect_msg(tr_err *e, const char *want) {
 
 static void test_getters(void **state) {
   (void)state;
-  const char *doc = "{\"nonce\":5,\"tee-pubkey\":{\"kty\":\"EC\",\"x\":null},\"flag\":true,\"n\":-3,\"r\":1.5,"
-                    "\"list\":[1],\"s\":\"str\"}";
+  const char *doc =
+      "{\"nonce\":5,\"tee-pubkey\":{\"kty\":\"EC\",\"x\":null},\"flag\":true,\"n\":-3,\"r\":1.5,"
+      "\"list\":[1],\"s\":\"str\"}";
   json_t *root;
   assert_null(tr_json_parse(doc, strlen(doc), &root));
   const char *s = NULL;
@@ -86,7 +94,8 @@ static void test_getters(void **state) {
   expect_msg(tr_json_get_string(root, "rd", "tee-pubkey.x", &s), "field `rd.tee-pubkey.x`: missing");
   expect_msg(tr_json_get_int(root, "", "r", &(int64_t){0}), "field `r`: expected integer, got number");
   expect_msg(tr_json_get_bool(root, NULL, "s", &(bool){0}), "field `s`: expected boolean, got string");
-  expect_msg(tr_json_get_object(root, NULL, "list", &(json_t *){0}), "field `list`: expected object, got array");
+  expect_msg(tr_json_get_object(root, NULL, "list", &(json_t *){0}),
+             "field `list`: expected object, got array");
   expect_msg(tr_json_get_array(root, NULL, "tee-pubkey", &(json_t *){0}),
              "field `tee-pubkey`: expected array, got object");
   expect_msg(tr_json_opt_string(root, "x", "flag", &s), "field `x.flag`: expected string, got boolean");

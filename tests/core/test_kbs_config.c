@@ -1,11 +1,14 @@
 /* Unit tests: kbs-config.toml loading — every upstream config in the shared
  * vectors loads; typed defaults; errors and warnings name key, section and
  * line. */
+/* cmocka.h needs these before it. */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+// clang-format on
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +70,8 @@ static void test_all_vectors_load(void **state) {
       snprintf(rel, sizeof rel, "%s/%s", dirs[d], de->d_name);
       tr_kbs_config *cfg = load_vec(rel);
       assert_true(cfg->http_server.nsockets >= 1);
-      for (size_t i = 0; i < cfg->nwarnings; i++) fprintf(stderr, "  warning: %s\n", cfg->warnings[i]);
+      for (size_t i = 0; i < cfg->nwarnings; i++)
+        fprintf(stderr, "  warning: %s\n", cfg->warnings[i]);
       tr_kbs_config_free(cfg);
       count++;
     }
@@ -119,9 +123,10 @@ static void test_upstream_cases(void **state) {
   assert_non_null(asc);
   assert_null(json_object_get(asc, "type"));
   assert_null(json_object_get(asc, "timeout"));
-  assert_string_equal(json_string_value(json_object_get(json_object_get(asc, "rvps_config"), "type")), "GrpcRemote");
-  assert_string_equal(json_string_value(json_object_get(json_object_get(c->attestation_service.raw, "rvps_config"),
-                                                        "address")),
+  assert_string_equal(json_string_value(json_object_get(json_object_get(asc, "rvps_config"), "type")),
+                      "GrpcRemote");
+  assert_string_equal(json_string_value(json_object_get(
+                          json_object_get(c->attestation_service.raw, "rvps_config"), "address")),
                       "http://127.0.0.1:50003");
   assert_string_equal(c->http_server.sockets[0], "127.0.0.1:8080");
   assert_int_equal(c->nplugins, 0);
@@ -184,9 +189,11 @@ static void test_upstream_cases(void **state) {
   tr_kbs_config_free(c);
 
   c = load_vec("test/config/kbs.toml");
-  assert_string_equal(c->storage.backend == NULL ? "" : json_string_value(json_object_get(c->storage.backend, "dir_path")),
-                      "./work/storage");
-  assert_non_null(json_object_get(json_object_get(c->attestation_service.as_config, "verifier_config"), "tpm_verifier"));
+  assert_string_equal(
+      c->storage.backend == NULL ? "" : json_string_value(json_object_get(c->storage.backend, "dir_path")),
+      "./work/storage");
+  assert_non_null(
+      json_object_get(json_object_get(c->attestation_service.as_config, "verifier_config"), "tpm_verifier"));
   assert_string_equal(c->admin.identity_providers[0].audience, "kbs");
   tr_kbs_config_free(c);
 
@@ -234,8 +241,9 @@ static void test_defaults(void **state) {
   assert_string_equal(json_string_value(json_object_get(c->storage.backend, "host")), "localhost");
   assert_int_equal(json_integer_value(json_object_get(c->storage.backend, "port")), 5432);
   assert_string_equal(json_string_value(json_object_get(c->storage.backend, "password")), "pw");
-  assert_string_equal(json_string_value(json_object_get(json_object_get(c->storage.backends, "local_fs"), "dir_path")),
-                      "/opt/confidential-containers/storage/local_fs");
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(c->storage.backends, "local_fs"), "dir_path")),
+      "/opt/confidential-containers/storage/local_fs");
   assert_string_equal(tr_kbs_kv_backend_key(TR_KBS_KV_LOCAL_FS), "local_fs");
   assert_null(tr_kbs_kv_backend_key(TR_KBS_KV_MEMORY));
   tr_kbs_config_free(c);
@@ -251,20 +259,23 @@ static void test_defaults(void **state) {
   c = parse_ok(BASE_CFG "[policy_engine]\n");
   assert_string_equal(c->policy_engine_policy_path, "/opt/confidential-containers/kbs/policy.rego");
   tr_kbs_config_free(c);
-  expect_error(BASE_CFG "[policy_engine]\npolicy_path = 1\n", ":5: [policy_engine] policy_path: expected string");
+  expect_error(BASE_CFG "[policy_engine]\npolicy_path = 1\n",
+               ":5: [policy_engine] policy_path: expected string");
 
   /* trustee-c passport mode */
-  c = parse_ok("[http_server]\n[admin]\nauthorization_mode = \"DenyAll\"\n[attestation_service]\ntype = \"none\"\n"
-               "[attestation_token]\ntrusted_certs_paths = [\"/ca.pem\"]\n");
+  c = parse_ok(
+      "[http_server]\n[admin]\nauthorization_mode = \"DenyAll\"\n[attestation_service]\ntype = \"none\"\n"
+      "[attestation_token]\ntrusted_certs_paths = [\"/ca.pem\"]\n");
   assert_int_equal(c->attestation_service.type, TR_KBS_AS_NONE);
   tr_kbs_config_free(c);
 
   /* Other spellings of tags, IPv6 sockets, worker_count. */
-  c = parse_ok("session_storage_type = \"LocalFs\"\n[http_server]\nsockets = [\"[::1]:8080\", \"0.0.0.0:1\"]\n"
-               "worker_count = 4\npayload_request_size = 10\n[admin]\nauthorization_mode = \"DenyAll\"\n"
-               "[attestation_service]\ntype = \"CoCoASGrpc\"\n[storage_backend.backends.local_fs]\n"
-               "[[plugins]]\nname = \"ResourceStorage\"\nstorage_backend_type = \"Vault\"\nvault_url = \"http://v\"\n"
-               "token = \"t\"\n");
+  c = parse_ok(
+      "session_storage_type = \"LocalFs\"\n[http_server]\nsockets = [\"[::1]:8080\", \"0.0.0.0:1\"]\n"
+      "worker_count = 4\npayload_request_size = 10\n[admin]\nauthorization_mode = \"DenyAll\"\n"
+      "[attestation_service]\ntype = \"CoCoASGrpc\"\n[storage_backend.backends.local_fs]\n"
+      "[[plugins]]\nname = \"ResourceStorage\"\nstorage_backend_type = \"Vault\"\nvault_url = \"http://v\"\n"
+      "token = \"t\"\n");
   assert_int_equal(c->attestation_service.type, TR_KBS_AS_COCO_GRPC);
   assert_string_equal(c->attestation_service.as_addr, TR_KBS_DEFAULT_AS_ADDR);
   assert_int_equal(c->http_server.nsockets, 2);
@@ -280,25 +291,31 @@ static void test_defaults(void **state) {
 
 static void test_errors(void **state) {
   (void)state;
-  expect_error("[admin]\nauthorization_mode = \"DenyAll\"\n", "kbs-config.toml: http_server: missing required table");
+  expect_error("[admin]\nauthorization_mode = \"DenyAll\"\n",
+               "kbs-config.toml: http_server: missing required table");
   expect_error("[http_server]\n", "admin: missing required table");
   expect_error("[http_server]\ninsecure_http = \"yes\"\n[admin]\nauthorization_mode = \"DenyAll\"\n",
                "kbs-config.toml:2: [http_server] insecure_http: expected boolean, got string");
   expect_error("[http_server]\nsockets = \"0.0.0.0:80\"\n[admin]\nauthorization_mode = \"DenyAll\"\n",
                "kbs-config.toml:2: [http_server] sockets: expected array of strings, got string");
-  expect_error("[http_server]\nsockets = [\"0.0.0.0:80\",\n 8080]\n[admin]\nauthorization_mode = \"DenyAll\"\n",
-               "kbs-config.toml:3: [http_server] sockets[1]: expected string, got integer");
-  expect_error("[http_server]\nsockets = [\"localhost:80\"]\n" "[admin]\nauthorization_mode = \"DenyAll\"\n",
+  expect_error(
+      "[http_server]\nsockets = [\"0.0.0.0:80\",\n 8080]\n[admin]\nauthorization_mode = \"DenyAll\"\n",
+      "kbs-config.toml:3: [http_server] sockets[1]: expected string, got integer");
+  expect_error("[http_server]\nsockets = [\"localhost:80\"]\n"
+               "[admin]\nauthorization_mode = \"DenyAll\"\n",
                ":2: [http_server] sockets[0]: `localhost:80` is not an IP:port");
-  expect_error("[http_server]\nsockets = [\"1.2.3.4:70000\"]\n" "[admin]\nauthorization_mode = \"DenyAll\"\n",
+  expect_error("[http_server]\nsockets = [\"1.2.3.4:70000\"]\n"
+               "[admin]\nauthorization_mode = \"DenyAll\"\n",
                "sockets[0]");
   expect_error("[http_server]\npayload_request_size = -1\n[admin]\nauthorization_mode = \"DenyAll\"\n",
                ":2: [http_server] payload_request_size: -1 is out of range");
   expect_error("[http_server]\ntls_min_version = \"1.3\"\ntls_max_version = \"1.2\"\n"
                "[admin]\nauthorization_mode = \"DenyAll\"\n",
-               ":2: [http_server] tls_min_version: tls_min_version (1.3) cannot be greater than tls_max_version (1.2)");
-  expect_error("[http_server]\ntls_profile = \"paranoid\"\n[admin]\nauthorization_mode = \"DenyAll\"\n",
-               "tls_profile: unknown value `paranoid` (expected one of `intermediate`, `old`, `modern`, `custom`)");
+               ":2: [http_server] tls_min_version: tls_min_version (1.3) cannot be greater than "
+               "tls_max_version (1.2)");
+  expect_error(
+      "[http_server]\ntls_profile = \"paranoid\"\n[admin]\nauthorization_mode = \"DenyAll\"\n",
+      "tls_profile: unknown value `paranoid` (expected one of `intermediate`, `old`, `modern`, `custom`)");
   expect_error("[http_server]\n[admin]\n", ":2: [admin] authorization_mode: missing required key");
   expect_error("[http_server]\n[admin]\ntype = \"DenyAll\"\n", "[admin] authorization_mode: missing");
   expect_error("[http_server]\n[admin]\nauthorization_mode = \"DenyAll\"\nextra = 1\n",
@@ -309,10 +326,11 @@ static void test_errors(void **state) {
                "[admin.authentication.bearer_jwt]\nidentity_providers = [{ issuer = \"x\" }]\n"
                "[admin.authorization.regex_acl]\n",
                ":5: [admin.authentication.bearer_jwt.identity_providers[0]]: an identity provider needs");
-  expect_error("[http_server]\n[admin]\nauthorization_mode = \"AuthenticatedAuthorization\"\n"
-               "[admin.authentication.bearer_jwt]\n[admin.authorization.regex_acl]\n"
-               "acls = [{ role = \"a\", allowed_endpoints = \"/kbs/.*\" }]\n",
-               ":6: [admin.authorization.regex_acl.acls[0]] allowed_endpoints: regex `/kbs/.*` must start with");
+  expect_error(
+      "[http_server]\n[admin]\nauthorization_mode = \"AuthenticatedAuthorization\"\n"
+      "[admin.authentication.bearer_jwt]\n[admin.authorization.regex_acl]\n"
+      "acls = [{ role = \"a\", allowed_endpoints = \"/kbs/.*\" }]\n",
+      ":6: [admin.authorization.regex_acl.acls[0]] allowed_endpoints: regex `/kbs/.*` must start with");
   expect_error("[http_server]\n[admin]\nauthorization_mode = \"AuthenticatedAuthorization\"\n"
                "[admin.authentication.oidc]\n[admin.authorization.regex_acl]\n",
                ":4: [admin.authentication] oidc: unknown variant");
@@ -320,23 +338,29 @@ static void test_errors(void **state) {
                ":4: [attestation_service] certs_file: missing required key");
   expect_error(BASE "[attestation_service]\ntype = \"coco_as_grpc\"\npool_size = \"many\"\n",
                ":6: [attestation_service] pool_size: expected integer, got string");
-  expect_error(BASE "[attestation_service]\ntype = \"magic\"\n", ":5: [attestation_service] type: unknown value `magic`");
+  expect_error(BASE "[attestation_service]\ntype = \"magic\"\n",
+               ":5: [attestation_service] type: unknown value `magic`");
   expect_error(BASE "[attestation_service]\ntimeout = 1.5\n", "timeout: expected integer, got float");
-  expect_error(BASE "[storage_backend]\nstorage_type = \"LocalFs\"\n",
-               ":5: [storage_backend] storage_type: `LocalFs` needs a [storage_backend.backends.local_fs] table");
-  expect_error("session_storage_type = \"redis\"\n" BASE,
-               "kbs-config.toml:1: session_storage_type: `Redis` needs a [storage_backend.backends.redis] table");
+  expect_error(
+      BASE "[storage_backend]\nstorage_type = \"LocalFs\"\n",
+      ":5: [storage_backend] storage_type: `LocalFs` needs a [storage_backend.backends.local_fs] table");
+  expect_error(
+      "session_storage_type = \"redis\"\n" BASE,
+      "kbs-config.toml:1: session_storage_type: `Redis` needs a [storage_backend.backends.redis] table");
   expect_error(BASE "[storage_backend.backends.local_fs]\ndir_path = 5\n",
                ":5: [storage_backend.backends.local_fs] dir_path: expected string, got integer");
   expect_error(BASE "[[plugins]]\nname = \"magic\"\n", ":5: [[plugins]] #1 name: unknown value `magic`");
   expect_error(BASE "[[plugins]]\nname = \"resource\"\n[[plugins]]\nitem = 1\n",
                ":4: [[plugins]] #1 (resource) storage_backend_type: missing");
-  expect_error(BASE "[[plugins]]\nname = \"sample\"\nitem = \"i\"\n[[plugins]]\nname = \"resource\"\nstorage_backend_type = \"kvstorage\"\n"
-               "[[plugins]]\n",
+  expect_error(BASE "[[plugins]]\nname = \"sample\"\nitem = \"i\"\n[[plugins]]\nname = "
+                    "\"resource\"\nstorage_backend_type = \"kvstorage\"\n"
+                    "[[plugins]]\n",
                ":10: [[plugins]] #3 name: missing required key");
-  expect_error(BASE "[[plugins]]\nname = \"external\"\nbackends = [\n{ name = \"a\", endpoint = \"https://x\" },\n]\n",
-               ":7: [[plugins]] #1 (external) backends[0] ca_cert_path: required for an https:// endpoint");
-  expect_error(BASE "[[plugins]]\nname = \"external\"\nbackends = [{ name = \"a\", endpoint = \"http://x\" },\n"
+  expect_error(
+      BASE "[[plugins]]\nname = \"external\"\nbackends = [\n{ name = \"a\", endpoint = \"https://x\" },\n]\n",
+      ":7: [[plugins]] #1 (external) backends[0] ca_cert_path: required for an https:// endpoint");
+  expect_error(BASE
+               "[[plugins]]\nname = \"external\"\nbackends = [{ name = \"a\", endpoint = \"http://x\" },\n"
                "{ name = \"a\", endpoint = \"http://y\" }]\n",
                ":7: [[plugins]] #1 (external) backends[1] name: duplicate backend name `a`");
   expect_error(BASE "[[plugins]]\nname = \"sample\"\n", "[[plugins]] #1 (sample) item: missing required key");
@@ -352,7 +376,8 @@ static void test_warnings(void **state) {
                               "[attestation_token]\nattestation_token_type = \"CoCo\"\n"
                               "[attestation_service]\ntype = \"coco_as_builtin\"\nwork_dir = \"/w\"\n"
                               "[[plugins]]\nname = \"sample\"\nitem = \"x\"\ncolour = \"red\"\n");
-  for (size_t i = 0; i < c->nwarnings; i++) fprintf(stderr, "  warning: %s\n", c->warnings[i]);
+  for (size_t i = 0; i < c->nwarnings; i++)
+    fprintf(stderr, "  warning: %s\n", c->warnings[i]);
   assert_true(has_warning(c, "kbs-config.toml:1: unknown key `old_section` (ignored)"));
   assert_true(has_warning(c, "kbs-config.toml:3: [http_server] unknown key `socket` (ignored)"));
   assert_true(has_warning(c, "kbs-config.toml:8: [attestation_token] unknown key `attestation_token_type`"));
@@ -373,7 +398,8 @@ static void test_json_and_io(void **state) {
   snprintf(path, sizeof path, "%s/kbs.json", dir);
   FILE *f = fopen(path, "w");
   fputs("{\"http_server\":{\"insecure_http\":true},\"admin\":{\"authorization_mode\":\"DenyAll\"},"
-        "\"session_storage_type\":null}", f);
+        "\"session_storage_type\":null}",
+        f);
   fclose(f);
   tr_kbs_config *c = NULL;
   tr_err *e = tr_kbs_config_load(path, &c);
@@ -386,7 +412,8 @@ static void test_json_and_io(void **state) {
   fclose(f);
   e = tr_kbs_config_load(path, &c);
   assert_non_null(e);
-  assert_non_null(strstr(tr_err_msg(e), "kbs.json: [http_server] insecure_http: expected boolean, got integer"));
+  assert_non_null(
+      strstr(tr_err_msg(e), "kbs.json: [http_server] insecure_http: expected boolean, got integer"));
   tr_err_free(e);
   remove(path);
   e = tr_kbs_config_load(path, &c);

@@ -1,9 +1,12 @@
 /* Unit tests: log level parsing, TRUSTEE_LOG → RUST_LOG fallback, line format. */
+/* cmocka.h needs these before it. */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+// clang-format on
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

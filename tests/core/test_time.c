@@ -1,9 +1,12 @@
 /* Unit tests: clocks, RFC 3339 and HTTP-date formatting and parsing. */
+/* cmocka.h needs these before it. */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+// clang-format on
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,10 +88,10 @@ static void test_rfc3339(void **state) {
   expect_bad("");
   expect_bad("1994-11-06");
   expect_bad("1994-11-06T08:49Z");
-  expect_bad("1994-11-06T08:49:37");      /* no offset */
-  expect_bad("1994-11-06T08:49:37.Z");    /* empty fraction */
-  expect_bad("1994-13-06T08:49:37Z");     /* month 13 */
-  expect_bad("1995-02-29T08:49:37Z");     /* not a leap year */
+  expect_bad("1994-11-06T08:49:37");   /* no offset */
+  expect_bad("1994-11-06T08:49:37.Z"); /* empty fraction */
+  expect_bad("1994-13-06T08:49:37Z");  /* month 13 */
+  expect_bad("1995-02-29T08:49:37Z");  /* not a leap year */
   expect_bad("1994-11-06T24:00:00Z");
   expect_bad("1994-11-06T08:49:37+0100"); /* offset without colon */
   expect_bad("1994-11-06T08:49:37Zjunk");

@@ -1,9 +1,12 @@
 /* Unit tests: TOML → JSON conversion, line map, error positions. */
+/* cmocka.h needs these before it. */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+// clang-format on
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,11 +93,11 @@ static void test_lines(void **state) {
 static void test_errors(void **state) {
   (void)state;
   expect_error("a = 1\nb = \n", "t.toml:2:");
-  expect_error("a = 1\na = 2\n", "t.toml:2:");                  /* redefinition */
-  expect_error("i = 9223372036854775808\n", "t.toml:1:");        /* int64 overflow */
-  expect_error("x = inf\n", "inf or nan");                         /* not representable */
-  expect_error("x = \"a\\u0000b\"\n", "NUL");                      /* NUL in a string */
-  expect_error("[t]\nk = 1\n[t]\n", "t.toml:3:");                  /* table defined twice */
+  expect_error("a = 1\na = 2\n", "t.toml:2:");            /* redefinition */
+  expect_error("i = 9223372036854775808\n", "t.toml:1:"); /* int64 overflow */
+  expect_error("x = inf\n", "inf or nan");                /* not representable */
+  expect_error("x = \"a\\u0000b\"\n", "NUL");             /* NUL in a string */
+  expect_error("[t]\nk = 1\n[t]\n", "t.toml:3:");         /* table defined twice */
   expect_error("k = \"unterminated\n", "t.toml:1:");
   /* Trips an internal assertion in toml++ 3.3 (found by fuzz_toml): must be
    * an ordinary error in every build type, never an abort or UB. */
