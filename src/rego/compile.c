@@ -1022,6 +1022,7 @@ static void compile_rule_chain(cctx *c, rule *r) {
     for (int i = r->nstatic; i < r->npath; i++) resolve_term(c, x->path[i], s);
     if (x->key) resolve_term(c, x->key, s);
     if (x->value) resolve_term(c, x->value, s);
+    if (x->set_leaf && !x->value) x->value = x->key;
     if (c->failed) return;
     bits bound = bits_new(c);
     for (int i = 0; i < s->n; i++) {
@@ -1071,10 +1072,7 @@ tr_err *rego_compile_modules(rego_policy *p) {
       while (ns < r->npath && is_str_scalar(r->path[ns])) ns++;
       r->nstatic = ns;
       if (ns < r->npath) {
-        if (r->kind == RK_SET) {
-          cfail(&c, r->loc, "rego_type_error: multi-value rules with variables in the head ref are not supported");
-          break;
-        }
+        if (r->kind == RK_SET) r->set_leaf = true; /* p[q].r contains s */
         if (r->kind == RK_FUNC) {
           cfail(&c, r->loc, "rego_type_error: function head must be a constant path");
           break;

@@ -44,6 +44,7 @@ typedef struct {
   const rego_builtin_def *bi;
   dnode *fnode;
   term *repl; /* TK_CALL marker naming the replacement function, or NULL */
+  bool busy;  /* the replacement is running: calls inside it see the original */
 } override;
 
 struct ev {
@@ -291,16 +292,6 @@ static int data_with_key(ev *e, kont *k, rv *key) {
   return data_walk(e, d->t, d->i + 1, ch, b, d->next);
 }
 
-/* Applies data overrides (with data.x as v) that lie at or below `n`'s path. */
-static bool path_of(dnode *n, rv **segs, int *nseg) {
-  int depth = 0;
-  for (dnode *x = n; x->parent; x = x->parent) depth++;
-  if (depth > 64) return false;
-  *nseg = depth;
-  for (dnode *x = n; x->parent; x = x->parent) segs[--depth] = x->key;
-  return true;
-}
-
 static rv *set_path(ev *e, rv *v, rv **path, int n, rv *val) {
   if (n == 0) return val;
   rv *cur = v && v->kind == RV_OBJECT ? v : NULL;
@@ -320,45 +311,25 @@ static rv *set_path(ev *e, rv *v, rv **path, int n, rv *val) {
   return rv_object(e->a, ks, vs, m, NULL);
 }
 
-/* Override exactly at the node path → *out. Deeper overrides patch *val. */
-static bool data_override_at(ev *e, dnode *n, rv **exact) {
-  if (!e->ndata_ovr || !n) return false;
-  rv *segs[65];
-  int ns;
-  if (!path_of(n, segs, &ns)) return false;
-  for (int o = e->novr - 1; o >= 0; o--) {
+/* True when a `with data.<path> as ...` replaces exactly this node's document. */
+static bool node_overridden(ev *e, dnode *n) {
+  if (!e->ndata_ovr || !n || !n->parent) return false;
+  int depth = 0;
+  for (dnode *x = n; x->parent; x = x->parent) depth++;
+  for (int o = 0; o < e->novr; o++) {
     override *ov = &e->ovr[o];
-    if (ov->kind != 0 || ov->npath != ns) continue;
-    bool eq = true;
-    for (int i = 0; i < ns && eq; i++) eq = rv_equal(ov->path[i], segs[i]);
-    if (eq) {
-      *exact = ov->value;
-      return true;
-    }
+    if (ov->kind != 0 || ov->npath != depth) continue;
+    dnode *x = n;
+    int i = depth - 1;
+    for (; i >= 0 && x->parent; i--, x = x->parent)
+      if (!rv_equal(ov->path[i], x->key)) break;
+    if (i < 0) return true;
   }
   return false;
 }
 
-static rv *data_patch_below(ev *e, dnode *n, rv *val) {
-  if (!e->ndata_ovr) return val;
-  rv *segs[65];
-  int ns = 0;
-  if (n && !path_of(n, segs, &ns)) return val;
-  for (int o = 0; o < e->novr; o++) {
-    override *ov = &e->ovr[o];
-    if (ov->kind != 0 || ov->npath <= ns) continue;
-    bool eq = true;
-    for (int i = 0; i < ns && eq; i++) eq = rv_equal(ov->path[i], segs[i]);
-    if (eq) val = set_path(e, val, ov->path + ns, ov->npath - ns, ov->value);
-  }
-  return val;
-}
-
 static int data_walk(ev *e, term *t, int i, dnode *n, rv *base, kont *k) {
-  if (n && e->ndata_ovr) {
-    rv *ex;
-    if (data_override_at(e, n, &ex)) return walk_value(e, t, i, ex, k);
-  }
+  if (n && e->ndata_ovr && node_overridden(e, n)) n = NULL;
   if (!n) {
     if (!base) return RC_OK;
     return walk_value(e, t, i, base, k);
@@ -367,7 +338,6 @@ static int data_walk(ev *e, term *t, int i, dnode *n, rv *base, kont *k) {
     rv *v;
     if (base) return walk_value(e, t, i, base, k); /* base documents take precedence */
     if (node_value(e, n, t->loc, &v)) return RC_ERR;
-    if (v && e->ndata_ovr) v = data_patch_below(e, n, v);
     if (!v) return RC_OK;
     return walk_value(e, t, i, v, k);
   }
@@ -575,7 +545,7 @@ static int call_host(ev *e, int idx, rv **args, int nargs, term *t, rv **out) {
 static override *find_fn_override(ev *e, term *t) {
   for (int o = e->novr - 1; o >= 0; o--) {
     override *ov = &e->ovr[o];
-    if (ov->kind != 1) continue;
+    if (ov->kind != 1 || ov->busy) continue;
     if (t->u.call.ct == CT_BUILTIN && ov->bi == t->u.call.bi && ov->bi) return ov;
     if (t->u.call.ct == CT_FUNC && ov->fnode == t->u.call.node && ov->fnode) return ov;
   }
@@ -656,7 +626,13 @@ static int args_step(ev *e, term *t, int i, int n, rv **vals, kont *k) {
   if (ov) {
     if (ov->repl) {
       term *rt = ov->repl;
+      int saved_nf = e->nfn_ovr; /* a mock sees original functions (no mock calls another) */
+      e->nfn_ovr = 0;
+      uint32_t saved_epoch = e->epoch;
+      e->epoch = ++e->epoch_next;
       r = dispatch(e, t, rt->u.call.ct, rt->u.call.bi, rt->u.call.node, rt->u.call.host, vals, n, &out);
+      e->epoch = saved_epoch;
+      e->nfn_ovr = saved_nf;
     } else {
       out = ov->value;
       r = RC_OK;
@@ -719,7 +695,6 @@ static int eval_term(ev *e, term *t, kont *k) {
     if (h->kind == TK_VAR) {
       if (h->u.var.res == VR_INPUT) return e->input ? walk_value(e, t, 0, e->input, k) : RC_OK;
       if (h->u.var.res == VR_DATA) {
-        if (e->ndata_ovr) return data_walk(e, t, 0, e->p->root, e->data, k);
         rv *base = e->data;
         for (int i = 0; i < t->u.ref.skip && base; i++) {
           rv *key = t->u.ref.parts[i]->constv;
@@ -1097,7 +1072,7 @@ typedef struct {
   kont k;
   kont *next;
   /* state to restore for the continuation and re-apply after */
-  rv *outer_input, *inner_input;
+  rv *outer_input, *inner_input, *outer_data;
   int outer_novr, inner_novr;
   int outer_ndata, inner_ndata, outer_nfn, inner_nfn;
   uint32_t outer_epoch, inner_epoch;
@@ -1106,10 +1081,11 @@ typedef struct {
 
 static int with_cont(ev *e, kont *k, rv *v) {
   withk *w = (withk *)k;
-  rv *in_input = e->input;
+  rv *in_input = e->input, *in_data = e->data;
   int in_novr = e->novr, in_nd = e->ndata_ovr, in_nf = e->nfn_ovr;
   uint32_t in_epoch = e->epoch;
   e->input = w->outer_input;
+  e->data = w->outer_data;
   e->novr = w->outer_novr;
   e->ndata_ovr = w->outer_ndata;
   e->nfn_ovr = w->outer_nfn;
@@ -1117,6 +1093,7 @@ static int with_cont(ev *e, kont *k, rv *v) {
   int r = w->next->fn(e, w->next, v);
   /* re-apply (the override array may have been grown; entries above outer_novr are ours) */
   e->input = in_input;
+  e->data = in_data;
   e->novr = in_novr;
   e->ndata_ovr = in_nd;
   e->nfn_ovr = in_nf;
@@ -1124,15 +1101,13 @@ static int with_cont(ev *e, kont *k, rv *v) {
   return r;
 }
 
-static void push_override(ev *e, override ov) {
-  if (e->novr == e->capovr) {
-    int nc = e->capovr ? e->capovr * 2 : 8;
-    override *no = rv_alloc(e->a, sizeof(override) * (size_t)nc);
-    if (e->novr) memcpy(no, e->ovr, sizeof(override) * (size_t)e->novr);
-    e->ovr = no;
-    e->capovr = nc;
-  }
+#define MAX_OVERRIDES 64
+
+static bool push_override(ev *e, override ov) {
+  if (!e->ovr) e->ovr = rv_alloc(e->a, sizeof(override) * MAX_OVERRIDES); /* never moves: mocks point into it */
+  if (e->novr == MAX_OVERRIDES) return false;
   e->ovr[e->novr++] = ov;
+  return true;
 }
 
 typedef struct {
@@ -1150,7 +1125,7 @@ static int first_fn(ev *e, kont *k, rv *v) {
 }
 
 static int eval_with(ev *e, expr *x, kont *k) {
-  rv *outer_input = e->input;
+  rv *outer_input = e->input, *outer_data = e->data;
   int outer_novr = e->novr, outer_nd = e->ndata_ovr, outer_nf = e->nfn_ovr;
   uint32_t outer_epoch = e->epoch;
   int r = RC_OK;
@@ -1175,7 +1150,10 @@ static int eval_with(ev *e, expr *x, kont *k) {
       if (tg->u.call.ct == CT_BUILTIN) ov.bi = tg->u.call.bi;
       else if (tg->u.call.ct == CT_FUNC) ov.fnode = tg->u.call.node;
       else continue;
-      push_override(e, ov);
+      if (!push_override(e, ov)) {
+        r = fail(e, RE_LIMIT, x->loc, "too many nested with modifiers");
+        goto out;
+      }
       e->nfn_ovr++;
       continue;
     }
@@ -1190,18 +1168,25 @@ static int eval_with(ev *e, expr *x, kont *k) {
     if (h->u.var.res == VR_INPUT) {
       e->input = np ? set_path(e, e->input, path, np, val) : val;
     } else {
+      /* base documents take precedence over rules, so patching the base
+       * data replaces both */
+      e->data = np ? set_path(e, e->data, path, np, val) : val;
       override ov = {.kind = 0, .path = path, .npath = np, .value = val};
-      push_override(e, ov);
+      if (!push_override(e, ov)) {
+        r = fail(e, RE_LIMIT, x->loc, "too many nested with modifiers");
+        goto out;
+      }
       e->ndata_ovr++;
     }
   }
   e->epoch = ++e->epoch_next;
   {
-    withk wk = {{with_cont}, k, outer_input, NULL, outer_novr, 0, outer_nd, 0, outer_nf, 0, outer_epoch, 0, NULL};
+    withk wk = {{with_cont}, k, outer_input, NULL, outer_data, outer_novr, 0, outer_nd, 0, outer_nf, 0, outer_epoch, 0, NULL};
     r = eval_expr_inner(e, x, &wk.k);
   }
 out:
   e->input = outer_input;
+  e->data = outer_data;
   e->novr = outer_novr;
   e->ndata_ovr = outer_nd;
   e->nfn_ovr = outer_nf;
@@ -1412,7 +1397,7 @@ static int tuple_cmp(const void *x, const void *y) {
 }
 
 /* Builds a nested object from sorted tuples [k_depth.., v]; conflicts are errors. */
-static rv *build_nested(ev *e, rv **tuples, size_t n, size_t depth, bool *conflict) {
+static rv *build_nested(ev *e, rv **tuples, size_t n, size_t depth, bool *conflict, bool setleaf) {
   rv_vec ks = {0}, vs = {0};
   size_t i = 0;
   while (i < n) {
@@ -1421,7 +1406,17 @@ static rv *build_nested(ev *e, rv **tuples, size_t n, size_t depth, bool *confli
     while (j < n && rv_equal(tuples[j]->u.arr.items[depth], key)) j++;
     bool leaf = tuples[i]->u.arr.len == depth + 2;
     rv *val;
-    if (leaf) {
+    if (leaf && setleaf) {
+      rv_vec el = {0};
+      for (size_t m = i; m < j; m++) {
+        if (tuples[m]->u.arr.len != depth + 2) {
+          *conflict = true;
+          return NULL;
+        }
+        rv_vec_push(e->a, &el, tuples[m]->u.arr.items[depth + 1]);
+      }
+      val = rv_set(e->a, el.items, el.len);
+    } else if (leaf) {
       val = tuples[i]->u.arr.items[depth + 1];
       for (size_t m = i + 1; m < j; m++) {
         if (tuples[m]->u.arr.len != depth + 2 || !rv_equal(tuples[m]->u.arr.items[depth + 1], val)) {
@@ -1435,7 +1430,7 @@ static rv *build_nested(ev *e, rv **tuples, size_t n, size_t depth, bool *confli
           *conflict = true;
           return NULL;
         }
-      val = build_nested(e, tuples + i, j - i, depth + 1, conflict);
+      val = build_nested(e, tuples + i, j - i, depth + 1, conflict, setleaf);
       if (!val) return NULL;
     }
     rv_vec_push(e->a, &ks, key);
@@ -1465,8 +1460,9 @@ static int eval_partial(ev *e, dnode *n, rloc loc, rv **out) {
     return RC_OK;
   }
   if (p.items.len > 1) qsort(p.items.items, p.items.len, sizeof(rv *), tuple_cmp);
-  bool conflict = false;
-  rv *obj = build_nested(e, p.items.items, p.items.len, 0, &conflict);
+  bool conflict = false, setleaf = false;
+  for (int i = 0; i < n->nrules; i++) setleaf |= n->rules[i]->set_leaf;
+  rv *obj = build_nested(e, p.items.items, p.items.len, 0, &conflict, setleaf);
   if (!obj || conflict) return fail(e, RE_CONFLICT, loc, "object keys must be unique");
   *out = obj;
   return RC_OK;
@@ -1490,13 +1486,44 @@ static int eval_complete(ev *e, dnode *n, rv **out) {
 
 /* An object rule node may also have constant-path rules below it
  * (p[k] := v and p.foo := 1): their values join the object. */
-static int merge_children(ev *e, dnode *n, rloc loc, rv **v) {
-  rv_vec ks = {0}, vs = {0};
-  rv *obj = *v ? *v : &rv_empty_obj_v;
-  for (size_t i = 0; i < obj->u.obj.len; i++) {
-    rv_vec_push(e->a, &ks, obj->u.obj.keys[i]);
-    rv_vec_push(e->a, &vs, obj->u.obj.vals[i]);
+static rv *deep_merge(ev *e, rv *a, rv *b, bool *conflict) {
+  if (rv_equal(a, b)) return a;
+  if (a->kind == RV_SET && b->kind == RV_SET) {
+    rv *args[2] = {a, b};
+    size_t n = a->u.arr.len + b->u.arr.len;
+    rv **items = rv_alloc(e->a, sizeof(rv *) * n);
+    memcpy(items, a->u.arr.items, sizeof(rv *) * a->u.arr.len);
+    memcpy(items + a->u.arr.len, b->u.arr.items, sizeof(rv *) * b->u.arr.len);
+    (void)args;
+    return rv_set(e->a, items, n);
   }
+  if (a->kind != RV_OBJECT || b->kind != RV_OBJECT) {
+    *conflict = true;
+    return NULL;
+  }
+  rv_vec ks = {0}, vs = {0};
+  for (size_t i = 0; i < a->u.obj.len; i++) {
+    rv *k = a->u.obj.keys[i], *va = a->u.obj.vals[i];
+    rv *vb = rv_object_get(b, k);
+    if (vb) {
+      va = deep_merge(e, va, vb, conflict);
+      if (!va) return NULL;
+    }
+    rv_vec_push(e->a, &ks, k);
+    rv_vec_push(e->a, &vs, va);
+  }
+  for (size_t i = 0; i < b->u.obj.len; i++) {
+    if (rv_object_get(a, b->u.obj.keys[i])) continue;
+    rv_vec_push(e->a, &ks, b->u.obj.keys[i]);
+    rv_vec_push(e->a, &vs, b->u.obj.vals[i]);
+  }
+  return rv_object(e->a, ks.items, vs.items, ks.len, conflict);
+}
+
+/* An object rule node may also have constant-path rules below it
+ * (p[k] := v and p.foo := 1): their values join the object. */
+static int merge_children(ev *e, dnode *n, rloc loc, rv **v) {
+  rv *obj = *v ? *v : &rv_empty_obj_v;
   for (int i = 0; i < n->nchildren; i++) {
     dnode *ch = n->children[i];
     if (ch->kind == RK_FUNC) continue;
@@ -1504,13 +1531,13 @@ static int merge_children(ev *e, dnode *n, rloc loc, rv **v) {
     int r = ch->kind >= 0 ? node_value(e, ch, loc, &cv) : package_value(e, ch, NULL, loc, &cv);
     if (r) return r;
     if (!cv) continue;
-    rv_vec_push(e->a, &ks, ch->key);
-    rv_vec_push(e->a, &vs, cv);
+    rv *kk = ch->key;
+    rv *one = rv_object(e->a, &kk, &cv, 1, NULL);
+    bool conflict = false;
+    obj = deep_merge(e, obj, one, &conflict);
+    if (!obj) return fail(e, RE_CONFLICT, loc, "object keys must be unique");
   }
-  bool conflict = false;
-  rv *res = rv_object(e->a, ks.items, vs.items, ks.len, &conflict);
-  if (!res) return fail(e, RE_CONFLICT, loc, "object keys must be unique");
-  *v = res;
+  *v = obj;
   return RC_OK;
 }
 
@@ -1569,11 +1596,10 @@ static int package_value(ev *e, dnode *n, rv *base, rloc loc, rv **out) {
       key = ch->key;
       rv *cb = c == 0 ? base->u.obj.vals[bi++] : NULL;
       ci++;
-      rv *ex;
-      if (e->ndata_ovr && data_override_at(e, ch, &ex)) {
-        val = ex;
-      } else if (ch->kind == RK_FUNC) {
+      if (ch->kind == RK_FUNC) {
         continue;
+      } else if (e->ndata_ovr && node_overridden(e, ch)) {
+        val = cb;
       } else if (ch->kind >= 0) {
         if (cb) val = cb;
         else if (node_value(e, ch, loc, &val)) return RC_ERR;
@@ -1587,7 +1613,6 @@ static int package_value(ev *e, dnode *n, rv *base, rloc loc, rv **out) {
   }
   rv *obj = rv_object(e->a, ks.items, vs.items, ks.len, NULL);
   if (!obj) obj = &rv_empty_obj_v;
-  if (e->ndata_ovr) obj = data_patch_below(e, n, obj);
   s = &e->pkgs[n->id];
   s->epoch = e->epoch;
   s->state = 2;

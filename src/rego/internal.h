@@ -161,6 +161,7 @@ struct rule {
   module *mod;
   int nslots; /* frame size (shared by the else chain) */
   bool value_const;
+  bool set_leaf; /* p[x].y contains z: object whose leaves are sets */
   char **slotnames;
 };
 

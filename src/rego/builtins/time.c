@@ -1416,41 +1416,39 @@ static rego_bi_status bi_format(rego_bctx *ctx, rv *const *args, rv **out) {
   return REGO_BI_OK;
 }
 
-static rego_bi_status bi_date(rego_bctx *ctx, rv *const *args, rv **out) {
+/* The civil time of a time.* operand (number or [ns, tz]). */
+static rego_bi_status civil_of(rego_bctx *ctx, const rv *a, rb_civil *c) {
   int64_t sec;
   int32_t nsec;
   const rb_zone *z;
-  rego_bi_status st = tz_time(ctx, args[0], &sec, &nsec, &z, NULL, NULL);
-  if (st) return st;
+  rego_bi_status st = tz_time(ctx, a, &sec, &nsec, &z, NULL, NULL);
+  if (st == REGO_BI_OK) rb_time_civil(sec, nsec, z, c);
+  return st;
+}
+
+static rego_bi_status bi_date(rego_bctx *ctx, rv *const *args, rv **out) {
   rb_civil c;
-  rb_time_civil(sec, nsec, z, &c);
+  rego_bi_status st = civil_of(ctx, args[0], &c);
+  if (st) return st;
   rv *items[3] = {rv_int(ctx->arena, c.year), rv_int(ctx->arena, c.month), rv_int(ctx->arena, c.day)};
   *out = rv_array(ctx->arena, items, 3);
   return REGO_BI_OK;
 }
 
 static rego_bi_status bi_clock(rego_bctx *ctx, rv *const *args, rv **out) {
-  int64_t sec;
-  int32_t nsec;
-  const rb_zone *z;
-  rego_bi_status st = tz_time(ctx, args[0], &sec, &nsec, &z, NULL, NULL);
-  if (st) return st;
   rb_civil c;
-  rb_time_civil(sec, nsec, z, &c);
+  rego_bi_status st = civil_of(ctx, args[0], &c);
+  if (st) return st;
   rv *items[3] = {rv_int(ctx->arena, c.hour), rv_int(ctx->arena, c.min), rv_int(ctx->arena, c.sec)};
   *out = rv_array(ctx->arena, items, 3);
   return REGO_BI_OK;
 }
 
 static rego_bi_status bi_weekday(rego_bctx *ctx, rv *const *args, rv **out) {
-  int64_t sec;
-  int32_t nsec;
-  const rb_zone *z;
-  rego_bi_status st = tz_time(ctx, args[0], &sec, &nsec, &z, NULL, NULL);
-  if (st) return st;
   rb_civil c;
-  rb_time_civil(sec, nsec, z, &c);
-  *out = rv_cstring(ctx->arena, long_days[c.wday]);
+  rego_bi_status st = civil_of(ctx, args[0], &c);
+  if (st) return st;
+  *out = rv_string_nocopy(ctx->arena, long_days[c.wday], strlen(long_days[c.wday]));
   return REGO_BI_OK;
 }
 
