@@ -15,7 +15,8 @@
 /* kbs.md §2.5: the runtime data a client sends with an EC P-256 key. */
 static const char runtime_data[] =
     "{\"tee-pubkey\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\","
-    "\"x\":\"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0\",\"y\":\"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps\"},"
+    "\"x\":\"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0\",\"y\":\"SLW_xSffzlPWrHEVI30DHM_"
+    "4egVwt3NQqeUD7nMFpps\"},"
     "\"nonce\":\"9G2LgaR1mXYFCrXJdJQdVjnl5QYU/ZzMf0YRJ4J0Hkw=\",\"additional-evidence\":\"\"}";
 
 typedef int (*op_fn)(void *ctx);
@@ -86,7 +87,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_core: %s\n", tr_err_msg(e));
     return 1;
   }
-  for (size_t i = 0; i < sizeof kib; i++) kib[i] = (uint8_t)(i * 131 + 7);
+  for (size_t i = 0; i < sizeof kib; i++)
+    kib[i] = (uint8_t)(i * 131 + 7);
   char *enc = tr_b64_encode(kib, sizeof kib, TR_B64_URL_NOPAD);
 
   printf("jcs_runtime_data %.0f ops/s\n", measure(op_jcs, rd, secs));
