@@ -40,7 +40,8 @@ int main(int argc, char **argv) {
   double secs = argc > 2 ? atof(argv[2]) : 3;
   if (threads < 1 || threads > 256 || secs <= 0) return 2;
   tr_err *e = tr_as_new(NULL, &as);
-  const char *vals = "{\"svn\":[\"1\"],\"launch_digest\":[\"abcde\"],\"major_version\":1,\"minimum_minor_version\":1}";
+  const char *vals =
+      "{\"svn\":[\"1\"],\"launch_digest\":[\"abcde\"],\"major_version\":1,\"minimum_minor_version\":1}";
   char *payload = tr_b64_encode(vals, strlen(vals), TR_B64_STD);
   char msg[512];
   snprintf(msg, sizeof(msg), "{\"version\":\"0.1.0\",\"type\":\"sample\",\"payload\":\"%s\"}", payload);
@@ -54,11 +55,13 @@ int main(int argc, char **argv) {
   pthread_t t[256];
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
-  for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, worker, NULL);
+  for (int i = 0; i < threads; i++)
+    pthread_create(&t[i], NULL, worker, NULL);
   struct timespec d = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
   nanosleep(&d, NULL);
   atomic_store(&stop, 1);
-  for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < threads; i++)
+    pthread_join(t[i], NULL);
   clock_gettime(CLOCK_MONOTONIC, &b);
   double el = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
   printf("library_attestations_per_sec %.0f\n", (double)atomic_load(&done) / el);

@@ -50,7 +50,8 @@ static size_t complete(const char *b, size_t n, int *status) {
   size_t hlen = (size_t)(end - b) + 4, clen = 0;
   *status = atoi(b + 9);
   for (const char *p = b; p < end; p++) {
-    if ((p == b || p[-1] == '\n') && strncasecmp(p, "Content-Length:", 15) == 0) clen = strtoul(p + 15, NULL, 10);
+    if ((p == b || p[-1] == '\n') && strncasecmp(p, "Content-Length:", 15) == 0)
+      clen = strtoul(p + 15, NULL, 10);
   }
   return n >= hlen + clen ? hlen + clen : 0;
 }
@@ -72,14 +73,16 @@ int main(int argc, char **argv) {
   size_t blen = fread(body, 1, sizeof(body), f);
   fclose(f);
   char *req = malloc(blen + 512);
-  int hl = snprintf(req, 512,
-                    "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                    argv[3], host, blen);
+  int hl = snprintf(
+      req, 512,
+      "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+      argv[3], host, blen);
   memcpy(req + hl, body, blen);
   size_t rlen = (size_t)hl + blen;
   conn *c = calloc((size_t)nc, sizeof(*c));
   struct pollfd *p = calloc((size_t)nc, sizeof(*p));
-  for (int i = 0; i < nc; i++) c[i].fd = dial(host, port);
+  for (int i = 0; i < nc; i++)
+    c[i].fd = dial(host, port);
   long ok = 0, errs = 0;
   double start = now(), end = start + secs;
   while (now() < end) {

@@ -21,15 +21,16 @@
 #include "core/log.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: restful-as [-c CONFIG] [-s IP:PORT] [-t HTTPS_CERT -k HTTPS_KEY] [-r ORIGIN[,ORIGIN]]...\n"
-             "                  [--max-body-size BYTES] [--threads N]\n"
-             "  -c, --config-file         AS config.json (default: built-in defaults)\n"
-             "  -s, --socket              address to listen on (default 127.0.0.1:8080)\n"
-             "  -t, --https-pubkey-cert   PEM certificate chain for HTTPS\n"
-             "  -k, --https-prikey        PEM private key for HTTPS\n"
-             "  -r, --allowed_origin      allowed CORS origin(s), http:// or https://\n"
-             "      --max-body-size       request body limit in bytes (default 8388608)\n"
-             "      --threads             worker threads (default: number of CPUs)\n");
+  fprintf(f,
+          "usage: restful-as [-c CONFIG] [-s IP:PORT] [-t HTTPS_CERT -k HTTPS_KEY] [-r ORIGIN[,ORIGIN]]...\n"
+          "                  [--max-body-size BYTES] [--threads N]\n"
+          "  -c, --config-file         AS config.json (default: built-in defaults)\n"
+          "  -s, --socket              address to listen on (default 127.0.0.1:8080)\n"
+          "  -t, --https-pubkey-cert   PEM certificate chain for HTTPS\n"
+          "  -k, --https-prikey        PEM private key for HTTPS\n"
+          "  -r, --allowed_origin      allowed CORS origin(s), http:// or https://\n"
+          "      --max-body-size       request body limit in bytes (default 8388608)\n"
+          "      --threads             worker threads (default: number of CPUs)\n");
 }
 
 int main(int argc, char **argv) {
@@ -52,22 +53,15 @@ int main(int argc, char **argv) {
   int c;
   while ((c = getopt_long(argc, argv, "c:s:t:k:r:hV", opts, NULL)) != -1) {
     switch (c) {
-    case 'c':
-      config_path = optarg;
-      break;
-    case 's':
-      sock = optarg;
-      break;
-    case 't':
-      cert = optarg;
-      break;
-    case 'k':
-      key = optarg;
-      break;
+    case 'c': config_path = optarg; break;
+    case 's': sock = optarg; break;
+    case 't': cert = optarg; break;
+    case 'k': key = optarg; break;
     case 'r': {
       char *save = NULL;
       for (char *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ') t++;
+        while (*t == ' ')
+          t++;
         if (!*t) continue;
         if (strncmp(t, "http://", 7) != 0 && strncmp(t, "https://", 8) != 0) {
           fprintf(stderr, "restful-as: invalid CORS origin `%s`: must start with http:// or https://\n", t);
@@ -91,22 +85,17 @@ int main(int argc, char **argv) {
         threads = v;
       break;
     }
-    case 'h':
-      usage(stdout);
-      return 0;
-    case 'V':
-      printf("restful-as (trustee-c) 0.1.0\n");
-      return 0;
-    default:
-      usage(stderr);
-      return 2;
+    case 'h': usage(stdout); return 0;
+    case 'V': printf("restful-as (trustee-c) 0.1.0\n"); return 0;
+    default: usage(stderr); return 2;
     }
   }
   if (optind < argc) {
     fprintf(stderr, "restful-as: unexpected argument `%s`\n", argv[optind]);
     return 2;
   }
-  if ((cert == NULL) != (key == NULL)) TR_WARN("restful-as", "HTTPS needs both -t and -k; serving plain HTTP");
+  if ((cert == NULL) != (key == NULL))
+    TR_WARN("restful-as", "HTTPS needs both -t and -k; serving plain HTTP");
 
   json_t *config = NULL;
   if (config_path) {

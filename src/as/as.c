@@ -24,8 +24,9 @@ static tr_err *open_policy_kv(tr_as *as) {
 static tr_err *open_rvps(tr_as *as) {
   const tr_as_config *c = &as->cfg;
   if (c->rvps_remote)
-    return tr_err_new(TR_E_UNSUPPORTED, "rvps_config: GrpcRemote (%s) is not supported by this build; use "
-                                        "BuiltIn",
+    return tr_err_new(TR_E_UNSUPPORTED,
+                      "rvps_config: GrpcRemote (%s) is not supported by this build; use "
+                      "BuiltIn",
                       c->rvps_address);
   tr_err *e = NULL;
   if (c->rvps_documented) {
@@ -134,8 +135,10 @@ tr_err *tr_as_evaluate(tr_as *as, const tr_as_request *reqs, size_t nreqs, const
       e = ops->evaluate(st, r->evidence, &erd, &eid, &vl[i]);
       if (e) e = tr_err_wrap(tr_err_code(e) == TR_E_INVALID ? e : tr_err_recode(e, TR_E_VERIFY), "verifier");
     }
-    if (e) e = tr_err_wrap(e, "request %zu (tee %s)", i, r->tee ? r->tee : "?");
-    else ntcs += vl[i].len;
+    if (e)
+      e = tr_err_wrap(e, "request %zu (tee %s)", i, r->tee ? r->tee : "?");
+    else
+      ntcs += vl[i].len;
   }
   if (e) goto out;
   tcs = calloc(ntcs ? ntcs : 1, sizeof(*tcs));

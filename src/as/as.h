@@ -36,7 +36,7 @@ typedef struct {
   tr_as_data init_data;                /* RAW = digest; STRUCTURED = TOML text (`toml`), or
                                           a JSON object (`structured`, documented single-request
                                           shape): JCS-canonicalised and hashed with: */
-  tr_digest_alg init_data_hash_alg;     /* 0 = sha384; only for JSON-structured init data */
+  tr_digest_alg init_data_hash_alg;    /* 0 = sha384; only for JSON-structured init data */
 } tr_as_request;
 
 /* Creates from a parsed config.json (NULL = all defaults). `rvps` may be

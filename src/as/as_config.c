@@ -38,12 +38,14 @@ static void check_keys(tr_as_config *c, const json_t *obj, const char *label, co
     bool known = false;
     for (const char *const *a = allowed; *a; a++)
       if (strcmp(*a, k) == 0) known = true;
-    if (!known) warn(c, label ? "unknown key `%s.%s` ignored" : "unknown key `%s%s` ignored", label ? label : k,
-                     label ? k : NULL);
+    if (!known)
+      warn(c, label ? "unknown key `%s.%s` ignored" : "unknown key `%s%s` ignored", label ? label : k,
+           label ? k : NULL);
   }
 }
 
-static tr_err *opt_str_dup(const json_t *obj, const char *label, const char *path, const char *def, char **out) {
+static tr_err *opt_str_dup(const json_t *obj, const char *label, const char *path, const char *def,
+                           char **out) {
   const char *s = NULL;
   tr_err *e = tr_json_opt_string(obj, label, path, &s);
   if (e) return e;
@@ -56,15 +58,17 @@ static tr_err *opt_str_dup(const json_t *obj, const char *label, const char *pat
 static const struct {
   const char *canon, *backend_key;
 } storage_names[] = {
-    {"Memory", "memory"},       {"LocalFs", "local_fs"}, {"LocalJson", "local_json"},
-    {"Sqlite", "sqlite"},       {"Postgres", "postgres"}, {"Redis", "redis"},
+    {"Memory", "memory"}, {"LocalFs", "local_fs"},  {"LocalJson", "local_json"},
+    {"Sqlite", "sqlite"}, {"Postgres", "postgres"}, {"Redis", "redis"},
 };
 
 static bool name_eq(const char *a, const char *b) {
   /* case-insensitive, '_' and '-' ignored: LocalFs = localfs = local_fs */
   for (;;) {
-    while (*a == '_' || *a == '-') a++;
-    while (*b == '_' || *b == '-') b++;
+    while (*a == '_' || *a == '-')
+      a++;
+    while (*b == '_' || *b == '-')
+      b++;
     if (!*a || !*b) return !*a && !*b;
     if ((*a | 0x20) != (*b | 0x20)) return false;
     a++, b++;
@@ -95,8 +99,9 @@ static tr_err *storage_type(const json_t *obj, const char *label, const char *pa
   if (e || !s) return e;
   const char *canon = tr_as_storage_name(s);
   if (!canon)
-    return tr_err_new(TR_E_INVALID, "field `%s.%s`: unknown storage type `%s` (expected Memory, LocalFs, "
-                                    "LocalJson, Sqlite, Postgres or Redis)",
+    return tr_err_new(TR_E_INVALID,
+                      "field `%s.%s`: unknown storage type `%s` (expected Memory, LocalFs, "
+                      "LocalJson, Sqlite, Postgres or Redis)",
                       label, path, s);
   *out = strdup(canon);
   return *out ? NULL : tr_err_new(TR_E_NOMEM, "out of memory");
@@ -132,7 +137,8 @@ static tr_err *parse_rvps(tr_as_config *c, const json_t *root) {
   const char *type = NULL;
   if ((e = tr_json_opt_string(r, "rvps_config", "type", &type))) return e;
   if (!type || name_eq(type, "BuiltIn")) {
-    static const char *const keys[] = {"type", "storage_type", "extractors", "store_type", "store_config", NULL};
+    static const char *const keys[] = {"type",       "storage_type", "extractors",
+                                       "store_type", "store_config", NULL};
     check_keys(c, r, "rvps_config", keys);
     json_t *x = NULL;
     if ((e = tr_json_opt_object(r, "rvps_config", "extractors", &x))) return e;
@@ -147,8 +153,9 @@ static tr_err *parse_rvps(tr_as_config *c, const json_t *root) {
     c->rvps_remote = true;
     if ((e = opt_str_dup(r, "rvps_config", "address", "127.0.0.1:50003", &c->rvps_address))) return e;
   } else {
-    return tr_err_new(TR_E_INVALID, "field `rvps_config.type`: unknown RVPS type `%s` (expected BuiltIn or "
-                                    "GrpcRemote)",
+    return tr_err_new(TR_E_INVALID,
+                      "field `rvps_config.type`: unknown RVPS type `%s` (expected BuiltIn or "
+                      "GrpcRemote)",
                       type);
   }
   return NULL;
@@ -171,19 +178,21 @@ static tr_err *parse_broker(tr_as_config *c, const json_t *root) {
     else if (strcasecmp(type, "Simple") == 0)
       b->type = TR_AS_BROKER_SIMPLE;
     else
-      return tr_err_new(TR_E_INVALID, "field `%s.type`: unknown token broker `%s` (expected Ear or Simple)", L,
-                        type);
+      return tr_err_new(TR_E_INVALID, "field `%s.type`: unknown token broker `%s` (expected Ear or Simple)",
+                        L, type);
   }
   if (t) {
-    static const char *const ear_keys[] = {"type",         "duration_min", "issuer_name", "developer_name",
-                                           "build_name",   "profile_name", "policy_dir",  "signer",
-                                           "verbose_token", NULL};
-    static const char *const simple_keys[] = {"type", "duration_min", "issuer_name", "policy_dir", "signer", NULL};
+    static const char *const ear_keys[] = {
+        "type",         "duration_min", "issuer_name", "developer_name", "build_name",
+        "profile_name", "policy_dir",   "signer",      "verbose_token",  NULL};
+    static const char *const simple_keys[] = {"type",       "duration_min", "issuer_name",
+                                              "policy_dir", "signer",       NULL};
     check_keys(c, t, L, b->type == TR_AS_BROKER_EAR ? ear_keys : simple_keys);
     if ((e = tr_json_opt_int(t, L, "duration_min", &b->duration_min))) return e;
     if (b->duration_min <= 0 || b->duration_min > 60 * 24 * 366)
-      return tr_err_new(TR_E_INVALID, "field `%s.duration_min`: must be between 1 and 527040 minutes, got %lld",
-                        L, (long long)b->duration_min);
+      return tr_err_new(TR_E_INVALID,
+                        "field `%s.duration_min`: must be between 1 and 527040 minutes, got %lld", L,
+                        (long long)b->duration_min);
     if ((e = tr_json_opt_bool(t, L, "verbose_token", &b->verbose_token))) return e;
     const char *pd = NULL;
     if ((e = tr_json_opt_string(t, L, "policy_dir", &pd))) return e;
@@ -195,8 +204,8 @@ static tr_err *parse_broker(tr_as_config *c, const json_t *root) {
       (e = opt_str_dup(t, L, "profile_name", DEFAULT_PROFILE, &b->profile_name)))
     return e;
   if (!*b->developer_name || !*b->build_name || !*b->profile_name)
-    return tr_err_new(TR_E_INVALID, "field `%s`: developer_name, build_name and profile_name must not be empty",
-                      L);
+    return tr_err_new(TR_E_INVALID,
+                      "field `%s`: developer_name, build_name and profile_name must not be empty", L);
   json_t *s = NULL;
   if (t && (e = tr_json_opt_object(t, L, "signer", &s))) return e;
   if (s) {
@@ -222,19 +231,22 @@ tr_err *tr_as_config_parse(const json_t *config, tr_as_config *c) {
     e = tr_err_new(TR_E_INVALID, "config: expected a JSON object, got %s", tr_json_type_name(c->raw));
     goto out;
   }
-  static const char *const keys[] = {"work_dir",        "policy_engine", "rvps_config", "attestation_token_broker",
-                                     "verifier_config", "storage_backend", NULL};
+  static const char *const keys[] = {
+      "work_dir",        "policy_engine",   "rvps_config", "attestation_token_broker",
+      "verifier_config", "storage_backend", NULL};
   check_keys(c, c->raw, NULL, keys);
   const char *engine = NULL;
   if ((e = opt_str_dup(c->raw, NULL, "work_dir", NULL, &c->work_dir)) ||
       (e = tr_json_opt_string(c->raw, NULL, "policy_engine", &engine)))
     goto out;
   if (engine && strcasecmp(engine, "opa") != 0 && strcasecmp(engine, "rego") != 0) {
-    e = tr_err_new(TR_E_INVALID, "field `policy_engine`: unsupported policy engine `%s` (expected `opa`)", engine);
+    e = tr_err_new(TR_E_INVALID, "field `policy_engine`: unsupported policy engine `%s` (expected `opa`)",
+                   engine);
     goto out;
   }
   if ((e = tr_json_opt_object(c->raw, NULL, "verifier_config", &c->verifier_config))) goto out;
-  if ((e = parse_storage(c, c->raw)) || (e = parse_rvps(c, c->raw)) || (e = parse_broker(c, c->raw))) goto out;
+  if ((e = parse_storage(c, c->raw)) || (e = parse_rvps(c, c->raw)) || (e = parse_broker(c, c->raw)))
+    goto out;
   if (!c->storage_type && !(c->storage_type = strdup("Memory"))) e = tr_err_new(TR_E_NOMEM, "out of memory");
 out:
   if (e) {

@@ -55,8 +55,7 @@ tr_err *tr_as_runtime_expected(const tr_as_data *d, tr_digest_alg alg, tr_as_exp
   memset(out, 0, sizeof(*out));
   tr_err *e = NULL;
   switch (d ? d->kind : TR_DATA_NONE) {
-  case TR_DATA_NONE:
-    break;
+  case TR_DATA_NONE: break;
   case TR_DATA_RAW:
     out->present = true;
     out->data = d->raw;
@@ -132,8 +131,9 @@ static tr_err *toml_expected(const char *text, tr_as_expected_data *out) {
   /* serde names are lower case only ("sha384", not "SHA384" or "sha-384") */
   tr_digest_alg alg = tr_digest_alg_from_name(alg_name);
   if (!alg || strcmp(tr_digest_alg_name(alg), alg_name) != 0) {
-    e = tr_err_new(TR_E_INVALID, "initdata field `algorithm`: unknown hash algorithm `%s` (expected sha256, "
-                                 "sha384, sha512 or sm3)",
+    e = tr_err_new(TR_E_INVALID,
+                   "initdata field `algorithm`: unknown hash algorithm `%s` (expected sha256, "
+                   "sha384, sha512 or sm3)",
                    alg_name);
     json_decref(doc);
     return e;
@@ -142,7 +142,8 @@ static tr_err *toml_expected(const char *text, tr_as_expected_data *out) {
   json_t *v;
   json_object_foreach(data, k, v) {
     if (!json_is_string(v)) {
-      e = tr_err_new(TR_E_INVALID, "initdata field `data.%s`: expected string, got %s", k, tr_json_type_name(v));
+      e = tr_err_new(TR_E_INVALID, "initdata field `data.%s`: expected string, got %s", k,
+                     tr_json_type_name(v));
       json_decref(doc);
       return e;
     }
@@ -157,8 +158,7 @@ tr_err *tr_as_init_expected(const tr_as_data *d, tr_digest_alg alg, tr_as_expect
   memset(out, 0, sizeof(*out));
   tr_err *e = NULL;
   switch (d ? d->kind : TR_DATA_NONE) {
-  case TR_DATA_NONE:
-    break;
+  case TR_DATA_NONE: break;
   case TR_DATA_RAW:
     out->present = true;
     out->data = d->raw;

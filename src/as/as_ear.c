@@ -19,7 +19,9 @@ const char *const tr_as_trust_claim_names[8] = {"instance-identity", "configurat
                                                 "file-system",       "hardware",      "runtime-opaque",
                                                 "storage-opaque",    "sourced-data"};
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 json_t *tr_as_sorted_copy(const json_t *v) {
   if (json_is_object(v)) {
@@ -113,14 +115,10 @@ int tr_as_tier(int64_t v) {
 
 const char *tr_as_tier_name(int tier) {
   switch (tier) {
-  case 0:
-    return "none";
-  case 2:
-    return "affirming";
-  case 32:
-    return "warning";
-  default:
-    return "contraindicated";
+  case 0: return "none";
+  case 2: return "affirming";
+  case 32: return "warning";
+  default: return "contraindicated";
   }
 }
 
@@ -136,11 +134,13 @@ tr_err *tr_as_trust_vector(const json_t *tcl, int8_t vec[8], bool set[8]) {
     for (int i = 0; i < 8; i++)
       if (strcmp(k, tr_as_trust_claim_names[i]) == 0) idx = i;
     if (idx < 0)
-      return tr_err_new(TR_E_INVALID, "rule `trust_claims`: unknown trust claim `%s` (expected instance-identity, "
-                                      "configuration, executables, file-system, hardware, runtime-opaque, "
-                                      "storage-opaque or sourced-data)",
+      return tr_err_new(TR_E_INVALID,
+                        "rule `trust_claims`: unknown trust claim `%s` (expected instance-identity, "
+                        "configuration, executables, file-system, hardware, runtime-opaque, "
+                        "storage-opaque or sourced-data)",
                         k);
-    if (!json_is_integer(v) && !(json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)))
+    if (!json_is_integer(v) &&
+        !(json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)))
       return tr_err_new(TR_E_INVALID, "rule `trust_claims`: claim `%s`: expected integer, got %s", k,
                         tr_json_type_name(v));
     int64_t x = json_is_integer(v) ? json_integer_value(v) : (int64_t)json_real_value(v);
@@ -188,22 +188,26 @@ tr_err *tr_as_appraisal(const int8_t vec[8], const bool set[8], const char *poli
   json_object_set_new(a, "ear.status", json_string(tr_as_tier_name(status)));
   json_object_set_new(a, "ear.trustworthiness-vector", tv);
   json_object_set_new(a, "ear.appraisal-policy-id", json_string(policy_id));
-  if (annotated && json_object_size(annotated)) json_object_set(a, "ear.veraison.annotated-evidence", annotated);
+  if (annotated && json_object_size(annotated))
+    json_object_set(a, "ear.veraison.annotated-evidence", annotated);
   if (extensions && !json_is_null(extensions)) {
     if (!json_is_array(extensions)) {
       json_decref(a);
-      return tr_err_new(TR_E_INVALID, "rule `extensions`: expected array, got %s", tr_json_type_name(extensions));
+      return tr_err_new(TR_E_INVALID, "rule `extensions`: expected array, got %s",
+                        tr_json_type_name(extensions));
     }
     size_t i;
     json_t *x;
     json_array_foreach(extensions, i, x) {
-      json_t *name = json_object_get(x, "name"), *key = json_object_get(x, "key"), *val = json_object_get(x, "value");
+      json_t *name = json_object_get(x, "name"), *key = json_object_get(x, "key"),
+             *val = json_object_get(x, "value");
       const char *why = NULL;
       if (!json_is_object(x))
         why = "expected object {\"name\",\"key\",\"value\"}";
       else if (!json_is_string(name))
         why = "`name` must be a string";
-      else if (!json_is_integer(key) || json_integer_value(key) < INT32_MIN || json_integer_value(key) > INT32_MAX)
+      else if (!json_is_integer(key) || json_integer_value(key) < INT32_MIN ||
+               json_integer_value(key) > INT32_MAX)
         why = "`key` must be a 32-bit integer";
       else if (!val)
         why = "missing `value`";
@@ -213,7 +217,8 @@ tr_err *tr_as_appraisal(const int8_t vec[8], const bool set[8], const char *poli
         why = "duplicate extension name";
       if (!why)
         for (size_t j = 0; j < i; j++)
-          if (json_integer_value(json_object_get(json_array_get(extensions, j), "key")) == json_integer_value(key))
+          if (json_integer_value(json_object_get(json_array_get(extensions, j), "key")) ==
+              json_integer_value(key))
             why = "duplicate extension key";
       if (why) {
         json_decref(a);
@@ -282,7 +287,8 @@ static tr_err *appraise(tr_as *as, const tr_as_tee_claims *tc, const char *base_
   } else {
     TR_WARN("as", "no trust claims from policy `%s`: all trust vector claims set to 0", pid);
     memset(vec, 0, sizeof(vec));
-    for (int i = 0; i < 8; i++) set[i] = true;
+    for (int i = 0; i < 8; i++)
+      set[i] = true;
   }
   if (!e) e = tr_as_appraisal(vec, set, base_id, input, ext, out);
 bad_policy:
@@ -327,13 +333,14 @@ tr_err *tr_as_ear_issue(tr_as *as, tr_as_tee_claims *tcs, size_t n, const char *
   if (!e) {
     qsort(subs, n, sizeof(*subs), cmp_submod);
     json_t *sm = json_object();
-    for (size_t i = 0; sm && i < n; i++) json_object_set(sm, subs[i].name, subs[i].appraisal);
+    for (size_t i = 0; sm && i < n; i++)
+      json_object_set(sm, subs[i].name, subs[i].appraisal);
     int64_t now = (int64_t)time(NULL);
     const tr_as_broker_config *b = &as->cfg.broker;
     payload = sm ? json_pack("{s:s, s:I, s:{s:s, s:s}, s:o, s:I, s:s}", "eat_profile", b->profile_name, "iat",
                              (json_int_t)now, "ear.verifier-id", "developer", b->developer_name, "build",
-                             b->build_name, "submods", sm, "exp", (json_int_t)(now + b->duration_min * 60), "iss",
-                             b->issuer_name)
+                             b->build_name, "submods", sm, "exp", (json_int_t)(now + b->duration_min * 60),
+                             "iss", b->issuer_name)
                  : NULL;
     char *txt = payload ? tr_json_dump_compact(payload) : NULL;
     if (!txt)
@@ -342,7 +349,8 @@ tr_err *tr_as_ear_issue(tr_as *as, tr_as_tee_claims *tcs, size_t n, const char *
       e = tr_as_sign_jwt(&as->signer, txt, strlen(txt), token);
     free(txt);
   }
-  for (size_t i = 0; i < n; i++) json_decref(subs[i].appraisal);
+  for (size_t i = 0; i < n; i++)
+    json_decref(subs[i].appraisal);
   free(subs);
   json_decref(payload);
   return e;

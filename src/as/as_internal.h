@@ -134,8 +134,8 @@ tr_err *tr_as_sign_jwt(const tr_as_signer *s, const char *payload, size_t len, c
 typedef struct {
   const char *tee; /* request's TEE name */
   char tee_class[16];
-  json_t *claims;            /* verifier claims (owned) */
-  json_t *init_data_claims;  /* borrowed from the request's expected data */
+  json_t *claims;           /* verifier claims (owned) */
+  json_t *init_data_claims; /* borrowed from the request's expected data */
   json_t *runtime_data_claims;
 } tr_as_tee_claims;
 

@@ -71,13 +71,15 @@ static tr_err *check_id(const char *id) {
   if (n > 200) return tr_err_new(TR_E_INVALID, "policy id longer than 200 bytes");
   for (size_t i = 0; i < n; i++) {
     char c = id[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-          c == '.'))
-      return tr_err_new(TR_E_INVALID, "policy id `%.64s`: character 0x%02x not allowed (ASCII letters, digits, "
-                                      "'-', '_', '.')",
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.'))
+      return tr_err_new(TR_E_INVALID,
+                        "policy id `%.64s`: character 0x%02x not allowed (ASCII letters, digits, "
+                        "'-', '_', '.')",
                         id, (unsigned char)c);
   }
-  if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0) return tr_err_new(TR_E_INVALID, "policy id `%s` is reserved", id);
+  if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+    return tr_err_new(TR_E_INVALID, "policy id `%s` is reserved", id);
   return NULL;
 }
 

@@ -53,7 +53,8 @@ static tr_err *public_jwk(EVP_PKEY *pkey, bool ec, json_t **out) {
   tr_err *e = NULL;
   BIGNUM *a = NULL, *b = NULL;
   if (ec) {
-    if (!(e = get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &a)) && !(e = get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &b))) {
+    if (!(e = get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &a)) &&
+        !(e = get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &b))) {
       json_object_set_new(j, "kty", json_string("EC"));
       json_object_set_new(j, "crv", json_string("P-256"));
       json_object_set_new(j, "alg", json_string("ES256"));
@@ -70,7 +71,8 @@ static tr_err *public_jwk(EVP_PKEY *pkey, bool ec, json_t **out) {
   }
   BN_free(a);
   BN_free(b);
-  if (!e && json_object_size(j) != (ec ? 5u : 4u)) e = tr_err_new(TR_E_CRYPTO, "cannot encode the public key as a JWK");
+  if (!e && json_object_size(j) != (ec ? 5u : 4u))
+    e = tr_err_new(TR_E_CRYPTO, "cannot encode the public key as a JWK");
   if (e) {
     json_decref(j);
     return e;
@@ -97,14 +99,16 @@ static tr_err *load_key(const char *path, bool ec, EVP_PKEY **out) {
         !EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &gl) ||
         (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)) {
       EVP_PKEY_free(k);
-      return tr_err_new(TR_E_INVALID, "token signer key `%s`: only P-256 attestation token signing keys are "
-                                      "supported",
+      return tr_err_new(TR_E_INVALID,
+                        "token signer key `%s`: only P-256 attestation token signing keys are "
+                        "supported",
                         path);
     }
   } else if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA || EVP_PKEY_get_bits(k) < 2048) {
     EVP_PKEY_free(k);
-    return tr_err_new(TR_E_INVALID, "token signer key `%s`: the Simple broker needs an RSA key of at least 2048 "
-                                    "bits",
+    return tr_err_new(TR_E_INVALID,
+                      "token signer key `%s`: the Simple broker needs an RSA key of at least 2048 "
+                      "bits",
                       path);
   }
   *out = k;
@@ -135,7 +139,8 @@ static tr_err *load_x5c(const char *path, json_t **out) {
   ERR_clear_error(); /* the loop ends on "no start line" */
   BIO_free(bio);
   free(pem);
-  if (!e && json_array_size(arr) == 0) e = tr_err_new(TR_E_INVALID, "`%s`: invalid PEM certificate chain", path);
+  if (!e && json_array_size(arr) == 0)
+    e = tr_err_new(TR_E_INVALID, "`%s`: invalid PEM certificate chain", path);
   if (e) {
     json_decref(arr);
     return e;
@@ -145,7 +150,8 @@ static tr_err *load_x5c(const char *path, json_t **out) {
 }
 
 static tr_err *generate(bool ec, EVP_PKEY **out) {
-  *out = ec ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+  *out =
+      ec ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
   return *out ? NULL : ossl_err("generate ephemeral token signing key");
 }
 
@@ -187,7 +193,8 @@ tr_err *tr_as_sign_jwt(const tr_as_signer *s, const char *payload, size_t len, c
   bool ec = strcmp(s->alg, "ES256") == 0;
   char *pb = tr_b64_encode(payload, len, TR_B64_URL_NOPAD);
   tr_buf b = TR_BUF_INIT;
-  if (!pb || !tr_buf_append_str(&b, s->hdr_b64) || !tr_buf_append_byte(&b, '.') || !tr_buf_append_str(&b, pb)) {
+  if (!pb || !tr_buf_append_str(&b, s->hdr_b64) || !tr_buf_append_byte(&b, '.') ||
+      !tr_buf_append_str(&b, pb)) {
     free(pb);
     tr_buf_free(&b);
     return tr_err_new(TR_E_NOMEM, "out of memory");

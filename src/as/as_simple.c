@@ -38,7 +38,8 @@ static tr_err *flatten(json_t *into, const json_t *v, const char *prefix) {
     }
     return NULL;
   }
-  return json_object_set_new(into, prefix, json_deep_copy(v)) ? tr_err_new(TR_E_NOMEM, "out of memory") : NULL;
+  return json_object_set_new(into, prefix, json_deep_copy(v)) ? tr_err_new(TR_E_NOMEM, "out of memory")
+                                                              : NULL;
 }
 
 tr_err *tr_as_flatten_claims(const char *tee, const json_t *claims, json_t *into) {
@@ -69,18 +70,21 @@ static tr_err *evaluate_one(tr_as *as, const char *id, const rego_value *iv, con
   tr_err *e = tr_as_policy_acquire(as->policies, id, &c);
   if (e) return e;
   rego_host_binding hb = {"query_reference_value", tr_as_qrv_host, as->rvps};
-  rego_eval_opts o = {.input_value = iv, .data_value = dv, .hosts = &hb, .nhosts = 1, .strict_builtin_errors = true};
+  rego_eval_opts o = {
+      .input_value = iv, .data_value = dv, .hosts = &hb, .nhosts = 1, .strict_builtin_errors = true};
   rego_status st = REGO_UNDEFINED;
   json_t *allow = NULL;
   e = rego_eval_rule(c->policy, "data.policy.allow", &o, &st, &allow);
-  if (e && tr_err_code(e) != TR_E_NOMEM) e = tr_err_recode(e, TR_E_INTERNAL); /* the policy failed, not the client */
+  if (e && tr_err_code(e) != TR_E_NOMEM)
+    e = tr_err_recode(e, TR_E_INTERNAL); /* the policy failed, not the client */
   if (!e && (st != REGO_DEFINED || !json_is_true(allow)))
     e = tr_err_new(TR_E_DENIED, "Reject by policy %s", id);
   if (!e) {
     json_t *res = json_pack("{s:O}", "allow", allow);
     char *txt = res ? tr_json_dump_compact(res) : NULL;
-    *report = txt ? json_pack("{s:s, s:s, s:s}", "evaluation-result", txt, "policy-hash", c->hash, "policy-id", id)
-                  : NULL;
+    *report =
+        txt ? json_pack("{s:s, s:s, s:s}", "evaluation-result", txt, "policy-hash", c->hash, "policy-id", id)
+            : NULL;
     free(txt);
     json_decref(res);
     if (!*report) e = tr_err_new(TR_E_NOMEM, "out of memory");
@@ -100,7 +104,8 @@ static char *random_id(void) {
   }
   char *s = malloc(11);
   if (!s) return NULL;
-  for (int i = 0; i < 10; i++) s[i] = an[r[i] % 62]; /* 256 % 62 bias is irrelevant for a token id */
+  for (int i = 0; i < 10; i++)
+    s[i] = an[r[i] % 62]; /* 256 % 62 bias is irrelevant for a token id */
   s[10] = 0;
   return s;
 }
@@ -117,7 +122,8 @@ tr_err *tr_as_simple_issue(tr_as *as, tr_as_tee_claims *tcs, size_t n, const cha
     e = tr_err_new(TR_E_NOMEM, "out of memory");
     goto out;
   }
-  for (size_t i = 0; i < n && !e; i++) e = tr_as_flatten_claims(tcs[i].tee, tcs[i].claims, flat);
+  for (size_t i = 0; i < n && !e; i++)
+    e = tr_as_flatten_claims(tcs[i].tee, tcs[i].claims, flat);
   if (e) goto out;
   if (as->rvps) {
     if ((e = tr_rvps_query_all(as->rvps, &refs))) {
@@ -146,14 +152,16 @@ tr_err *tr_as_simple_issue(tr_as *as, tr_as_tee_claims *tcs, size_t n, const cha
   int64_t now = (int64_t)time(NULL);
   jti = random_id();
   json_t *sorted_flat = tr_as_sorted_copy(flat);
-  claims = jti && sorted_flat
-               ? json_pack("{s:{s:O, s:O}, s:O, s:I, s:I, s:s, s:s, s:O, s:I, s:O, s:s}", "customized_claims",
-                           "init_data", tcs[0].init_data_claims ? tcs[0].init_data_claims : json_null(),
-                           "runtime_data", tcs[0].runtime_data_claims ? tcs[0].runtime_data_claims : json_null(),
-                           "evaluation-reports", reports, "exp", (json_int_t)(now + as->cfg.broker.duration_min * 60),
-                           "iat", (json_int_t)now, "iss", as->cfg.broker.issuer_name, "jti", jti, "jwk",
-                           as->signer.jwk, "nbf", (json_int_t)now, "tcb-status", sorted_flat, "tee", tcs[0].tee)
-               : NULL;
+  claims =
+      jti && sorted_flat
+          ? json_pack("{s:{s:O, s:O}, s:O, s:I, s:I, s:s, s:s, s:O, s:I, s:O, s:s}", "customized_claims",
+                      "init_data", tcs[0].init_data_claims ? tcs[0].init_data_claims : json_null(),
+                      "runtime_data", tcs[0].runtime_data_claims ? tcs[0].runtime_data_claims : json_null(),
+                      "evaluation-reports", reports, "exp",
+                      (json_int_t)(now + as->cfg.broker.duration_min * 60), "iat", (json_int_t)now, "iss",
+                      as->cfg.broker.issuer_name, "jti", jti, "jwk", as->signer.jwk, "nbf", (json_int_t)now,
+                      "tcb-status", sorted_flat, "tee", tcs[0].tee)
+          : NULL;
   json_decref(sorted_flat);
   txt = claims ? tr_json_dump_compact(claims) : NULL;
   if (!txt)

@@ -12,22 +12,15 @@ int tr_as_http_status(const tr_err *e) {
   switch (tr_err_code(e)) {
   case TR_E_INVALID:
   case TR_E_UNSUPPORTED:
-  case TR_E_TYPE:
-    return 400;
-  case TR_E_AUTH:
-    return 401;
+  case TR_E_TYPE: return 400;
+  case TR_E_AUTH: return 401;
   case TR_E_VERIFY:
   case TR_E_DENIED:
-  case TR_E_EXPIRED:
-    return 403;
-  case TR_E_NOTFOUND:
-    return 404;
-  case TR_E_CONFLICT:
-    return 409;
-  case TR_E_LIMIT:
-    return 413;
-  default:
-    return 500;
+  case TR_E_EXPIRED: return 403;
+  case TR_E_NOTFOUND: return 404;
+  case TR_E_CONFLICT: return 409;
+  case TR_E_LIMIT: return 413;
+  default: return 500;
   }
 }
 

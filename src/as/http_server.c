@@ -64,9 +64,8 @@ static const char *allowed_origin(const tr_http_server *s, struct MHD_Connection
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *c, const tr_http_server *s, tr_http_response *r) {
-  struct MHD_Response *m =
-      MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"", r->body ? MHD_RESPMEM_MUST_FREE
-                                                                                            : MHD_RESPMEM_PERSISTENT);
+  struct MHD_Response *m = MHD_create_response_from_buffer(
+      r->body_len, r->body ? r->body : (void *)"", r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
   if (!m) {
     free(r->body);
     return MHD_NO;
@@ -84,7 +83,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const tr_http_ser
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                 const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+                                 const char *version, const char *upload, size_t *upload_size,
+                                 void **con_cls) {
   (void)version;
   tr_http_server *s = cls;
   req_state *st = *con_cls;
@@ -139,7 +139,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
   return send_response(c, s, &r);
 }
 
-static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t) {
+static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode t) {
   (void)cls;
   (void)c;
   (void)t;
@@ -197,7 +198,8 @@ tr_err *tr_http_start(const tr_http_config *cfg, tr_http_handler h, void *ctx, t
   s->max_body = cfg->max_body ? cfg->max_body : 8u << 20;
   if (cfg->ncors) {
     s->cors = calloc(cfg->ncors, sizeof(char *));
-    for (size_t i = 0; s->cors && i < cfg->ncors; i++) s->cors[i] = strdup(cfg->cors_origins[i]);
+    for (size_t i = 0; s->cors && i < cfg->ncors; i++)
+      s->cors[i] = strdup(cfg->cors_origins[i]);
     s->ncors = cfg->ncors;
   }
   bool tls = cfg->tls_cert && cfg->tls_key;
@@ -247,7 +249,8 @@ uint16_t tr_http_port(const tr_http_server *s) { return s->port; }
 void tr_http_stop(tr_http_server *s) {
   if (!s) return;
   if (s->d) MHD_stop_daemon(s->d);
-  for (size_t i = 0; i < s->ncors && s->cors; i++) free(s->cors[i]);
+  for (size_t i = 0; i < s->ncors && s->cors; i++)
+    free(s->cors[i]);
   free(s->cors);
   if (s->key) memset(s->key, 0, strlen(s->key));
   free(s->cert);

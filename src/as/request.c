@@ -21,7 +21,8 @@ void tr_as_parsed_free(tr_as_parsed *p) {
       free(p->bufs[2 * i + 1]);
     }
   }
-  for (size_t i = 0; i < p->npolicy_ids; i++) free(p->policy_ids[i]);
+  for (size_t i = 0; i < p->npolicy_ids; i++)
+    free(p->policy_ids[i]);
   free(p->policy_ids);
   free(p->reqs);
   free(p->evidence);
@@ -46,8 +47,9 @@ static tr_err *hash_alg(const json_t *obj, const char *label, const char *field,
   if (!name) return NULL;
   *out = tr_digest_alg_from_name(name);
   if (!*out)
-    return tr_err_new(TR_E_INVALID, "field `%s.%s`: unknown hash algorithm `%s` (expected sha256, sha384, "
-                                    "sha512 or sm3)",
+    return tr_err_new(TR_E_INVALID,
+                      "field `%s.%s`: unknown hash algorithm `%s` (expected sha256, sha384, "
+                      "sha512 or sm3)",
                       label, field, name);
   return NULL;
 }
@@ -98,8 +100,9 @@ static tr_err *parse_one(tr_as_parsed *p, size_t i, const json_t *r, const char 
       q->runtime_data.kind = TR_DATA_STRUCTURED;
       q->runtime_data.structured = v;
     } else {
-      return tr_err_new(TR_E_INVALID, "field `%s.runtime_data`: unknown member `%s` (expected `raw` or "
-                                      "`structured`)",
+      return tr_err_new(TR_E_INVALID,
+                        "field `%s.runtime_data`: unknown member `%s` (expected `raw` or "
+                        "`structured`)",
                         label, k);
     }
   }
@@ -124,14 +127,16 @@ static tr_err *parse_one(tr_as_parsed *p, size_t i, const json_t *r, const char 
         return tr_err_new(TR_E_INVALID, "field `%s.init_data.%s`: contains NUL", label, k);
     } else if (strcmp(k, "structured") == 0) {
       if (!json_is_object(v))
-        return tr_err_new(TR_E_INVALID, "field `%s.init_data.structured`: expected TOML string or JSON object, "
-                                        "got %s",
+        return tr_err_new(TR_E_INVALID,
+                          "field `%s.init_data.structured`: expected TOML string or JSON object, "
+                          "got %s",
                           label, tr_json_type_name(v));
       q->init_data.kind = TR_DATA_STRUCTURED;
       q->init_data.structured = v;
     } else {
-      return tr_err_new(TR_E_INVALID, "field `%s.init_data`: unknown member `%s` (expected `init_data_digest`, "
-                                      "`init_data_toml`, `raw` or `structured`)",
+      return tr_err_new(TR_E_INVALID,
+                        "field `%s.init_data`: unknown member `%s` (expected `init_data_digest`, "
+                        "`init_data_toml`, `raw` or `structured`)",
                         label, k);
     }
   }
@@ -269,7 +274,8 @@ tr_err *tr_as_parse_challenge(const char *body, size_t len, char **tee, json_t *
   const char *t = NULL, *tp = NULL;
   if (!json_is_object(b))
     e = tr_err_new(TR_E_INVALID, "request body: expected object, got %s", tr_json_type_name(b));
-  else if ((e = tr_json_get_string(b, NULL, "tee", &t)) || (e = tr_json_get_string(b, NULL, "tee_params", &tp)))
+  else if ((e = tr_json_get_string(b, NULL, "tee", &t)) ||
+           (e = tr_json_get_string(b, NULL, "tee_params", &tp)))
     e = tr_err_recode(e, TR_E_INVALID);
   if (!e && !(*tee = strdup(t))) e = tr_err_new(TR_E_NOMEM, "out of memory");
   if (e) {

@@ -13,7 +13,8 @@
 
 void tr_verified_list_clear(tr_verified_list *l) {
   if (!l) return;
-  for (size_t i = 0; i < l->len; i++) json_decref(l->items[i].claims);
+  for (size_t i = 0; i < l->len; i++)
+    json_decref(l->items[i].claims);
   free(l->items);
   l->items = NULL;
   l->len = 0;

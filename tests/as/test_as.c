@@ -2,11 +2,14 @@
  * evidence into EAR / Simple tokens, policy set/get/list/delete with the
  * compiled cache following the store, default policies not overwriting a
  * stored copy (LocalFs, across restarts), concurrent evaluation. */
+/* cmocka needs these first */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +60,13 @@ static char *evaluate(tr_as *as, const char *evidence, const char *policy, tr_er
 }
 
 static const char *status_of(const json_t *p, const char *sub) {
-  return json_string_value(json_object_get(json_object_get(json_object_get(p, "submods"), sub), "ear.status"));
+  return json_string_value(
+      json_object_get(json_object_get(json_object_get(p, "submods"), sub), "ear.status"));
 }
 
 static void register_rvs(tr_as *as) {
-  const char *vals = "{\"svn\":[\"1\"],\"launch_digest\":[\"abcde\"],\"major_version\":1,\"minimum_minor_version\":1}";
+  const char *vals =
+      "{\"svn\":[\"1\"],\"launch_digest\":[\"abcde\"],\"major_version\":1,\"minimum_minor_version\":1}";
   char *pl = tr_b64_encode(vals, strlen(vals), TR_B64_STD);
   char msg[512];
   snprintf(msg, sizeof(msg), "{\"version\":\"0.1.0\",\"type\":\"sample\",\"payload\":\"%s\"}", pl);
@@ -150,7 +155,8 @@ static void test_localfs_defaults_not_overwritten(void **s) {
   assert_non_null(mkdtemp(dir));
   char cfg[1024];
   snprintf(cfg, sizeof(cfg),
-           "{\"storage_backend\":{\"storage_type\":\"LocalFs\",\"backends\":{\"local_fs\":{\"dir_path\":\"%s\"}}}}",
+           "{\"storage_backend\":{\"storage_type\":\"LocalFs\",\"backends\":{\"local_fs\":{\"dir_path\":\"%"
+           "s\"}}}}",
            dir);
   tr_as *as = new_as(cfg);
   const char *mine = "package policy\nimport rego.v1\ntrust_claims := {\"executables\": 2}\n";
@@ -179,14 +185,15 @@ static void test_simple_broker(void **s) {
   if (e) fail_msg("%s", tr_err_msg(e));
   json_t *p = payload(tok);
   assert_string_equal(json_string_value(json_object_get(p, "tee")), "sample");
-  assert_string_equal(json_string_value(json_object_get(json_object_get(p, "tcb-status"), "sample.svn")), "1");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(p, "tcb-status"), "sample.svn")),
+                      "1");
   assert_non_null(json_object_get(p, "jwk"));
   assert_non_null(json_object_get(p, "jti"));
   free(tok);
   json_decref(p);
   json_t *jwks = tr_as_jwks(as);
-  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(jwks, "keys"), 0), "alg")),
-                      "RS384");
+  assert_string_equal(
+      json_string_value(json_object_get(json_array_get(json_object_get(jwks, "keys"), 0), "alg")), "RS384");
   json_decref(jwks);
   tr_as_free(as);
 }
@@ -200,7 +207,8 @@ static void *hammer(void *arg) {
     if (e || !tok) return (void *)1;
     free(tok);
     if (i % 10 == 0) {
-      e = tr_as_set_policy(shared_as, "other_cpu", "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n");
+      e = tr_as_set_policy(shared_as, "other_cpu",
+                           "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n");
       if (e) return (void *)1;
     }
   }
@@ -212,7 +220,8 @@ static void test_concurrent(void **s) {
   shared_as = new_as(NULL);
   register_rvs(shared_as);
   pthread_t t[4];
-  for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, hammer, NULL);
+  for (int i = 0; i < 4; i++)
+    pthread_create(&t[i], NULL, hammer, NULL);
   for (int i = 0; i < 4; i++) {
     void *r = NULL;
     pthread_join(t[i], &r);
@@ -230,7 +239,9 @@ static void test_errors(void **s) {
   assert_int_equal(tr_err_code(e), TR_E_INVALID);
   tr_err_free(e);
   json_t *ev = J("{\"svn\":\"1\",\"report_data\":\"AQID\"}");
-  tr_as_request r = {.tee = "sample", .evidence = ev, .runtime_data = {.kind = TR_DATA_RAW, .raw = (const uint8_t *)"x", .raw_len = 1}};
+  tr_as_request r = {.tee = "sample",
+                     .evidence = ev,
+                     .runtime_data = {.kind = TR_DATA_RAW, .raw = (const uint8_t *)"x", .raw_len = 1}};
   e = tr_as_evaluate(as, &r, 1, NULL, 0, &tok);
   assert_int_equal(tr_err_code(e), TR_E_VERIFY);
   assert_non_null(strstr(tr_err_msg(e), "request 0 (tee sample)"));
@@ -260,9 +271,12 @@ static void test_errors(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ear_default_policy), cmocka_unit_test(test_policy_crud_and_cache),
-      cmocka_unit_test(test_localfs_defaults_not_overwritten), cmocka_unit_test(test_simple_broker),
-      cmocka_unit_test(test_concurrent),         cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_ear_default_policy),
+      cmocka_unit_test(test_policy_crud_and_cache),
+      cmocka_unit_test(test_localfs_defaults_not_overwritten),
+      cmocka_unit_test(test_simple_broker),
+      cmocka_unit_test(test_concurrent),
+      cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,11 +1,14 @@
 /* test_config.c — config.json in the documented and the current upstream
  * shapes (upstream's shipped configs), defaults, type errors naming the key,
  * unknown keys as warnings. */
+/* cmocka needs these first */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +17,8 @@
 static json_t *load_vector(const char *rel) {
   const char *shared = getenv("TRUSTEE_SHARED_DIR");
   char path[1024];
-  snprintf(path, sizeof(path), "%s/vectors/trustee/attestation-service/%s", shared ? shared : "../../../shared",
-           rel);
+  snprintf(path, sizeof(path), "%s/vectors/trustee/attestation-service/%s",
+           shared ? shared : "../../../shared", rel);
   json_error_t je;
   json_t *j = json_load_file(path, 0, &je);
   if (!j) fail_msg("cannot load %s: %s", path, je.text);
@@ -95,12 +98,13 @@ static void test_shipped_configs_with_extra_keys(void **s) {
 
 static void test_documented_shape(void **s) {
   (void)s;
-  json_t *j = J("{\"work_dir\":\"/var/lib/attestation-service/\",\"policy_engine\":\"opa\","
-                "\"rvps_config\":{\"type\":\"BuiltIn\",\"store_type\":\"LocalFs\","
-                "\"store_config\":{\"file_path\":\"/var/lib/attestation-service/reference-values\"}},"
-                "\"attestation_token_broker\":{\"type\":\"Simple\",\"duration_min\":7,\"issuer_name\":\"some-body\","
-                "\"policy_dir\":\"/x\",\"signer\":{\"key_path\":\"/etc/coco-as/signer.key\","
-                "\"cert_url\":\"https://example.io/coco-as-certchain\",\"cert_path\":\"/etc/coco-as/signer.pub\"}}}");
+  json_t *j =
+      J("{\"work_dir\":\"/var/lib/attestation-service/\",\"policy_engine\":\"opa\","
+        "\"rvps_config\":{\"type\":\"BuiltIn\",\"store_type\":\"LocalFs\","
+        "\"store_config\":{\"file_path\":\"/var/lib/attestation-service/reference-values\"}},"
+        "\"attestation_token_broker\":{\"type\":\"Simple\",\"duration_min\":7,\"issuer_name\":\"some-body\","
+        "\"policy_dir\":\"/x\",\"signer\":{\"key_path\":\"/etc/coco-as/signer.key\","
+        "\"cert_url\":\"https://example.io/coco-as-certchain\",\"cert_path\":\"/etc/coco-as/signer.pub\"}}}");
   tr_as_config c;
   assert_null(tr_as_config_parse(j, &c));
   assert_true(c.rvps_documented);
@@ -147,7 +151,8 @@ static void test_type_errors_name_key(void **s) {
       {"{\"attestation_token_broker\":{\"duration_min\":0}}", "attestation_token_broker.duration_min"},
       {"{\"attestation_token_broker\":{\"type\":\"Jwt\"}}", "attestation_token_broker.type"},
       {"{\"attestation_token_broker\":{\"signer\":{}}}", "attestation_token_broker.signer.key_path"},
-      {"{\"attestation_token_broker\":{\"signer\":{\"key_path\":1}}}", "attestation_token_broker.signer.key_path"},
+      {"{\"attestation_token_broker\":{\"signer\":{\"key_path\":1}}}",
+       "attestation_token_broker.signer.key_path"},
       {"{\"attestation_token_broker\":{\"verbose_token\":1}}", "attestation_token_broker.verbose_token"},
       {"{\"attestation_token_broker\":[]}", "attestation_token_broker"},
       {"{\"rvps_config\":{\"type\":\"Cloud\"}}", "rvps_config.type"},
@@ -164,7 +169,8 @@ static void test_type_errors_name_key(void **s) {
     tr_err *e = tr_as_config_parse(j, &c);
     if (!e) fail_msg("case %zu: no error", i);
     assert_int_equal(tr_err_code(e), TR_E_INVALID);
-    if (!strstr(tr_err_msg(e), cases[i][1])) fail_msg("case %zu: `%s` lacks `%s`", i, tr_err_msg(e), cases[i][1]);
+    if (!strstr(tr_err_msg(e), cases[i][1]))
+      fail_msg("case %zu: `%s` lacks `%s`", i, tr_err_msg(e), cases[i][1]);
     tr_err_free(e);
     json_decref(j);
   }
@@ -172,9 +178,12 @@ static void test_type_errors_name_key(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_defaults),          cmocka_unit_test(test_upstream_example1),
-      cmocka_unit_test(test_upstream_example2_signer), cmocka_unit_test(test_shipped_configs_with_extra_keys),
-      cmocka_unit_test(test_documented_shape),  cmocka_unit_test(test_unknown_keys_warn),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_upstream_example1),
+      cmocka_unit_test(test_upstream_example2_signer),
+      cmocka_unit_test(test_shipped_configs_with_extra_keys),
+      cmocka_unit_test(test_documented_shape),
+      cmocka_unit_test(test_unknown_keys_warn),
       cmocka_unit_test(test_type_errors_name_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,14 @@
 /* test_data.c — runtime data and init data: raw used as-is, structured
  * runtime data JCS + hash (upstream's vector), TOML init data hashed over its
  * exact text with its own algorithm and converted to init_data_claims. */
+/* cmocka needs these first */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,8 +44,9 @@ static void test_runtime_structured_upstream_vector(void **s) {
   tr_as_expected_data e;
   assert_null(tr_as_runtime_expected(&d, TR_SHA384, &e));
   char *h = hex(e.data, e.len);
-  assert_string_equal(h, "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c4597480a186427c813ca941da7"
-                         "8870c3");
+  assert_string_equal(
+      h, "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c4597480a186427c813ca941da7"
+         "8870c3");
   free(h);
   assert_true(json_equal(e.claims, v));
   tr_as_expected_clear(&e);
@@ -100,8 +104,9 @@ static void test_init_toml(void **s) {
 
 static void test_init_policy_rego_not_last(void **s) {
   (void)s;
-  const char *toml = "version = \"0.1.0\"\nalgorithm = \"sha256\"\n[data]\n\"policy.rego\" = '''\npolicy_data := "
-                     "{\"a\": 1}\nfoo := 2\n'''\n";
+  const char *toml =
+      "version = \"0.1.0\"\nalgorithm = \"sha256\"\n[data]\n\"policy.rego\" = '''\npolicy_data := "
+      "{\"a\": 1}\nfoo := 2\n'''\n";
   tr_as_data d = {.kind = TR_DATA_STRUCTURED, .toml = toml};
   tr_as_expected_data e;
   assert_null(tr_as_init_expected(&d, 0, &e));
@@ -127,7 +132,8 @@ static void test_init_errors(void **s) {
     tr_as_expected_data e;
     tr_err *err = tr_as_init_expected(&d, 0, &e);
     assert_non_null(err);
-    if (!strstr(tr_err_msg(err), bad[i][1])) fail_msg("case %zu: `%s` lacks `%s`", i, tr_err_msg(err), bad[i][1]);
+    if (!strstr(tr_err_msg(err), bad[i][1]))
+      fail_msg("case %zu: `%s` lacks `%s`", i, tr_err_msg(err), bad[i][1]);
     assert_false(e.present);
     tr_err_free(err);
   }
@@ -145,8 +151,9 @@ static void test_init_digest_and_json(void **s) {
   tr_as_data j = {.kind = TR_DATA_STRUCTURED, .structured = v};
   assert_null(tr_as_init_expected(&j, TR_SHA384, &e));
   char *h = hex(e.data, e.len);
-  assert_string_equal(h, "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c4597480a186427c813ca941da7"
-                         "8870c3");
+  assert_string_equal(
+      h, "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c4597480a186427c813ca941da7"
+         "8870c3");
   free(h);
   tr_as_expected_clear(&e);
   json_decref(v);
@@ -154,9 +161,9 @@ static void test_init_digest_and_json(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_runtime_raw_as_is),   cmocka_unit_test(test_runtime_structured_upstream_vector),
-      cmocka_unit_test(test_init_toml),           cmocka_unit_test(test_init_policy_rego_not_last),
-      cmocka_unit_test(test_init_errors),         cmocka_unit_test(test_init_digest_and_json),
+      cmocka_unit_test(test_runtime_raw_as_is), cmocka_unit_test(test_runtime_structured_upstream_vector),
+      cmocka_unit_test(test_init_toml),         cmocka_unit_test(test_init_policy_rego_not_last),
+      cmocka_unit_test(test_init_errors),       cmocka_unit_test(test_init_digest_and_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,11 +2,14 @@
  * trust_claims validation (clear errors where upstream panics), appraisal
  * member order, extensions, Simple flattening, and the signer (JWKS equal
  * to upstream's fixture, ES256/RS384 signatures that verify). */
+/* cmocka needs these first */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -32,7 +35,8 @@ static void assert_dump(const json_t *v, const char *want) {
 
 static void test_policy_input(void **s) {
   (void)s;
-  json_t *claims = J("{\"quote\":{\"body\":{\"z\":1,\"a\":2}},\"report_data\":\"7c71\",\"init_data\":\"0000\"}");
+  json_t *claims =
+      J("{\"quote\":{\"body\":{\"z\":1,\"a\":2}},\"report_data\":\"7c71\",\"init_data\":\"0000\"}");
   json_t *idc = J("{\"k\":\"v\"}");
   json_t *rdc = J("{\"nonce\":\"n\",\"additional-evidence\":\"big\"}");
   tr_as_tee_claims tc = {.tee = "tdx", .claims = claims, .init_data_claims = idc, .runtime_data_claims = rdc};
@@ -70,10 +74,21 @@ static void test_tiers(void **s) {
   const struct {
     int64_t v;
     const char *name;
-  } t[] = {{0, "none"},       {1, "none"},         {-1, "none"},       {2, "affirming"},
-           {31, "affirming"}, {-32, "affirming"},  {32, "warning"},    {-33, "warning"},
-           {95, "warning"},   {-96, "warning"},    {96, "contraindicated"}, {97, "contraindicated"},
-           {-97, "contraindicated"}, {127, "contraindicated"}, {-128, "contraindicated"}};
+  } t[] = {{0, "none"},
+           {1, "none"},
+           {-1, "none"},
+           {2, "affirming"},
+           {31, "affirming"},
+           {-32, "affirming"},
+           {32, "warning"},
+           {-33, "warning"},
+           {95, "warning"},
+           {-96, "warning"},
+           {96, "contraindicated"},
+           {97, "contraindicated"},
+           {-97, "contraindicated"},
+           {127, "contraindicated"},
+           {-128, "contraindicated"}};
   for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
     if (strcmp(tr_as_tier_name(tr_as_tier(t[i].v)), t[i].name) != 0)
       fail_msg("tier(%lld) = %s, want %s", (long long)t[i].v, tr_as_tier_name(tr_as_tier(t[i].v)), t[i].name);
@@ -115,11 +130,12 @@ static void test_appraisal_order_and_extensions(void **s) {
   json_t *ext = J("[{\"name\":\"ear.trustee.identifiers\",\"key\":-18,\"value\":{\"validated\":{}}}]");
   json_t *a = NULL;
   assert_null(tr_as_appraisal(vec, set, "default", ann, ext, &a));
-  assert_dump(a, "{\"ear.status\":\"contraindicated\",\"ear.trustworthiness-vector\":{\"instance-identity\":0,"
-                 "\"configuration\":2,\"executables\":3,\"file-system\":0,\"hardware\":97,\"runtime-opaque\":0,"
-                 "\"storage-opaque\":0,\"sourced-data\":0},\"ear.appraisal-policy-id\":\"default\","
-                 "\"ear.veraison.annotated-evidence\":{\"sample\":{\"svn\":\"1\"}},"
-                 "\"ear.trustee.identifiers\":{\"validated\":{}}}");
+  assert_dump(a,
+              "{\"ear.status\":\"contraindicated\",\"ear.trustworthiness-vector\":{\"instance-identity\":0,"
+              "\"configuration\":2,\"executables\":3,\"file-system\":0,\"hardware\":97,\"runtime-opaque\":0,"
+              "\"storage-opaque\":0,\"sourced-data\":0},\"ear.appraisal-policy-id\":\"default\","
+              "\"ear.veraison.annotated-evidence\":{\"sample\":{\"svn\":\"1\"}},"
+              "\"ear.trustee.identifiers\":{\"validated\":{}}}");
   json_decref(a);
   /* only set claims appear; status from them */
   bool some[8] = {false, false, true, false, true, false, false, false};
@@ -135,8 +151,10 @@ static void test_appraisal_order_and_extensions(void **s) {
       {"[{\"name\":\"x\",\"key\":\"1\",\"value\":1}]", "`key` must be a 32-bit integer"},
       {"[{\"name\":\"x\",\"key\":1}]", "missing `value`"},
       {"[{\"name\":\"ear.status\",\"key\":1,\"value\":1}]", "reserved"},
-      {"[{\"name\":\"x\",\"key\":1,\"value\":1},{\"name\":\"x\",\"key\":2,\"value\":1}]", "duplicate extension name"},
-      {"[{\"name\":\"x\",\"key\":1,\"value\":1},{\"name\":\"y\",\"key\":1,\"value\":1}]", "duplicate extension key"},
+      {"[{\"name\":\"x\",\"key\":1,\"value\":1},{\"name\":\"x\",\"key\":2,\"value\":1}]",
+       "duplicate extension name"},
+      {"[{\"name\":\"x\",\"key\":1,\"value\":1},{\"name\":\"y\",\"key\":1,\"value\":1}]",
+       "duplicate extension key"},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     json_t *j = J(bad[i][0]);
@@ -158,9 +176,10 @@ static void test_flatten(void **s) {
   json_t *out = json_object();
   assert_null(tr_as_flatten_claims("tdx", claims, out));
   json_t *sorted = tr_as_sorted_copy(out);
-  assert_dump(sorted, "{\"init_data\":\"0000\",\"report_data\":\"7c71\",\"tdx.ccel.kernel\":\"5b\","
-                      "\"tdx.ccel.kernel_parameters.console\":\"hvc0\",\"tdx.ccel.kernel_parameters.rw\":null,"
-                      "\"tdx.list\":[1,{\"a\":2}],\"tdx.quote.header.version\":\"0400\"}");
+  assert_dump(sorted,
+              "{\"init_data\":\"0000\",\"report_data\":\"7c71\",\"tdx.ccel.kernel\":\"5b\","
+              "\"tdx.ccel.kernel_parameters.console\":\"hvc0\",\"tdx.ccel.kernel_parameters.rw\":null,"
+              "\"tdx.list\":[1,{\"a\":2}],\"tdx.quote.header.version\":\"0400\"}");
   json_decref(sorted);
   json_decref(out);
   json_decref(claims);
@@ -234,7 +253,8 @@ static void test_signer_fixture_jwks(void **s) {
   assert_non_null(want);
   assert_true(json_equal(json_array_get(json_object_get(want, "keys"), 0), sg.jwk));
   /* x starts with 0x00 in the fixture: the coordinate stays 32 bytes */
-  assert_string_equal(json_string_value(json_object_get(sg.jwk, "x")), "ANbJDpVEC_bNPvuKERn1FkQMSuPWEzIQ7Y-kl3K0yEo");
+  assert_string_equal(json_string_value(json_object_get(sg.jwk, "x")),
+                      "ANbJDpVEC_bNPvuKERn1FkQMSuPWEzIQ7Y-kl3K0yEo");
   char *tok = NULL;
   assert_null(tr_as_sign_jwt(&sg, "{\"a\":1}", 7, &tok));
   verify_jws(&sg, tok, "{\"a\":1}");

@@ -1,10 +1,13 @@
 /* test_request.c — POST /attestation, /policy and /challenge bodies: both
  * request shapes, and field-naming errors for malformed input. */
+/* cmocka needs these first */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,13 +38,14 @@ static void test_current_shape(void **s) {
   (void)s;
   char *ev = ev_b64("{\"svn\":\"1\",\"report_data\":\"AQID\"}");
   char body[2048];
-  snprintf(body, sizeof(body),
-           "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\","
-           "\"runtime_data\":{\"raw\":\"AQID\"},\"init_data\":{\"init_data_digest\":\"BAUG\"},"
-           "\"runtime_data_hash_algorithm\":\"SHA256\"},"
-           "{\"tee\":\"sampledevice\",\"evidence\":\"%s\",\"runtime_data\":{\"structured\":{\"nonce\":\"x\"}},"
-           "\"init_data\":{\"init_data_toml\":\"version = 1\"}}],\"policy_ids\":[\"a\",\"b\"]}",
-           ev, ev);
+  snprintf(
+      body, sizeof(body),
+      "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\","
+      "\"runtime_data\":{\"raw\":\"AQID\"},\"init_data\":{\"init_data_digest\":\"BAUG\"},"
+      "\"runtime_data_hash_algorithm\":\"SHA256\"},"
+      "{\"tee\":\"sampledevice\",\"evidence\":\"%s\",\"runtime_data\":{\"structured\":{\"nonce\":\"x\"}},"
+      "\"init_data\":{\"init_data_toml\":\"version = 1\"}}],\"policy_ids\":[\"a\",\"b\"]}",
+      ev, ev);
   tr_as_parsed *p = parse_ok(body);
   assert_int_equal(p->nreqs, 2);
   assert_string_equal(p->reqs[0].tee, "sample");
@@ -82,7 +86,8 @@ static void test_documented_single_shape(void **s) {
   assert_int_equal(p->npolicy_ids, 0);
   tr_as_parsed_free(p);
   /* raw init data in the documented shape; padded base64url accepted */
-  snprintf(body, sizeof(body), "{\"tee\":\"sample\",\"evidence\":\"%s\",\"init_data\":{\"raw\":\"AQI=\"}}", ev);
+  snprintf(body, sizeof(body), "{\"tee\":\"sample\",\"evidence\":\"%s\",\"init_data\":{\"raw\":\"AQI=\"}}",
+           ev);
   p = parse_ok(body);
   assert_int_equal(p->reqs[0].init_data.kind, TR_DATA_RAW);
   assert_int_equal(p->reqs[0].init_data.raw_len, 2);
@@ -106,21 +111,25 @@ static void test_errors_name_fields(void **s) {
              "`verification_requests[0].evidence`: base64url decode");
   snprintf(b, sizeof(b), "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\"}]}", notjson);
   expect_err(b, "`verification_requests[0].evidence`: not JSON");
-  snprintf(b, sizeof(b),
-           "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\",\"runtime_data\":{\"raw\":\"a\","
-           "\"structured\":{}}}]}",
-           ev);
+  snprintf(
+      b, sizeof(b),
+      "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\",\"runtime_data\":{\"raw\":\"a\","
+      "\"structured\":{}}}]}",
+      ev);
   expect_err(b, "`verification_requests[0].runtime_data`: expected exactly one member");
-  snprintf(b, sizeof(b),
-           "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\",\"runtime_data\":{\"bogus\":1}}]}",
-           ev);
+  snprintf(
+      b, sizeof(b),
+      "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\",\"runtime_data\":{\"bogus\":1}}]}",
+      ev);
   expect_err(b, "unknown member `bogus`");
   snprintf(b, sizeof(b),
-           "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\",\"runtime_data\":{\"raw\":\"@@\"}}]}",
+           "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\",\"runtime_data\":{\"raw\":\"@"
+           "@\"}}]}",
            ev);
   expect_err(b, "`verification_requests[0].runtime_data.raw`: base64url decode");
   snprintf(b, sizeof(b),
-           "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\",\"init_data\":{\"init_data_toml\":5}}]}",
+           "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\",\"init_data\":{\"init_data_"
+           "toml\":5}}]}",
            ev);
   expect_err(b, "`verification_requests[0].init_data.init_data_toml`: expected TOML string");
   snprintf(b, sizeof(b),
@@ -128,13 +137,14 @@ static void test_errors_name_fields(void **s) {
            "\"runtime_data_hash_algorithm\":\"md5\"}]}",
            ev);
   expect_err(b, "unknown hash algorithm `md5`");
-  snprintf(b, sizeof(b), "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\"}],\"policy_ids\":[1]}",
-           ev);
+  snprintf(b, sizeof(b),
+           "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\"}],\"policy_ids\":[1]}", ev);
   expect_err(b, "`policy_ids[0]`: expected string");
-  snprintf(b, sizeof(b), "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\"}],\"policy_ids\":\"x\"}",
-           ev);
+  snprintf(b, sizeof(b),
+           "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\"}],\"policy_ids\":\"x\"}", ev);
   expect_err(b, "`policy_ids`: expected array");
-  expect_err("{\"verification_requests\":[{\"tee\":\"s\",\"evidence\":\"e30\"}], \"a\":1, \"a\":2}", "not JSON");
+  expect_err("{\"verification_requests\":[{\"tee\":\"s\",\"evidence\":\"e30\"}], \"a\":1, \"a\":2}",
+             "not JSON");
   free(ev);
   free(notjson);
 }

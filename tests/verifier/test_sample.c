@@ -1,10 +1,13 @@
 /* test_sample.c — the sample and sampledevice verifiers, the table, the
  * verified list, tr_regularize and the lazily filled verifier set. */
+/* cmocka needs these first */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 #include <string.h>
 
 #include "core/encoding.h"
@@ -63,8 +66,9 @@ static void test_sample_claims_no_binding(void **s) {
   assert_int_equal(out.len, 1);
   assert_string_equal(out.items[0].tee_class, "cpu");
   char *d = json_dumps(out.items[0].claims, JSON_SORT_KEYS | JSON_COMPACT);
-  assert_string_equal(d, "{\"debug\":false,\"launch_digest\":\"abcde\",\"platform_version\":{\"major\":1,\"minor\":4},"
-                         "\"report_data\":\"\",\"svn\":\"1\"}");
+  assert_string_equal(
+      d, "{\"debug\":false,\"launch_digest\":\"abcde\",\"platform_version\":{\"major\":1,\"minor\":4},"
+         "\"report_data\":\"\",\"svn\":\"1\"}");
   free(d);
   tr_verified_list_clear(&out);
 }

@@ -47,8 +47,9 @@ static tr_err *sample_evaluate(void *state, const json_t *evidence, const tr_exp
   const char *svn = NULL, *rd = NULL;
   tr_err *e = tr_sample_check(evidence, report_data, &svn, &rd);
   if (e) return tr_err_wrap(e, "sample");
-  json_t *claims = json_pack("{s:s, s:s, s:s, s:{s:i, s:i}, s:b}", "svn", svn, "report_data", rd,
-                             "launch_digest", "abcde", "platform_version", "major", 1, "minor", 4, "debug", 0);
+  json_t *claims =
+      json_pack("{s:s, s:s, s:s, s:{s:i, s:i}, s:b}", "svn", svn, "report_data", rd, "launch_digest", "abcde",
+                "platform_version", "major", 1, "minor", 4, "debug", 0);
   if (!claims) return tr_err_new(TR_E_NOMEM, "out of memory");
   if (init_data_hash && init_data_hash->present) {
     TR_DEBUG("verifier", "sample verifier does not check init-data");
