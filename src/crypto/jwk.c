@@ -200,12 +200,15 @@ out:
   return err;
 }
 
-/* Runs OpenSSL's public-key check (EC: point on the curve, not infinity)
- * and, for private keys, the pairwise check (public = d·G). */
+/* Runs OpenSSL's quick public-key check (EC: point on the curve, not the
+ * point at infinity — sufficient on P-256/384/521, whose cofactor is 1, so
+ * the full check's n·Q = O scalar multiplication adds nothing) and, for
+ * private keys, the pairwise check (public = d·G). Every EC key a tr_jwk
+ * holds has passed this, so ECDH can skip OpenSSL's per-derive re-check. */
 static tr_err *check_pkey(EVP_PKEY *pkey, bool priv, const char *what) {
   EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
   if (!ctx) return tr_ossl_err(TR_E_NOMEM, "JWK: checking key");
-  int ok = EVP_PKEY_public_check(ctx);
+  int ok = EVP_PKEY_public_check_quick(ctx);
   if (ok == 1 && priv) ok = EVP_PKEY_pairwise_check(ctx);
   EVP_PKEY_CTX_free(ctx);
   if (ok != 1) return tr_ossl_err(TR_E_INVALID, "JWK: %s", what);
@@ -416,6 +419,8 @@ tr_err *tr_jwk_from_pkey(EVP_PKEY *pkey, tr_jwk **out) {
   } else if (id == EVP_PKEY_EC) {
     const tr_curve *c = tr_curve_of_pkey(pkey);
     if (!c) return tr_err_new(TR_E_UNSUPPORTED, "JWK: unsupported EC curve");
+    tr_err *e = check_pkey(pkey, false, "EC point is not on the curve");
+    if (e) return e;
     kty = TR_KTY_EC;
     crv = c->crv;
   } else if (id == EVP_PKEY_ED25519) {
@@ -586,11 +591,18 @@ static json_t *members(const tr_jwk *k, bool priv) {
     }
     break;
   case TR_KTY_EC: {
-    size_t w = tr_curve_by_name(k->crv)->size;
+    size_t w = tr_curve_by_name(k->crv)->size, plen = 0;
+    uint8_t pub[1 + 2 * 66];
     ok = ok && json_object_set_new(o, "crv", json_string(k->crv)) == 0 &&
-         json_object_set_new(o, "kty", json_string("EC")) == 0 &&
-         put_bn(o, "x", k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, w) &&
-         put_bn(o, "y", k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, w);
+         json_object_set_new(o, "kty", json_string("EC")) == 0;
+    /* one affine conversion for both coordinates (uncompressed point) */
+    if (ok &&
+        EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &plen) == 1 &&
+        plen == 1 + 2 * w && pub[0] == 0x04)
+      ok = put_b64(o, "x", pub + 1, w) && put_b64(o, "y", pub + 1 + w, w);
+    else
+      ok = ok && put_bn(o, "x", k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, w) &&
+           put_bn(o, "y", k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, w);
     if (ok && priv && k->priv) ok = put_bn(o, "d", k->pkey, OSSL_PKEY_PARAM_PRIV_KEY, w);
     break;
   }

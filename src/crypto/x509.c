@@ -320,8 +320,8 @@ tr_err *tr_x509_ext_by_oid(X509 *cert, const char *oid, const uint8_t **der, siz
 }
 
 tr_err *tr_x509_ext_int(X509 *cert, const char *oid, int64_t *out) {
-  const uint8_t *der;
-  size_t len;
+  const uint8_t *der = NULL;
+  size_t len = 0;
   tr_err *e = tr_x509_ext_by_oid(cert, oid, &der, &len);
   if (e) return e;
   const unsigned char *p = der;
@@ -337,8 +337,8 @@ tr_err *tr_x509_ext_int(X509 *cert, const char *oid, int64_t *out) {
 }
 
 tr_err *tr_x509_ext_octets(X509 *cert, const char *oid, size_t raw_len, const uint8_t **out, size_t *len) {
-  const uint8_t *der;
-  size_t n;
+  const uint8_t *der = NULL;
+  size_t n = 0;
   tr_err *e = tr_x509_ext_by_oid(cert, oid, &der, &n);
   if (e) return e;
   if (raw_len && n == raw_len) {
