@@ -68,6 +68,7 @@ struct ev {
   size_t nhosts;
   bool strict;
   rv **qexprvals;
+  bool q_single;
 };
 
 #define MAX_CALL_DEPTH 400
@@ -907,7 +908,8 @@ typedef struct {
 
 static int truth(ev *e, kont *k, rv *v) {
   truthk *t = (truthk *)k;
-  if (v->kind == RV_BOOL && !v->u.b) return RC_OK;
+  /* a lone term query (data.policy.allow) reports its value, false included */
+  if (v->kind == RV_BOOL && !v->u.b && !(t->qidx && e->q_single)) return RC_OK;
   if (t->qidx && e->qexprvals) e->qexprvals[t->qidx - 1] = v;
   return t->next->fn(e, t->next, NULL);
 }
@@ -1733,6 +1735,7 @@ int rego_eval_cquery(const ev_setup *s, const cquery *q, void (*row)(void *, rv 
   rowk rk = {{row_fn}, q, row, rowctx, NULL};
   rk.exprvals = rv_zalloc(e.a, sizeof(rv *) * (size_t)(q->body->n + 1));
   e.qexprvals = rk.exprvals;
+  e.q_single = s->single_term_query && q->body->n == 1;
   int r = eval_body(&e, q->body, 0, &rk.k);
   ev_done(&e);
   return r == RC_ERR ? -1 : 0;

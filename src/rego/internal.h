@@ -244,6 +244,7 @@ typedef struct {
   uint64_t max_steps;
   int64_t now_ns;
   rv_arena *arena;
+  bool single_term_query; /* CLI/OPA API: a lone term query reports false too */
 } ev_setup;
 
 /* Error codes as OPA names them. */

@@ -173,6 +173,7 @@ tr_err *rego_eval_query(const rego_policy *p, const char *query, const rego_eval
     rv_arena_free(a);
     return e;
   }
+  s.single_term_query = true;
   qrows r = {&q, json_array()};
   ev_error err;
   if (rego_eval_cquery(&s, &q, add_row, &r, &err) != 0) {

@@ -1,0 +1,1 @@
+trustee_cmd(trustee-rego DEPS rego)
