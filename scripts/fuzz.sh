@@ -10,12 +10,19 @@ fi
 secs=${FUZZ_SECONDS:-20}
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTRUSTEE_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build-fuzz -j"$(nproc)"
 shopt -s nullglob
 rc=0
 for src in fuzz/*/fuzz_*.c; do
   name=$(basename "$src" .c)
   mod=$(basename "$(dirname "$src")")
+  # Build each target alone, so one module that does not build under clang
+  # does not stop the others from being fuzzed.
+  if ! cmake --build build-fuzz --target "$name" -j"$(nproc)" >"build-fuzz/$name.build.log" 2>&1; then
+    echo "fuzz: $name does not build; see build-fuzz/$name.build.log"
+    tail -20 "build-fuzz/$name.build.log"
+    rc=1
+    continue
+  fi
   corpus="fuzz/$mod/corpus/$name"
   work="build-fuzz/corpus/$name"
   mkdir -p "$work"
