@@ -904,12 +904,13 @@ typedef struct {
   kont k;
   kont *next;
   int qidx;
+  bool keep_false; /* lone non-call term of a query: false is its value */
 } truthk;
 
 static int truth(ev *e, kont *k, rv *v) {
   truthk *t = (truthk *)k;
   /* a lone term query (data.policy.allow) reports its value, false included */
-  if (v->kind == RV_BOOL && !v->u.b && !(t->qidx && e->q_single)) return RC_OK;
+  if (v->kind == RV_BOOL && !v->u.b && !t->keep_false) return RC_OK;
   if (t->qidx && e->qexprvals) e->qexprvals[t->qidx - 1] = v;
   return t->next->fn(e, t->next, NULL);
 }
@@ -1038,7 +1039,7 @@ static int every_coll(ev *e, kont *k, rv *coll) {
 static int eval_expr_inner(ev *e, expr *x, kont *k) {
   switch (x->kind) {
   case EX_TERM: {
-    truthk t = {{truth}, k, x->qidx};
+    truthk t = {{truth}, k, x->qidx, x->qidx && e->q_single && x->a->kind != TK_CALL};
     return eval_term(e, x->a, &t.k);
   }
   case EX_UNIFY: return unify_terms(e, x->a, x->b, k);
