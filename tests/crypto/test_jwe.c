@@ -266,25 +266,26 @@ static void test_rejections(void **state) {
   ok(tr_jwk_generate("RSA-2048", &rsa));
   json_t *f = NULL;
   ok(tr_jwe_encrypt_flattened(ec, "ECDH-ES+A256KW", "A256GCM", MSG, strlen(MSG), &f));
+  static const struct {
+    const char *member;
+    size_t at;
+    bool truncate;
+    tr_code code;
+    const char *msg;
+  } cases[] = {
+      {"tag", 3, false, TR_E_VERIFY, "authentication tag does not match"},
+      {"tag", 15, true, TR_E_INVALID, "needs a 12-byte iv and a 16-byte tag, got 12 and 15"},
+      {"ciphertext", 5, false, TR_E_VERIFY, "authentication tag does not match"},
+      {"ciphertext", 5, true, TR_E_VERIFY, "authentication tag does not match"},
+      {"iv", 0, false, TR_E_VERIFY, "authentication tag does not match"},
+      {"encrypted_key", 7, false, TR_E_VERIFY, "key unwrap failed"},
+  };
   char *s;
-  s = mutate(f, "tag", 3, false);
-  fails(decrypt_with(ec, f, "tag", s), TR_E_VERIFY, "authentication tag does not match");
-  free(s);
-  s = mutate(f, "tag", 15, true);
-  fails(decrypt_with(ec, f, "tag", s), TR_E_INVALID, "needs a 12-byte iv and a 16-byte tag, got 12 and 15");
-  free(s);
-  s = mutate(f, "ciphertext", 5, false);
-  fails(decrypt_with(ec, f, "ciphertext", s), TR_E_VERIFY, "authentication tag does not match");
-  free(s);
-  s = mutate(f, "ciphertext", 5, true);
-  fails(decrypt_with(ec, f, "ciphertext", s), TR_E_VERIFY, "authentication tag does not match");
-  free(s);
-  s = mutate(f, "iv", 0, false);
-  fails(decrypt_with(ec, f, "iv", s), TR_E_VERIFY, "authentication tag does not match");
-  free(s);
-  s = mutate(f, "encrypted_key", 7, false);
-  fails(decrypt_with(ec, f, "encrypted_key", s), TR_E_VERIFY, "key unwrap failed");
-  free(s);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    s = mutate(f, cases[i].member, cases[i].at, cases[i].truncate);
+    fails(decrypt_with(ec, f, cases[i].member, s), cases[i].code, cases[i].msg);
+    free(s);
+  }
   /* altered AAD: same header re-serialised with a space (what a non-exact
    * client would do) */
   char *hdr = b64dec_str(json_string_value(json_object_get(f, "protected")));
