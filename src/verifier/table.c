@@ -13,6 +13,10 @@
 #define TR_VERIFIER_LIST(X)                                                                                  \
   X(sample)                                                                                                  \
   X(sampledevice)                                                                                            \
+  X(snp)                                                                                                     \
+  X(az_snp_vtpm)                                                                                             \
+  X(az_tdx_vtpm)                                                                                             \
+  X(tpm)                                                                                                     \
   /* other helpers: add `X(<name>) \` above this line, one line per verifier */
 
 #define TR_DECLARE(name) extern const tr_verifier_ops tr_verifier_##name;
@@ -36,7 +40,8 @@ static const char *names[NVERIFIERS + 1];
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
 static void fill_names(void) {
-  for (size_t i = 0; i < NVERIFIERS; i++) names[i] = table[i]->tee;
+  for (size_t i = 0; i < NVERIFIERS; i++)
+    names[i] = table[i]->tee;
   names[NVERIFIERS] = NULL;
 }
 
