@@ -23,17 +23,25 @@
 #include "core/encoding.h"
 #include "core/json.h"
 
+static tr_err *flatten(json_t *into, const json_t *v, const char *prefix);
+
+/* flatten(into, v, "<prefix>.<key>") */
+static tr_err *flatten_member(json_t *into, const json_t *v, const char *prefix, const char *key) {
+  size_t n = strlen(prefix) + strlen(key) + 2;
+  char *p = malloc(n);
+  if (!p) return tr_err_new(TR_E_NOMEM, "out of memory");
+  snprintf(p, n, "%s.%s", prefix, key);
+  tr_err *e = flatten(into, v, p);
+  free(p);
+  return e;
+}
+
 static tr_err *flatten(json_t *into, const json_t *v, const char *prefix) {
   if (json_is_object(v)) {
     const char *k;
     json_t *x;
     json_object_foreach((json_t *)v, k, x) {
-      size_t n = strlen(prefix) + strlen(k) + 2;
-      char *p = malloc(n);
-      if (!p) return tr_err_new(TR_E_NOMEM, "out of memory");
-      snprintf(p, n, "%s.%s", prefix, k);
-      tr_err *e = flatten(into, x, p);
-      free(p);
+      tr_err *e = flatten_member(into, x, prefix, k);
       if (e) return e;
     }
     return NULL;
@@ -48,12 +56,7 @@ tr_err *tr_as_flatten_claims(const char *tee, const json_t *claims, json_t *into
   json_t *x;
   json_object_foreach((json_t *)claims, k, x) {
     if (strcmp(k, "report_data") == 0 || strcmp(k, "init_data") == 0) continue;
-    size_t n = strlen(tee) + strlen(k) + 2;
-    char *p = malloc(n);
-    if (!p) return tr_err_new(TR_E_NOMEM, "out of memory");
-    snprintf(p, n, "%s.%s", tee, k);
-    tr_err *e = flatten(into, x, p);
-    free(p);
+    tr_err *e = flatten_member(into, x, tee, k);
     if (e) return e;
   }
   static const char *const unprefixed[] = {"report_data", "init_data"};

@@ -177,6 +177,38 @@ static void test_localfs_defaults_not_overwritten(void **s) {
   assert_int_equal(system(cmd), 0);
 }
 
+static void test_documented_config_shape(void **s) {
+  (void)s;
+  char dir[] = "/tmp/as-doc-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char cfg[1024];
+  snprintf(cfg, sizeof(cfg),
+           "{\"work_dir\":\"%s\",\"policy_engine\":\"opa\",\"rvps_config\":{\"type\":\"BuiltIn\","
+           "\"store_type\":\"LocalFs\",\"store_config\":{\"file_path\":\"%s/rv\"}},"
+           "\"attestation_token_broker\":{\"type\":\"Ear\",\"duration_min\":5}}",
+           dir, dir);
+  tr_as *as = new_as(cfg);
+  register_rvs(as);
+  tr_err *e = NULL;
+  char *tok = evaluate(as, "{\"svn\":\"1\"}", NULL, &e);
+  assert_null(e);
+  json_t *p = payload(tok);
+  assert_string_equal(status_of(p, "cpu0"), "affirming");
+  free(tok);
+  json_decref(p);
+  tr_as_free(as);
+  /* the reference values persisted in the documented LocalFs store */
+  as = new_as(cfg);
+  json_t *v = NULL;
+  assert_null(tr_rvps_query(tr_as_rvps(as), "svn", &v));
+  assert_non_null(v);
+  json_decref(v);
+  tr_as_free(as);
+  char cmd[1300];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_simple_broker(void **s) {
   (void)s;
   tr_as *as = new_as("{\"attestation_token_broker\":{\"type\":\"Simple\"}}");
@@ -274,6 +306,7 @@ int main(void) {
       cmocka_unit_test(test_ear_default_policy),
       cmocka_unit_test(test_policy_crud_and_cache),
       cmocka_unit_test(test_localfs_defaults_not_overwritten),
+      cmocka_unit_test(test_documented_config_shape),
       cmocka_unit_test(test_simple_broker),
       cmocka_unit_test(test_concurrent),
       cmocka_unit_test(test_errors),
