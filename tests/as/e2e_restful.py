@@ -48,7 +48,7 @@ def unb64u(s):
 
 
 class Server:
-    def __init__(self, config, extra=()):
+    def __init__(self, config, extra=(), tls_dir=None):
         self.dir = tempfile.mkdtemp(prefix="as-e2e-")
         cfg = os.path.join(self.dir, "config.json")
         with open(cfg, "w") as f:
@@ -62,7 +62,7 @@ class Server:
             self.log.flush()
             with open(self.log.name) as f:
                 for line in f:
-                    if "listening on http" in line:
+                    if "listening on http" in line:  # http:// or https://
                         self.port = int(line.rsplit(":", 1)[1])
             if self.p.poll() is not None:
                 break
@@ -72,7 +72,13 @@ class Server:
                 print(f.read(), file=sys.stderr)
             self.stop()
             raise SystemExit("restful-as did not start")
-        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        if tls_dir:
+            import ssl
+            ctx = ssl.create_default_context(cafile=os.path.join(tls_dir, "cert.pem"))
+            ctx.check_hostname = False
+            self.conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30, context=ctx)
+        else:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
     def req(self, method, path, body=None, headers=None):
         if isinstance(body, (dict, list)):
@@ -352,12 +358,33 @@ def simple_tests():
         srv.stop()
 
 
+def tls_tests():
+    d = tempfile.mkdtemp(prefix="as-tls-")
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", os.path.join(d, "key.pem"), "-out", os.path.join(d, "cert.pem"), "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        srv = Server({}, extra=("-t", os.path.join(d, "cert.pem"), "-k", os.path.join(d, "key.pem")), tls_dir=d)
+        try:
+            status, body, _ = srv.req("GET", "/.well-known/jwks.json")
+            check(status == 200 and "keys" in body, f"HTTPS jwks {status}")
+            status, tok, _ = srv.req("POST", "/attestation", {"verification_requests": [
+                {"tee": "sample", "evidence": sample_evidence()}], "policy_ids": []})
+            check(status == 200 and tok.count(".") == 2, f"HTTPS attestation {status}")
+        finally:
+            srv.stop()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     if not os.path.exists(BIN):
         print(f"{BIN} not built", file=sys.stderr)
         return 1
     ear_tests()
     simple_tests()
+    tls_tests()
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)
         return 1
