@@ -38,7 +38,7 @@ static void test_arrays_sets(void **state) {
   EXPECT("array.slice", "[[1, 2, 3, 4, 5], 3, 6]", "[4, 5]");
   EXPECT("array.slice", "[[1, 2, 3], 1000, 2000]", "[]");
   EXPECT("array.reverse", "[[1, 2, 3]]", "[3, 2, 1]");
-  EXPECT("array.flatten", "[[1, [2, [3, []]], [[4]]]]", "[1, 2, 3, 4]");
+  EXPECT("array.flatten", "[[1, [2, [3, []]], [[4]]]]", "[1, 2, [3, []], [4]]");
   EXPECT("array.flatten", "[1]", "type error: operand 1 must be array but got number");
   EXPECT("union", "[{\"$set\": [{\"$set\": [1, 2]}, {\"$set\": [2, 3]}]}]", "[1, 2, 3]");
   EXPECT("union", "[{\"$set\": []}]", "[]");

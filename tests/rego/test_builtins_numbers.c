@@ -20,6 +20,9 @@ static void test_numbers(void **state) {
   EXPECT("numbers.range", "[0, 100000000000]", "builtin error: range of");
   EXPECT("numbers.range_step", "[0, 10, 3]", "[0, 3, 6, 9]");
   EXPECT("numbers.range_step", "[10, 0, 5]", "[10, 5, 0]");
+  EXPECT("numbers.range_step", "[0, 10, 99999999999999999999]", "[0]");
+  EXPECT("numbers.range", "[9223372036854775806, 9223372036854775809]",
+         "[9223372036854775806, 9223372036854775807, 9223372036854775808, 9223372036854775809]");
   EXPECT("numbers.range_step", "[0, 10, 0]", "builtin error: step must be a positive integer");
   EXPECT("rand.intn", "[\"k\", 0]", "0");
   /* same key, same evaluation: same value */

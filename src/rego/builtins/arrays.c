@@ -38,10 +38,12 @@ static rego_bi_status bi_reverse(rego_bctx *ctx, rv *const *args, rv **out) {
   return REGO_BI_OK;
 }
 
+/* One level, as OPA: [[1, [2]], 3] -> [1, [2], 3]. */
 static void flatten_into(rv_arena *a, rv_vec *v, const rv *arr) {
   for (size_t i = 0; i < arr->u.arr.len; i++) {
     rv *x = arr->u.arr.items[i];
-    if (rv_is(x, RV_ARRAY)) flatten_into(a, v, x);
+    if (rv_is(x, RV_ARRAY))
+      for (size_t j = 0; j < x->u.arr.len; j++) rv_vec_push(a, v, x->u.arr.items[j]);
     else rv_vec_push(a, v, x);
   }
 }

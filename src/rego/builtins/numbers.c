@@ -50,32 +50,33 @@ static rego_bi_status bi_round(rego_bctx *ctx, rv *const *args, rv **out) {
   return rounding(ctx, args, out, round);
 }
 
-/* OPA's BigIntOperand: "must be integer" for non-numbers. */
-static rego_bi_status range_operand(rego_bctx *ctx, rv *const *args, int idx, int64_t *v) {
+/* OPA's BigIntOperand: "must be integer" for non-numbers; integers up to
+ * 38 digits (beyond that a range could not be generated anyway). */
+static rego_bi_status range_operand(rego_bctx *ctx, rv *const *args, int idx, rb_i128 *v) {
   if (!rv_is(args[idx], RV_NUMBER)) return rego_bi_operand_error(ctx, idx + 1, "integer", args[idx]);
   if (!rv_num_is_integer(args[idx]))
     return rego_bi_type_error(ctx, "operand %d must be integer number but got floating-point number", idx + 1);
-  if (!rv_num_get_i64(args[idx], v)) return rego_bi_error(ctx, "operand %d is out of range", idx + 1);
+  if (!rb_num_i128(args[idx], v)) return rego_bi_error(ctx, "operand %d is out of range", idx + 1);
   return REGO_BI_OK;
 }
 
-static rego_bi_status make_range(rego_bctx *ctx, int64_t x, int64_t y, int64_t step, rv **out) {
-  rb_i128 span = x <= y ? (rb_i128)y - x : (rb_i128)x - y;
+static rego_bi_status make_range(rego_bctx *ctx, rb_i128 x, rb_i128 y, rb_i128 step, rv **out) {
+  rb_i128 span = x <= y ? y - x : x - y;
   rb_i128 count = span / step + 1;
-  if (count > RB_RANGE_MAX) return rego_bi_error(ctx, "range of %lld numbers exceeds the limit of %d",
-                                                 (long long)count, RB_RANGE_MAX);
+  if (count > RB_RANGE_MAX)
+    return rego_bi_error(ctx, "range of %lld numbers exceeds the limit of %d", (long long)count, RB_RANGE_MAX);
   rv **items = rv_alloc(ctx->arena, (size_t)count * sizeof(rv *));
   rb_i128 cur = x;
   for (rb_i128 i = 0; i < count; i++) {
-    items[i] = rv_int(ctx->arena, (int64_t)cur);
-    cur = x <= y ? cur + step : cur - step;
+    items[i] = rb_num_from_i128(ctx->arena, cur);
+    if (i + 1 < count) cur = x <= y ? cur + step : cur - step;
   }
   *out = rv_array(ctx->arena, items, (size_t)count);
   return REGO_BI_OK;
 }
 
 static rego_bi_status bi_range(rego_bctx *ctx, rv *const *args, rv **out) {
-  int64_t x, y;
+  rb_i128 x, y;
   rego_bi_status st;
   if ((st = range_operand(ctx, args, 0, &x)) != REGO_BI_OK) return st;
   if ((st = range_operand(ctx, args, 1, &y)) != REGO_BI_OK) return st;
@@ -83,7 +84,7 @@ static rego_bi_status bi_range(rego_bctx *ctx, rv *const *args, rv **out) {
 }
 
 static rego_bi_status bi_range_step(rego_bctx *ctx, rv *const *args, rv **out) {
-  int64_t x, y, step;
+  rb_i128 x, y, step;
   rego_bi_status st;
   if ((st = range_operand(ctx, args, 0, &x)) != REGO_BI_OK) return st;
   if ((st = range_operand(ctx, args, 1, &y)) != REGO_BI_OK) return st;
