@@ -2,6 +2,7 @@
  * as tools/kbs-client/src/main.rs), plus a few extras (--raw, --evidence-file,
  * --tee, --tee-key-type, config get-resource-policy). Results go to stdout,
  * logs and errors to stderr; exit status 1 on failure. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #include "core/encoding.h"
 #include "core/log.h"
 #include "kbs/policies.h"
-#include <jansson.h>
 
 #define ADMIN_TOKEN_COMPOSE "kbs/config/docker-compose/admin-token"
 
@@ -23,7 +23,8 @@ static const char usage_text[] =
     "Commands:\n"
     "  attest [--tee-key-file PEM] [INIT_DATA]\n"
     "      Attest (RCAR) and print the attestation token\n"
-    "  get-resource --path REPO/TYPE/TAG [--tee-key-file PEM] [--attestation-token FILE] [--raw] [INIT_DATA]\n"
+    "  get-resource --path REPO/TYPE/TAG [--tee-key-file PEM] [--attestation-token FILE] [--raw] "
+    "[INIT_DATA]\n"
     "      Get a confidential resource (printed base64 unless --raw)\n"
     "  config [--admin-token-file FILE] <CONFIG COMMAND>\n"
     "      set-attestation-policy [--type rego] [--id default_cpu] --policy-file FILE\n"
@@ -37,7 +38,8 @@ static const char usage_text[] =
     "Options:\n"
     "  --url URL          KBS root URL [default: http://127.0.0.1:8080]\n"
     "  --cert-file PEM    KBS HTTPS root certificate\n"
-    "  attest/get-resource extras: --evidence-file FILE (pre-existing evidence), --tee NAME (default sample),\n"
+    "  attest/get-resource extras: --evidence-file FILE (pre-existing evidence), --tee NAME (default "
+    "sample),\n"
     "                     --tee-key-type P-256|P-521|RSA-2048 (generated key kind)\n"
     "\n"
     "Admin token: --admin-token-file, else ./" ADMIN_TOKEN_COMPOSE ", else $HOME/.trustee/admin-token,\n"
@@ -116,10 +118,12 @@ typedef struct {
 
 static int parse_guest(args *a, guest_opts *o, bool get) {
   while (a->i < a->argc) {
-    if (opt_value(a, "--tee-key-file", &o->tee_key_file) || opt_value(a, "--evidence-file", &o->evidence_file) ||
-        opt_value(a, "--tee", &o->tee) || opt_value(a, "--tee-key-type", &o->key_type))
+    if (opt_value(a, "--tee-key-file", &o->tee_key_file) ||
+        opt_value(a, "--evidence-file", &o->evidence_file) || opt_value(a, "--tee", &o->tee) ||
+        opt_value(a, "--tee-key-type", &o->key_type))
       continue;
-    if (get && (opt_value(a, "--path", &o->path) || opt_value(a, "--attestation-token", &o->token_file))) continue;
+    if (get && (opt_value(a, "--path", &o->path) || opt_value(a, "--attestation-token", &o->token_file)))
+      continue;
     if (get && opt_flag(a, "--raw")) {
       o->raw = true;
       continue;
@@ -170,8 +174,9 @@ static int cmd_get_resource(kbs_client *c, args *a) {
   guest_opts o = {0};
   if (parse_guest(a, &o, true)) return 1;
   if (o.token_file && !o.tee_key_file)
-    return fail("%s", "if `--attestation-token` is set, `--tee_key_file` argument should also be set, and the "
-                      "public part of TEE Key should be consistent with tee-pubkey in the token.");
+    return fail("%s",
+                "if `--attestation-token` is set, `--tee_key_file` argument should also be set, and the "
+                "public part of TEE Key should be consistent with tee-pubkey in the token.");
   tr_err *e = setup_guest(c, &o);
   uint8_t *res = NULL;
   size_t n = 0;
@@ -228,14 +233,15 @@ static char *admin_token(const char *file, tr_err **e) {
       tr_err_free(x);
     }
   }
-  TR_WARN("kbs-client", "No admin token configured. Sending anonymous admin requests; this only works when KBS "
-                        "admin authorization_mode is InsecureAllowAll.");
+  TR_WARN("kbs-client",
+          "No admin token configured. Sending anonymous admin requests; this only works when KBS "
+          "admin authorization_mode is InsecureAllowAll.");
   return NULL;
 }
 
 /* Sends an admin request; 200 → *body (may be NULL); else error with the body. */
-static tr_err *admin_call(kbs_client *c, const char *token, const char *method, const char *rel, const char *ctype,
-                          const void *body, size_t len, char **resp) {
+static tr_err *admin_call(kbs_client *c, const char *token, const char *method, const char *rel,
+                          const char *ctype, const void *body, size_t len, char **resp) {
   long st = 0;
   char *rb = NULL;
   tr_err *e = kbs_client_request(c, method, rel, token, ctype, body, len, &st, &rb, NULL);
@@ -245,8 +251,10 @@ static tr_err *admin_call(kbs_client *c, const char *token, const char *method, 
     free(rb);
     return e;
   }
-  if (resp) *resp = rb;
-  else free(rb);
+  if (resp)
+    *resp = rb;
+  else
+    free(rb);
   return NULL;
 }
 
@@ -284,15 +292,24 @@ static int cmd_config(kbs_client *c, args *a) {
         opt_value(a, "--id", &id) || opt_value(a, "--policy-file", &policy_file) ||
         opt_value(a, "--path", &path) || opt_value(a, "--resource-file", &resource_file))
       continue;
-    if (opt_flag(a, "--allow-all")) allow_all = true;
-    else if (opt_flag(a, "--deny-all")) deny_all = true;
-    else if (opt_flag(a, "--affirming")) affirming = true;
-    else if (opt_flag(a, "--default")) deflt = true;
-    else if (opt_flag(a, "--as-integer")) as_int = true;
-    else if (opt_flag(a, "--as-bool")) as_bool = true;
-    else if (opt_flag(a, "--as-single-value")) single = true;
-    else if (a->argv[a->i][0] != '-' && npos < 2) pos[npos++] = a->argv[a->i++];
-    else return fail("unexpected argument `%s`", a->argv[a->i]);
+    if (opt_flag(a, "--allow-all"))
+      allow_all = true;
+    else if (opt_flag(a, "--deny-all"))
+      deny_all = true;
+    else if (opt_flag(a, "--affirming"))
+      affirming = true;
+    else if (opt_flag(a, "--default"))
+      deflt = true;
+    else if (opt_flag(a, "--as-integer"))
+      as_int = true;
+    else if (opt_flag(a, "--as-bool"))
+      as_bool = true;
+    else if (opt_flag(a, "--as-single-value"))
+      single = true;
+    else if (a->argv[a->i][0] != '-' && npos < 2)
+      pos[npos++] = a->argv[a->i++];
+    else
+      return fail("unexpected argument `%s`", a->argv[a->i]);
   }
   tr_err *e = NULL;
   char *tok = admin_token(token_file, &e);
@@ -309,8 +326,8 @@ static int cmd_config(kbs_client *c, args *a) {
       } else {
         if (!id) TR_WARN("kbs-client", "no policy_id set; using default_cpu");
         char *p64 = tr_b64_encode(p, n, TR_B64_URL_NOPAD);
-        json_t *b = json_pack("{s:s,s:s,s:s}", "type", type ? type : "rego", "policy_id", id ? id : "default_cpu",
-                              "policy", p64);
+        json_t *b = json_pack("{s:s,s:s,s:s}", "type", type ? type : "rego", "policy_id",
+                              id ? id : "default_cpu", "policy", p64);
         rc = policy_post(c, tok, "attestation-policy", b, "attestation", (uint8_t *)p, n);
         free(p64);
         free(p);
@@ -318,14 +335,15 @@ static int cmd_config(kbs_client *c, args *a) {
     }
   } else if (strcmp(sub, "set-resource-policy") == 0) {
     int chosen = !!policy_file + allow_all + deny_all + affirming + deflt;
-    const char *builtin = allow_all ? KBS_POLICY_ALLOW_ALL
-                          : deny_all ? KBS_POLICY_DENY_ALL
+    const char *builtin = allow_all   ? KBS_POLICY_ALLOW_ALL
+                          : deny_all  ? KBS_POLICY_DENY_ALL
                           : affirming ? KBS_POLICY_AFFIRMING
                           : deflt     ? KBS_POLICY_DEFAULT
                                       : NULL;
     if (chosen > 1) {
-      rc = fail("%s", "set-resource-policy: --policy-file, --allow-all, --deny-all, --affirming and --default are "
-                      "mutually exclusive");
+      rc = fail("%s",
+                "set-resource-policy: --policy-file, --allow-all, --deny-all, --affirming and --default are "
+                "mutually exclusive");
     } else if (!chosen) {
       rc = fail("%s", "No policy specified");
     } else {
@@ -336,7 +354,8 @@ static int cmd_config(kbs_client *c, args *a) {
       } else {
         if (!policy_file) n = strlen(p);
         char *p64 = tr_b64_encode(p, n, TR_B64_URL_NOPAD);
-        rc = policy_post(c, tok, "resource-policy", json_pack("{s:s}", "policy", p64), "resource", (uint8_t *)p, n);
+        rc = policy_post(c, tok, "resource-policy", json_pack("{s:s}", "policy", p64), "resource",
+                         (uint8_t *)p, n);
         free(p64);
         free(p);
       }
@@ -344,8 +363,10 @@ static int cmd_config(kbs_client *c, args *a) {
   } else if (strcmp(sub, "get-resource-policy") == 0) {
     char *body = NULL;
     e = admin_call(c, tok, "GET", "resource-policy", NULL, NULL, 0, &body);
-    if (e) rc = fail_err(e);
-    else printf("%s\n", body ? body : "");
+    if (e)
+      rc = fail_err(e);
+    else
+      printf("%s\n", body ? body : "");
     free(body);
   } else if (strcmp(sub, "set-resource") == 0) {
     if (!path || !resource_file) {
@@ -373,8 +394,10 @@ static int cmd_config(kbs_client *c, args *a) {
       rc = fail("%s", "the following required arguments were not provided: --path <PATH>");
     } else if (asprintf(&rel, "resource/%s", path) >= 0) {
       e = admin_call(c, tok, "DELETE", rel, NULL, NULL, 0, NULL);
-      if (e) rc = fail_err(e);
-      else printf("Delete resource success\n");
+      if (e)
+        rc = fail_err(e);
+      else
+        printf("Delete resource success\n");
       free(rel);
     }
   } else if (strcmp(sub, "get-reference-value") == 0) {
@@ -411,12 +434,17 @@ static int cmd_config(kbs_client *c, args *a) {
       char *end = NULL;
       if (as_int) {
         long long x = strtoll(pos[1], &end, 10);
-        if (!*pos[1] || *end || x < -2147483648LL || x > 2147483647LL) rc = fail("invalid integer `%s`", pos[1]);
-        else v = json_integer(x);
+        if (!*pos[1] || *end || x < -2147483648LL || x > 2147483647LL)
+          rc = fail("invalid integer `%s`", pos[1]);
+        else
+          v = json_integer(x);
       } else if (as_bool) {
-        if (strcmp(pos[1], "true") == 0) v = json_true();
-        else if (strcmp(pos[1], "false") == 0) v = json_false();
-        else rc = fail("invalid bool `%s`", pos[1]);
+        if (strcmp(pos[1], "true") == 0)
+          v = json_true();
+        else if (strcmp(pos[1], "false") == 0)
+          v = json_false();
+        else
+          rc = fail("invalid bool `%s`", pos[1]);
       } else {
         v = json_string(pos[1]);
       }
@@ -427,8 +455,10 @@ static int cmd_config(kbs_client *c, args *a) {
         char *p64 = tr_b64_encode(pt, strlen(pt), TR_B64_STD);
         char *b = json_text(json_pack("{s:s,s:s,s:s}", "version", "0.1.0", "type", "sample", "payload", p64));
         e = admin_call(c, tok, "POST", "reference-value", "application/json", b, strlen(b), NULL);
-        if (e) rc = fail_err(e);
-        else printf("Reference Values Updated\n");
+        if (e)
+          rc = fail_err(e);
+        else
+          printf("Reference Values Updated\n");
         free(b);
         free(p64);
         free(pt);
@@ -465,8 +495,10 @@ int main(int argc, char **argv) {
   /* Accept the global options after the command too. */
   for (int j = a.i; j < argc; j++) {
     if ((strcmp(argv[j], "--url") == 0 || strcmp(argv[j], "--cert-file") == 0) && j + 1 < argc) {
-      if (strcmp(argv[j], "--url") == 0) url = argv[j + 1];
-      else cert = argv[j + 1];
+      if (strcmp(argv[j], "--url") == 0)
+        url = argv[j + 1];
+      else
+        cert = argv[j + 1];
       for (int m = j; m + 2 < argc; m++)
         argv[m] = argv[m + 2];
       argc -= 2;
@@ -478,10 +510,14 @@ int main(int argc, char **argv) {
   tr_err *e = kbs_client_new(url, cert, &c);
   if (e) return fail_err(e);
   int rc;
-  if (strcmp(cmd, "attest") == 0) rc = cmd_attest(c, &a);
-  else if (strcmp(cmd, "get-resource") == 0) rc = cmd_get_resource(c, &a);
-  else if (strcmp(cmd, "config") == 0) rc = cmd_config(c, &a);
-  else rc = fail("unknown command `%s` (see --help)", cmd);
+  if (strcmp(cmd, "attest") == 0)
+    rc = cmd_attest(c, &a);
+  else if (strcmp(cmd, "get-resource") == 0)
+    rc = cmd_get_resource(c, &a);
+  else if (strcmp(cmd, "config") == 0)
+    rc = cmd_config(c, &a);
+  else
+    rc = fail("unknown command `%s` (see --help)", cmd);
   kbs_client_free(c);
   return rc;
 }

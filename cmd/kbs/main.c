@@ -74,7 +74,8 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < cfg->http_server.nsockets; i++)
     TR_INFO("kbs", "listening on %s://%s (port %u)%s", cfg->http_server.insecure_http ? "http" : "https",
-            cfg->http_server.sockets[i], kbs_port(k, i), kbs_resource_only(k) ? " — resource-only (passport) KBS" : "");
+            cfg->http_server.sockets[i], kbs_port(k, i),
+            kbs_resource_only(k) ? " — resource-only (passport) KBS" : "");
   int sig = 0;
   sigwait(&set, &sig);
   TR_INFO("kbs", "signal %d: shutting down", sig);

@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *method = strndup((const char *)data, (size_t)(nl1 - data));
   char *uri = strndup((const char *)nl1 + 1, (size_t)(nl2 - nl1 - 1));
   if (!method || !uri || uri[0] != '/') goto out;
-  kbs_http_req req = {.method = method, .uri = uri, .body = nl2 + 1, .body_len = size - (size_t)(nl2 + 1 - data)};
+  kbs_http_req req = {
+      .method = method, .uri = uri, .body = nl2 + 1, .body_len = size - (size_t)(nl2 + 1 - data)};
   kbs_http_resp resp = {0};
   kbs_handle(k, &req, &resp);
   if (resp.status < 200 || resp.status > 599) abort();

@@ -130,8 +130,8 @@ static size_t write_cb(char *p, size_t sz, size_t nm, void *ud) {
 }
 
 tr_err *kbs_client_request(kbs_client *c, const char *method, const char *rel, const char *token,
-                           const char *content_type, const void *body, size_t len, long *status, char **resp_body,
-                           size_t *resp_len) {
+                           const char *content_type, const void *body, size_t len, long *status,
+                           char **resp_body, size_t *resp_len) {
   char *url = NULL;
   if (asprintf(&url, "%s/kbs/v0/%s", c->url, rel) < 0) return tr_err_new(TR_E_NOMEM, "out of memory");
   CURL *h = c->curl;
@@ -139,7 +139,8 @@ tr_err *kbs_client_request(kbs_client *c, const char *method, const char *rel, c
   struct curl_slist *hdrs = NULL;
   char *auth = NULL, *ct = NULL;
   if (token && asprintf(&auth, "Authorization: Bearer %s", token) >= 0) hdrs = curl_slist_append(hdrs, auth);
-  if (content_type && asprintf(&ct, "Content-Type: %s", content_type) >= 0) hdrs = curl_slist_append(hdrs, ct);
+  if (content_type && asprintf(&ct, "Content-Type: %s", content_type) >= 0)
+    hdrs = curl_slist_append(hdrs, ct);
   hdrs = curl_slist_append(hdrs, "Expect:");
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -170,8 +171,10 @@ tr_err *kbs_client_request(kbs_client *c, const char *method, const char *rel, c
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     size_t n = 0;
     char *d = (char *)tr_buf_steal(&b, &n);
-    if (resp_body) *resp_body = d;
-    else free(d);
+    if (resp_body)
+      *resp_body = d;
+    else
+      free(d);
     if (resp_len) *resp_len = n;
   }
   free(url);
@@ -190,8 +193,8 @@ static json_t *tee_pubkey(const tr_jwk *k) {
   json_t *j = tr_jwk_to_json(k, false);
   json_t *o = NULL;
   if (tr_jwk_kty(k) == TR_KTY_EC) {
-    o = json_pack("{s:s,s:O,s:s,s:O,s:O}", "kty", "EC", "crv", json_object_get(j, "crv"), "alg", "ECDH-ES+A256KW",
-                  "x", json_object_get(j, "x"), "y", json_object_get(j, "y"));
+    o = json_pack("{s:s,s:O,s:s,s:O,s:O}", "kty", "EC", "crv", json_object_get(j, "crv"), "alg",
+                  "ECDH-ES+A256KW", "x", json_object_get(j, "x"), "y", json_object_get(j, "y"));
   } else if (tr_jwk_kty(k) == TR_KTY_RSA) {
     o = json_pack("{s:s,s:s,s:O,s:O}", "kty", "RSA", "alg", "RSA-OAEP-256", "n", json_object_get(j, "n"), "e",
                   json_object_get(j, "e"));
@@ -217,7 +220,8 @@ static tr_err *rcar_once(kbs_client *c, char **token) {
   long st = 0;
   char *body = NULL;
   size_t blen = 0;
-  tr_err *e = kbs_client_request(c, "POST", "auth", NULL, "application/json", rb, strlen(rb), &st, &body, &blen);
+  tr_err *e =
+      kbs_client_request(c, "POST", "auth", NULL, "application/json", rb, strlen(rb), &st, &body, &blen);
   free(rb);
   if (!e && st != 200) e = http_error("/auth", st, body);
   json_t *ch = NULL, *rd = NULL, *pk = NULL, *att = NULL;
@@ -288,9 +292,7 @@ out:
   return e;
 }
 
-static tr_err *ensure_key(kbs_client *c) {
-  return c->key ? NULL : kbs_client_generate_tee_key(c, "P-256");
-}
+static tr_err *ensure_key(kbs_client *c) { return c->key ? NULL : kbs_client_generate_tee_key(c, "P-256"); }
 
 tr_err *kbs_client_attest(kbs_client *c, char **token) {
   tr_err *e = ensure_key(c);

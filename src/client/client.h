@@ -54,7 +54,7 @@ tr_err *kbs_client_get_resource_with_token(kbs_client *c, const char *path, cons
 /* One admin request: method/`/kbs/v0/<rel>`; token may be NULL. *status and
  * *body (caller frees, may be NULL) receive the answer. */
 tr_err *kbs_client_request(kbs_client *c, const char *method, const char *rel, const char *token,
-                           const char *content_type, const void *body, size_t len, long *status, char **resp_body,
-                           size_t *resp_len);
+                           const char *content_type, const void *body, size_t len, long *status,
+                           char **resp_body, size_t *resp_len);
 
 #endif

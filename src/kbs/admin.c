@@ -75,8 +75,8 @@ static tr_err *load_provider(const tr_kbs_identity_provider *c, size_t idx, prov
     if (!e) e = tr_jwk_from_pem(pem, n, &k);
     free(pem);
     if (e)
-      return tr_err_wrap(e, "Invalid admin token verifier config: identity_providers[%zu] public_key_uri %s", idx,
-                         c->public_key_uri);
+      return tr_err_wrap(e, "Invalid admin token verifier config: identity_providers[%zu] public_key_uri %s",
+                         idx, c->public_key_uri);
     p->pem_keys = malloc(sizeof *p->pem_keys);
     if (!p->pem_keys) {
       tr_jwk_free(k);
@@ -87,7 +87,8 @@ static tr_err *load_provider(const tr_kbs_identity_provider *c, size_t idx, prov
   }
   if (c->jwk_set_uri) {
     tr_err *e = kbs_load_jwks(c->jwk_set_uri, &p->jwks);
-    if (e) return tr_err_wrap(e, "Invalid admin token verifier config: identity_providers[%zu] jwk_set_uri", idx);
+    if (e)
+      return tr_err_wrap(e, "Invalid admin token verifier config: identity_providers[%zu] jwk_set_uri", idx);
   }
   return NULL;
 }
@@ -99,8 +100,9 @@ tr_err *kbs_admin_new(const tr_kbs_admin_config *cfg, kbs_admin **out) {
   tr_err *e = NULL;
   if (a->mode == TR_ADMIN_AUTHENTICATED) {
     if (!cfg->nidentity_providers)
-      e = tr_err_new(TR_E_INVALID, "admin configuration error: AuthenticatedAuthorization requires at least one "
-                                   "`identity_providers` entry in [admin.authentication.bearer_jwt]" ADMIN_DOC);
+      e = tr_err_new(TR_E_INVALID,
+                     "admin configuration error: AuthenticatedAuthorization requires at least one "
+                     "`identity_providers` entry in [admin.authentication.bearer_jwt]" ADMIN_DOC);
     a->prov = e ? NULL : calloc(cfg->nidentity_providers, sizeof *a->prov);
     for (size_t i = 0; !e && i < cfg->nidentity_providers; i++) {
       e = load_provider(&cfg->identity_providers[i], i, &a->prov[i]);
@@ -111,8 +113,9 @@ tr_err *kbs_admin_new(const tr_kbs_admin_config *cfg, kbs_admin **out) {
       const char *re = cfg->acls[i].allowed_endpoints;
       size_t n = strlen(re);
       if (strncmp(re, "^/kbs", 5) != 0 || n == 0 || re[n - 1] != '$') {
-        e = tr_err_new(TR_E_INVALID, "Admin Role regex must be anchored. (acls[%zu] allowed_endpoints `%s` must "
-                                     "start with `^/kbs` and end with `$`)",
+        e = tr_err_new(TR_E_INVALID,
+                       "Admin Role regex must be anchored. (acls[%zu] allowed_endpoints `%s` must "
+                       "start with `^/kbs` and end with `$`)",
                        i, re);
         break;
       }
@@ -122,8 +125,8 @@ tr_err *kbs_admin_new(const tr_kbs_admin_config *cfg, kbs_admin **out) {
       if (!c) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(ec, msg, sizeof msg);
-        e = tr_err_new(TR_E_INVALID, "Failed to parse regex: acls[%zu] `%s` at offset %zu: %s", i, re, (size_t)off,
-                       (char *)msg);
+        e = tr_err_new(TR_E_INVALID, "Failed to parse regex: acls[%zu] `%s` at offset %zu: %s", i, re,
+                       (size_t)off, (char *)msg);
         break;
       }
       a->acls[i].re = c;
@@ -185,7 +188,8 @@ static bool provider_verify(const provider *p, const tr_jws *jws, json_t **claim
 tr_err *kbs_admin_check(const kbs_admin *a, const char *auth, const char *uri) {
   if (a->mode == TR_ADMIN_INSECURE_ALLOW_ALL) return NULL;
   if (a->mode == TR_ADMIN_DENY_ALL)
-    return tr_err_new(TR_E_DENIED, "Admin access denied: Admin access denied as DenyAll authorization_mode is enabled");
+    return tr_err_new(TR_E_DENIED,
+                      "Admin access denied: Admin access denied as DenyAll authorization_mode is enabled");
   if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
     return tr_err_new(TR_E_AUTH, "Failed to parse HTTP Auth Bearer header");
   const char *tok = auth + 7;
@@ -205,8 +209,8 @@ tr_err *kbs_admin_check(const kbs_admin *a, const char *auth, const char *uri) {
     if (!provider_verify(p, &jws, &c)) continue;
     const char *iss = json_string_value(json_object_get(c, "iss"));
     if (p->issuer && (!iss || strcmp(iss, p->issuer) != 0)) {
-      TR_WARN("admin", "admin token verifies with provider %zu but its issuer `%s` is not `%s`", i, iss ? iss : "",
-              p->issuer);
+      TR_WARN("admin", "admin token verifies with provider %zu but its issuer `%s` is not `%s`", i,
+              iss ? iss : "", p->issuer);
       json_decref(c);
       continue;
     }
@@ -218,7 +222,8 @@ tr_err *kbs_admin_check(const kbs_admin *a, const char *auth, const char *uri) {
     claims = c;
   }
   tr_jws_clear(&jws);
-  if (!claims) return tr_err_new(TR_E_AUTH, "Admin access denied: Cannot verify token with any of the issuers");
+  if (!claims)
+    return tr_err_new(TR_E_AUTH, "Admin access denied: Cannot verify token with any of the issuers");
   const char *role = json_string_value(json_object_get(claims, "role"));
   if (!role) {
     json_decref(claims);
@@ -233,7 +238,8 @@ tr_err *kbs_admin_check(const kbs_admin *a, const char *auth, const char *uri) {
     allowed = pcre2_match(a->acls[i].re, (PCRE2_SPTR)uri, strlen(uri), 0, 0, md, NULL) >= 0;
   }
   pcre2_match_data_free(md);
-  if (!allowed) e = tr_err_new(TR_E_DENIED, "Admin access denied: Role %s not allowed for path %s", role, uri);
+  if (!allowed)
+    e = tr_err_new(TR_E_DENIED, "Admin access denied: Role %s not allowed for path %s", role, uri);
   json_decref(claims);
   return e;
 }

@@ -14,7 +14,8 @@ static const struct {
   const char *variant;
   const char *display; /* upstream Display text, the part before any cause */
 } kinds[] = {
-    [KBS_E_ADMIN_AUTH_INITIALIZATION] = {"AdminAuthInitialization", "failed to initialize [admin] configuration"},
+    [KBS_E_ADMIN_AUTH_INITIALIZATION] = {"AdminAuthInitialization",
+                                         "failed to initialize [admin] configuration"},
     [KBS_E_ADMIN_AUTH_ACCESS] = {"AdminAuthAccess", "admin access denied for endpoint %s"},
     [KBS_E_ATTESTATION] = {"AttestationError", "Attestation error"},
     [KBS_E_INVALID_REQUEST_PATH] = {"InvalidRequestPath", "Request path %s is invalid"},

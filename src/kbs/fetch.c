@@ -49,8 +49,10 @@ static tr_err *https_get(const char *url, uint8_t **out, size_t *len) {
 tr_err *kbs_fetch_uri(const char *uri, uint8_t **out, size_t *len) {
   if (strncmp(uri, "https://", 8) == 0) return https_get(uri, out, len);
   const char *path = uri;
-  if (strncmp(uri, "file://", 7) == 0) path = uri + 7;
-  else if (strstr(uri, "://")) return tr_err_new(TR_E_UNSUPPORTED, "`%s`: only file:// and https:// are supported", uri);
+  if (strncmp(uri, "file://", 7) == 0)
+    path = uri + 7;
+  else if (strstr(uri, "://"))
+    return tr_err_new(TR_E_UNSUPPORTED, "`%s`: only file:// and https:// are supported", uri);
   return tr_read_file(path, FETCH_MAX, out, len);
 }
 

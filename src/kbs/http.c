@@ -281,7 +281,8 @@ tr_err *kbs_http_start(const kbs_http_opts *opts, kbs_http_server **out) {
                                MHD_OPTION_END);
     if (!s->d[i]) {
       kbs_http_stop(s);
-      return tr_err_new(TR_E_IO, "cannot listen on %s%s (address in use, bad TLS key/certificate or TLS settings?)",
+      return tr_err_new(TR_E_IO,
+                        "cannot listen on %s%s (address in use, bad TLS key/certificate or TLS settings?)",
                         opts->sockets[i], tls ? " with TLS" : "");
     }
     s->n = i + 1;

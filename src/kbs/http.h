@@ -55,8 +55,8 @@ typedef void (*kbs_http_observer)(void *ctx, const kbs_http_req *req, const kbs_
 typedef struct {
   const char *const *sockets; /* "IP:port" / "[v6]:port"; port 0 = any free port */
   size_t nsockets;
-  unsigned workers;  /* threads per socket, >= 1 */
-  size_t max_body;   /* bytes */
+  unsigned workers;     /* threads per socket, >= 1 */
+  size_t max_body;      /* bytes */
   const char *cert_pem; /* NULL: plain HTTP */
   const char *key_pem;
   const char *tls_priorities; /* GnuTLS priority string, or NULL for the default */

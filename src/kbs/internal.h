@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@
 typedef struct tr_kv tr_kv;
 typedef struct tr_as tr_as;
 typedef struct rego_policy rego_policy;
+struct rego_value;
 
 #define KBS_NS_SESSION "kbs_protocol_session"
 #define KBS_NS_POLICY "kbs"
@@ -41,10 +43,10 @@ typedef struct rego_policy rego_policy;
 
 /* Split request-target: path (percent-decoded per segment) and query map. */
 typedef struct {
-  char *raw_path;  /* path part, undecoded */
-  char **segs;     /* segments after "/kbs/v0/" (decoded); NULL unless under /kbs/v0/ */
+  char *raw_path; /* path part, undecoded */
+  char **segs;    /* segments after "/kbs/v0/" (decoded); NULL unless under /kbs/v0/ */
   size_t nsegs;
-  json_t *query;   /* {k: v} strings (URL-form decoded) */
+  json_t *query; /* {k: v} strings (URL-form decoded) */
 } kbs_target;
 /* Errors: TR_E_INVALID for a malformed query or escape. */
 tr_err *kbs_target_parse(const char *uri, kbs_target *out);
@@ -80,6 +82,24 @@ void kbs_token_verifier_trust_key(kbs_token_verifier *v, tr_jwk *key);
 void kbs_token_verifier_free(kbs_token_verifier *v);
 /* Verifies a JWT; *claims is a new reference. */
 tr_err *kbs_token_verify(const kbs_token_verifier *v, const char *token, json_t **claims);
+
+/* A verified token with what every request derives from it, shared by all
+ * requests presenting the same token until it expires (or is evicted).
+ * Immutable after creation; reference counted. */
+typedef struct kbs_verified {
+  _Atomic long refs;
+  char *token;
+  json_t *claims;           /* the verified claims */
+  struct rego_value *input; /* claims pre-converted for the resource policy (may be NULL) */
+  tr_jwk *tee_key;          /* TEE public key with its alg, or NULL (then tee_key_err says why) */
+  char *tee_key_err;
+  int64_t exp; /* claims.exp */
+} kbs_verified;
+/* Verifies through a cache keyed by the token bytes: a hit is a token that
+ * verified before and has not expired (exp + 60 s leeway). *out: caller
+ * releases. */
+tr_err *kbs_token_verify_cached(kbs_token_verifier *v, const char *token, kbs_verified **out);
+void kbs_verified_release(kbs_verified *vt);
 /* Extracts the TEE public key (JWK JSON, borrowed from claims) per §3.3. */
 tr_err *kbs_token_tee_key(const kbs_token_verifier *v, const json_t *claims, const json_t **jwk);
 
@@ -102,8 +122,8 @@ void kbs_policy_free(kbs_policy *p);
 tr_err *kbs_policy_set_text(kbs_policy *p, const char *text, size_t len);
 /* Evaluates data.policy.allow: *allowed only for JSON true; *well_formed
  * false when the rule is undefined or not a boolean (counted as an error). */
-tr_err *kbs_policy_allow(kbs_policy *p, const json_t *claims, const json_t *data, bool *allowed,
-                         bool *well_formed);
+tr_err *kbs_policy_allow(kbs_policy *p, const json_t *claims, const struct rego_value *claims_value,
+                         const json_t *data, bool *allowed, bool *well_formed);
 /* IDs of stored policies (["resource-policy"]). New reference. */
 tr_err *kbs_policy_list(kbs_policy *p, json_t **ids);
 

@@ -66,7 +66,8 @@ static bool admin_ok(kbs *k, const kbs_http_req *req, kbs_http_resp *resp, const
 }
 
 /* Parses a JSON body; on failure answers 400 with `kind` and returns NULL. */
-static json_t *json_body(const kbs_http_req *req, kbs_http_resp *resp, kbs_error_kind kind, const char *what) {
+static json_t *json_body(const kbs_http_req *req, kbs_http_resp *resp, kbs_error_kind kind,
+                         const char *what) {
   json_t *v = NULL;
   tr_err *e = tr_json_parse((const char *)req->body, req->body_len, &v);
   if (e) {
@@ -120,7 +121,8 @@ static void set_attestation_policy(kbs *k, const kbs_http_req *req, kbs_http_res
   tr_err *e = json_is_object(b) ? NULL : tr_err_new(TR_E_INVALID, "expected a JSON object");
   if (!e) e = tr_json_get_string(b, NULL, "policy_id", &id);
   if (!e) e = tr_json_get_string(b, NULL, "policy", &p64);
-  if (!e && (e = kbs_b64url_nopad(p64, &text, &len))) e = tr_err_wrap(e, "`policy` must be base64url without padding");
+  if (!e && (e = kbs_b64url_nopad(p64, &text, &len)))
+    e = tr_err_wrap(e, "`policy` must be base64url without padding");
   if (!e && strlen((char *)text) != len) e = tr_err_new(TR_E_INVALID, "policy contains NUL bytes");
   if (!e) e = tr_as_set_policy(k->as, id, (const char *)text);
   if (e) {
@@ -149,9 +151,12 @@ static void query_reference_value(kbs *k, const kbs_target *t, kbs_http_resp *re
   json_t *v = NULL;
   const char *name = id.data ? (const char *)id.data : "";
   tr_err *e = tr_rvps_query(tr_as_rvps(k->as), name, &v);
-  if (e) kbs_error_respond_err(resp, KBS_E_RVPS, 0, e);
-  else if (!v) kbs_error_respondf(resp, KBS_E_RVPS, 0, "reference value `%s` not found", name);
-  else respond_json_value(resp, v);
+  if (e)
+    kbs_error_respond_err(resp, KBS_E_RVPS, 0, e);
+  else if (!v)
+    kbs_error_respondf(resp, KBS_E_RVPS, 0, "reference value `%s` not found", name);
+  else
+    respond_json_value(resp, v);
   json_decref(v);
   tr_buf_free(&id);
 }
@@ -162,8 +167,10 @@ static bool builtin(kbs *k, const kbs_http_req *req, const kbs_target *t, kbs_ht
   bool post = strcmp(m, "POST") == 0, get = strcmp(m, "GET") == 0;
   if (strcmp(seg, "resource-policy") == 0 && (post || get)) {
     if (!admin_ok(k, req, resp, "resource-policy")) return true;
-    if (post) set_resource_policy(k, req, resp);
-    else get_resource_policy(k, resp);
+    if (post)
+      set_resource_policy(k, req, resp);
+    else
+      get_resource_policy(k, resp);
     return true;
   }
   if (!k->as) return false;
@@ -175,8 +182,10 @@ static bool builtin(kbs *k, const kbs_http_req *req, const kbs_target *t, kbs_ht
   }
   if (strcmp(seg, "reference-value") == 0 && (post || get)) {
     if (!admin_ok(k, req, resp, "reference-value")) return true;
-    if (post) register_reference_value(k, req, resp);
-    else query_reference_value(k, t, resp);
+    if (post)
+      register_reference_value(k, req, resp);
+    else
+      query_reference_value(k, t, resp);
     return true;
   }
   return false;
@@ -190,41 +199,34 @@ static const kbs_plugin *find_plugin(const kbs *k, const char *name) {
   return NULL;
 }
 
-static void encrypt_response(kbs *k, const json_t *claims, uint8_t *pt, size_t len, kbs_http_resp *resp) {
-  const json_t *kj = NULL;
-  tr_jwk *key = NULL;
+static void encrypt_response(const kbs_verified *vt, uint8_t *pt, size_t len, kbs_http_resp *resp) {
   json_t *jwe = NULL;
-  tr_err *e = kbs_token_tee_key(k->tv, claims, &kj);
-  if (e) {
-    kbs_error_respond_err(resp, KBS_E_TOKEN_VERIFIER, 0, e);
-    goto out;
-  }
-  const char *kty = json_string_value(json_object_get(kj, "kty"));
-  const char *alg = json_string_value(json_object_get(kj, "alg"));
-  if (!alg) e = tr_err_new(TR_E_INVALID, "TEE key has no `alg`");
-  else if (strcmp(kty, "RSA") == 0 && strcmp(alg, "RSA-OAEP-256") != 0 && strcmp(alg, "RSA1_5") != 0)
+  const tr_jwk *key = vt->tee_key;
+  if (!key) return kbs_error_respond(resp, KBS_E_TOKEN_VERIFIER, 0, vt->tee_key_err);
+  tr_kty kty = tr_jwk_kty(key);
+  const char *alg = tr_jwk_alg(key);
+  tr_err *e = NULL;
+  if (!alg)
+    e = tr_err_new(TR_E_INVALID, "TEE key has no `alg`");
+  else if (kty == TR_KTY_RSA && strcmp(alg, "RSA-OAEP-256") != 0 && strcmp(alg, "RSA1_5") != 0)
     e = tr_err_new(TR_E_UNSUPPORTED, "RSA TEE key alg `%s` (supported: RSA-OAEP-256, RSA1_5)", alg);
-  else if (strcmp(kty, "EC") == 0 && strcmp(alg, "ECDH-ES+A256KW") != 0)
+  else if (kty == TR_KTY_EC && strcmp(alg, "ECDH-ES+A256KW") != 0)
     e = tr_err_new(TR_E_UNSUPPORTED, "EC TEE key alg `%s` (supported: ECDH-ES+A256KW)", alg);
-  else if (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0)
-    e = tr_err_new(TR_E_UNSUPPORTED, "TEE key type `%s` (supported: RSA, EC)", kty);
-  if (!e) e = tr_jwk_from_json(kj, &key);
+  else if (kty != TR_KTY_RSA && kty != TR_KTY_EC)
+    e = tr_err_new(TR_E_UNSUPPORTED, "TEE key type (supported: RSA, EC)");
   if (!e) e = tr_jwe_encrypt_flattened(key, alg, "A256GCM", pt, len, &jwe);
-  if (e) {
-    kbs_error_respond_err(resp, KBS_E_JWE, 0, e);
-    goto out;
-  }
+  if (e) return kbs_error_respond_err(resp, KBS_E_JWE, 0, e);
   char *body = tr_json_dump_compact(jwe);
-  kbs_http_resp_set(resp, 200, "application/json", body, body ? strlen(body) : 0);
-out:
   json_decref(jwe);
-  tr_jwk_free(key);
+  kbs_http_resp_set(resp, 200, "application/json", body, body ? strlen(body) : 0);
 }
 
 static json_t *policy_data(const kbs_target *t) {
   json_t *path = json_array();
-  for (size_t i = 1; i < t->nsegs; i++)
-    json_array_append_new(path, json_string(t->segs[i]) ? json_string(t->segs[i]) : json_string(""));
+  for (size_t i = 1; i < t->nsegs; i++) {
+    json_t *seg = json_string(t->segs[i]);
+    json_array_append_new(path, seg ? seg : json_string("")); /* invalid UTF-8 → "" (path is refused later) */
+  }
   return json_pack("{s:s,s:o,s:O}", "plugin", t->segs[0], "resource-path", path, "query", t->query);
 }
 
@@ -232,8 +234,8 @@ static void plugin_request(kbs *k, const kbs_http_req *req, const kbs_target *t,
   const kbs_plugin *p = find_plugin(k, t->segs[0]);
   if (!p) {
     const char *s0 = t->segs[0];
-    bool as_ep = strcmp(s0, "auth") == 0 || strcmp(s0, "attest") == 0 || strcmp(s0, "attestation-policy") == 0 ||
-                 strcmp(s0, "reference-value") == 0;
+    bool as_ep = strcmp(s0, "auth") == 0 || strcmp(s0, "attest") == 0 ||
+                 strcmp(s0, "attestation-policy") == 0 || strcmp(s0, "reference-value") == 0;
     if (!k->as && as_ep)
       return kbs_error_respondf(resp, KBS_E_PLUGIN_NOT_FOUND, 0,
                                 "%s (resource-only KBS: [attestation_service] type = \"none\")", s0);
@@ -263,19 +265,20 @@ static void plugin_request(kbs *k, const kbs_http_req *req, const kbs_target *t,
   if (sid) token = kbs_session_token(k, sid);
   if (!token && bearer(req)) token = strdup(bearer(req));
   if (!token)
-    return kbs_error_respond(resp, KBS_E_TOKEN_NOT_FOUND, 0,
-                             sid ? "the session is unknown, expired or not attested, and no Bearer token was sent"
-                                 : "no attested session cookie and no Authorization: Bearer token");
-  /* b. verify. */
-  json_t *claims = NULL;
-  tr_err *e = kbs_token_verify(k->tv, token, &claims);
+    return kbs_error_respond(
+        resp, KBS_E_TOKEN_NOT_FOUND, 0,
+        sid ? "the session is unknown, expired or not attested, and no Bearer token was sent"
+            : "no attested session cookie and no Authorization: Bearer token");
+  /* b. verify (cached per token until it expires). */
+  kbs_verified *vt = NULL;
+  tr_err *e = kbs_token_verify_cached(k->tv, token, &vt);
   free(token);
   if (e) return kbs_error_respond_err(resp, KBS_E_TOKEN_VERIFIER, 0, e);
   /* c. resource policy. */
   json_t *data = policy_data(t);
   bool allowed = false, well_formed = false;
   kbs_metrics_inc(k->metrics, KBS_M_POLICY_EVALS);
-  e = kbs_policy_allow(k->policy, claims, data, &allowed, &well_formed);
+  e = kbs_policy_allow(k->policy, vt->claims, vt->input, data, &allowed, &well_formed);
   json_decref(data);
   if (e) {
     kbs_metrics_inc(k->metrics, KBS_M_POLICY_ERRORS);
@@ -292,7 +295,7 @@ static void plugin_request(kbs *k, const kbs_http_req *req, const kbs_target *t,
   kbs_metrics_inc(k->metrics, KBS_M_POLICY_APPROVALS);
   /* d./e. handler with the init-data claims. */
   pr.init_data_claims =
-      json_object_get(json_object_get(json_object_get(json_object_get(claims, "submods"), "cpu0"),
+      json_object_get(json_object_get(json_object_get(json_object_get(vt->claims, "submods"), "cpu0"),
                                       "ear.veraison.annotated-evidence"),
                       "init_data_claims");
   e = p->handle(p->state, &pr, &out, &out_len);
@@ -303,13 +306,13 @@ static void plugin_request(kbs *k, const kbs_http_req *req, const kbs_target *t,
   }
   /* f. JWE to the TEE key. */
   if (p->encrypted(p->state, &pr)) {
-    encrypt_response(k, claims, out, out_len, resp);
+    encrypt_response(vt, out, out_len, resp);
     free(out);
   } else {
     respond_bytes(resp, "text/xml", out, out_len);
   }
 out:
-  json_decref(claims);
+  kbs_verified_release(vt);
 }
 
 void kbs_handle(kbs *k, const kbs_http_req *req, kbs_http_resp *resp) {
@@ -356,20 +359,22 @@ static tr_err *open_as(kbs *k, const tr_kbs_config *cfg) {
   switch (ac->type) {
   case TR_KBS_AS_NONE: return NULL;
   case TR_KBS_AS_COCO_GRPC:
-    return tr_err_new(TR_E_UNSUPPORTED, "[attestation_service] type = \"coco_as_grpc\" (remote gRPC AS at %s) is "
-                                        "not supported yet; use \"coco_as_builtin\"",
+    return tr_err_new(TR_E_UNSUPPORTED,
+                      "[attestation_service] type = \"coco_as_grpc\" (remote gRPC AS at %s) is "
+                      "not supported yet; use \"coco_as_builtin\"",
                       ac->as_addr ? ac->as_addr : "?");
   case TR_KBS_AS_INTEL_TA:
-    return tr_err_new(TR_E_UNSUPPORTED,
-                      "[attestation_service] type = \"intel_ta\" (Intel Trust Authority) is not supported yet");
+    return tr_err_new(
+        TR_E_UNSUPPORTED,
+        "[attestation_service] type = \"intel_ta\" (Intel Trust Authority) is not supported yet");
   case TR_KBS_AS_COCO_BUILTIN: break;
   }
   /* The built-in AS keeps its policies and reference values in the KBS's
    * unified storage unless its section names its own. */
   json_t *asc = ac->as_config ? json_deep_copy(ac->as_config) : json_object();
   if (!json_object_get(asc, "storage_backend")) {
-    json_t *sb = json_pack("{s:s,s:O}", "storage_type", tr_kbs_kv_type_name(cfg->storage.storage_type), "backends",
-                           cfg->storage.backends);
+    json_t *sb = json_pack("{s:s,s:O}", "storage_type", tr_kbs_kv_type_name(cfg->storage.storage_type),
+                           "backends", cfg->storage.backends);
     json_object_set_new(asc, "storage_backend", sb);
   }
   tr_err *e = tr_as_new(asc, &k->as);
@@ -401,7 +406,8 @@ static tr_err *load_plugins(kbs *k, const tr_kbs_config *cfg) {
     } else if (strcmp(pc->name, "sample") == 0) {
       e = kbs_plugin_sample_new(k, pc->config, &k->plugins[k->nplugins]);
     } else {
-      e = tr_err_new(TR_E_UNSUPPORTED, "plugin `%s` is not supported yet (supported: resource, sample)", pc->name);
+      e = tr_err_new(TR_E_UNSUPPORTED, "plugin `%s` is not supported yet (supported: resource, sample)",
+                     pc->name);
     }
     if (e) return pc->line ? tr_err_wrap(e, "%s:%d", cfg->path, pc->line) : e;
     k->nplugins++;
@@ -513,8 +519,9 @@ static tr_err *tls_priorities(const tr_kbs_http_config *h, char **out) {
   if (v13) tr_buf_append_str(&b, ":+VERS-TLS1.3");
   if (v12) tr_buf_append_str(&b, ":+VERS-TLS1.2");
   if (h->tls_profile == TR_TLS_PROFILE_INTERMEDIATE || h->tls_profile == TR_TLS_PROFILE_MODERN)
-    tr_buf_append_str(&b, ":-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"
-                          "+DHE-RSA");
+    tr_buf_append_str(
+        &b, ":-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"
+            "+DHE-RSA");
   if (h->tls_ciphers) {
     /* OpenSSL cipher names → GnuTLS ciphers (key exchange kept). */
     tr_buf_append_str(&b, ":-CIPHER-ALL");
@@ -523,9 +530,9 @@ static tr_err *tls_priorities(const tr_kbs_http_config *h, char **out) {
     for (char *c = strtok_r(list, ":, ", &save); c; c = strtok_r(NULL, ":, ", &save)) {
       const char *g = strstr(c, "AES128-GCM") || strstr(c, "AES_128_GCM")   ? "+AES-128-GCM"
                       : strstr(c, "AES256-GCM") || strstr(c, "AES_256_GCM") ? "+AES-256-GCM"
-                      : strstr(c, "CHACHA20")                              ? "+CHACHA20-POLY1305"
-                      : strstr(c, "AES128-SHA") || strstr(c, "AES128-CBC") ? "+AES-128-CBC"
-                      : strstr(c, "AES256-SHA") || strstr(c, "AES256-CBC") ? "+AES-256-CBC"
+                      : strstr(c, "CHACHA20")                               ? "+CHACHA20-POLY1305"
+                      : strstr(c, "AES128-SHA") || strstr(c, "AES128-CBC")  ? "+AES-128-CBC"
+                      : strstr(c, "AES256-SHA") || strstr(c, "AES256-CBC")  ? "+AES-256-CBC"
                                                                             : NULL;
       if (!g) {
         tr_err *e = tr_err_new(TR_E_UNSUPPORTED, "[http_server] tls_ciphers: `%s` is not supported", c);
@@ -542,13 +549,14 @@ static tr_err *tls_priorities(const tr_kbs_http_config *h, char **out) {
     char *list = strdup(h->tls_groups);
     char *save = NULL;
     for (char *g = strtok_r(list, ":, ", &save); g; g = strtok_r(NULL, ":, ", &save)) {
-      const char *n = strcasecmp(g, "X25519") == 0                                              ? "+GROUP-X25519"
-                      : strcasecmp(g, "X448") == 0                                              ? "+GROUP-X448"
-                      : strcasecmp(g, "secp256r1") == 0 || strcasecmp(g, "prime256v1") == 0 ||
-                              strcasecmp(g, "P-256") == 0                                       ? "+GROUP-SECP256R1"
-                      : strcasecmp(g, "secp384r1") == 0 || strcasecmp(g, "P-384") == 0        ? "+GROUP-SECP384R1"
-                      : strcasecmp(g, "secp521r1") == 0 || strcasecmp(g, "P-521") == 0        ? "+GROUP-SECP521R1"
-                                                                                                : NULL;
+      const char *n =
+          strcasecmp(g, "X25519") == 0 ? "+GROUP-X25519"
+          : strcasecmp(g, "X448") == 0 ? "+GROUP-X448"
+          : strcasecmp(g, "secp256r1") == 0 || strcasecmp(g, "prime256v1") == 0 || strcasecmp(g, "P-256") == 0
+              ? "+GROUP-SECP256R1"
+          : strcasecmp(g, "secp384r1") == 0 || strcasecmp(g, "P-384") == 0 ? "+GROUP-SECP384R1"
+          : strcasecmp(g, "secp521r1") == 0 || strcasecmp(g, "P-521") == 0 ? "+GROUP-SECP521R1"
+                                                                           : NULL;
       if (!n) {
         tr_err *e = tr_err_new(TR_E_UNSUPPORTED,
                                "[http_server] tls_groups: `%s` is not supported by this TLS library "
@@ -573,10 +581,14 @@ tr_err *kbs_start(kbs *k) {
   size_t n;
   tr_err *e = NULL;
   if (!h->insecure_http) {
-    if (!h->certificate) e = tr_err_new(TR_E_INVALID, "Missing certificate ([http_server] certificate)");
-    else if (!h->private_key) e = tr_err_new(TR_E_INVALID, "Missing private key ([http_server] private_key)");
-    if (!e && (e = tr_read_file(h->certificate, 0, &cert, &n))) e = tr_err_wrap(e, "[http_server] certificate");
-    if (!e && (e = tr_read_file(h->private_key, 0, &key, &n))) e = tr_err_wrap(e, "[http_server] private_key");
+    if (!h->certificate)
+      e = tr_err_new(TR_E_INVALID, "Missing certificate ([http_server] certificate)");
+    else if (!h->private_key)
+      e = tr_err_new(TR_E_INVALID, "Missing private key ([http_server] private_key)");
+    if (!e && (e = tr_read_file(h->certificate, 0, &cert, &n)))
+      e = tr_err_wrap(e, "[http_server] certificate");
+    if (!e && (e = tr_read_file(h->private_key, 0, &key, &n)))
+      e = tr_err_wrap(e, "[http_server] private_key");
     if (!e) e = tls_priorities(h, &prio);
   }
   unsigned workers = h->worker_count;

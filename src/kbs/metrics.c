@@ -14,14 +14,17 @@ static const struct {
 } counters[KBS_M_NCOUNTERS] = {
     [KBS_M_HTTP_REQUESTS] = {"kbs_http_requests_total", "Total HTTP requests count"},
     [KBS_M_POLICY_EVALS] = {"kbs_policy_evaluations_total", "Total count of KBS policy evaluations"},
-    [KBS_M_POLICY_APPROVALS] = {"kbs_policy_approvals_total", "Total count of requests approved by KBS policy"},
-    [KBS_M_POLICY_VIOLATIONS] = {"kbs_policy_violations_total", "Total count of requests denied by KBS policy"},
+    [KBS_M_POLICY_APPROVALS] = {"kbs_policy_approvals_total",
+                                "Total count of requests approved by KBS policy"},
+    [KBS_M_POLICY_VIOLATIONS] = {"kbs_policy_violations_total",
+                                 "Total count of requests denied by KBS policy"},
     [KBS_M_POLICY_ERRORS] = {"kbs_policy_errors_total", "Total count of errors during KBS evaluation"},
     [KBS_M_ATTEST_REQUESTS] = {"kbs_attestation_requests_total", "Total count of attestation requests"},
     [KBS_M_ATTEST_ERRORS] = {"kbs_attestation_errors_total",
                              "Total count of errors during attestation processing"},
     [KBS_M_AUTH_REQUESTS] = {"kbs_auth_requests_total", "Total count of auth requests"},
-    [KBS_M_AUTH_SUCCESSES] = {"kbs_auth_successes_total", "Total count of successfully authenticated requests"},
+    [KBS_M_AUTH_SUCCESSES] = {"kbs_auth_successes_total",
+                              "Total count of successfully authenticated requests"},
     [KBS_M_AUTH_ERRORS] = {"kbs_auth_errors_total", "Total count of errors during auth processing"},
 };
 
@@ -35,8 +38,8 @@ static const struct {
                                 "tee_type"},
     [KBS_L_ATTEST_FAILURES] = {"kbs_attestation_failures_total", "Total count of attestation failures",
                                "tee_type"},
-    [KBS_L_PLUGIN_REQUESTS] = {"kbs_plugin_requests_total", "Total Handle RPC calls to external plugin backends",
-                               "plugin_name"},
+    [KBS_L_PLUGIN_REQUESTS] = {"kbs_plugin_requests_total",
+                               "Total Handle RPC calls to external plugin backends", "plugin_name"},
     [KBS_L_PLUGIN_ERRORS] = {"kbs_plugin_errors_total", "Total gRPC errors from external plugin backends",
                              "plugin_name"},
 };
@@ -224,7 +227,8 @@ char *kbs_metrics_render(kbs_metrics *m, size_t *len) {
                   counters[c].name, counters[c].name, (unsigned long long)atomic_load(&m->c[c]));
   pthread_mutex_lock(&m->mu);
   for (int f = 0; f < KBS_L_NFAMILIES; f++) {
-    tr_buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n", families[f].name, families[f].help, families[f].name);
+    tr_buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n", families[f].name, families[f].help,
+                  families[f].name);
     for (size_t i = 0; i < m->nfam[f]; i++) {
       char *l = escape_label(m->fam[f][i].label);
       tr_buf_printf(&b, "%s{%s=\"%s\"} %llu\n", families[f].name, families[f].label, l,
@@ -241,8 +245,9 @@ char *kbs_metrics_render(kbs_metrics *m, size_t *len) {
   tr_buf_printf(&b, "# HELP kbs_http_response_size_bytes Distribution of response body sizes\n"
                     "# TYPE kbs_http_response_size_bytes histogram\n");
   render_histo(&b, "kbs_http_response_size_bytes", NULL, &m->resp);
-  tr_buf_printf(&b, "# HELP kbs_plugin_request_duration_seconds External plugin Handle RPC latency in seconds\n"
-                    "# TYPE kbs_plugin_request_duration_seconds histogram\n");
+  tr_buf_printf(&b,
+                "# HELP kbs_plugin_request_duration_seconds External plugin Handle RPC latency in seconds\n"
+                "# TYPE kbs_plugin_request_duration_seconds histogram\n");
   for (size_t i = 0; i < m->nplug; i++) {
     char *l = escape_label(m->plug[i].label);
     char lab[512];

@@ -7,38 +7,38 @@
 
 /* Installed when no resource policy is stored: releases `resource` plugin
  * data to any attested TEE except the sample (non-TEE) one. */
-#define KBS_POLICY_DEFAULT                                                                                    \
-  "package policy\n\n"                                                                                        \
-  "default allow = false\n\n"                                                                                 \
-  "plugin = data.plugin\n\n"                                                                                  \
-  "allow if {\n"                                                                                              \
-  "\tplugin == \"resource\"\n"                                                                                \
+#define KBS_POLICY_DEFAULT                                                                                   \
+  "package policy\n\n"                                                                                       \
+  "default allow = false\n\n"                                                                                \
+  "plugin = data.plugin\n\n"                                                                                 \
+  "allow if {\n"                                                                                             \
+  "\tplugin == \"resource\"\n"                                                                               \
   "\tnot input[\"submods\"][\"cpu0\"][\"ear.veraison.annotated-evidence\"][\"sample\"]\n"                    \
   "}\n"
 
-#define KBS_POLICY_ALLOW_ALL                                                                                  \
-  "package policy\n\n"                                                                                        \
-  "default allow = false\n\n"                                                                                 \
-  "plugin = data.plugin\n\n"                                                                                  \
-  "allow if {\n"                                                                                              \
-  "\tplugin == \"resource\"\n"                                                                                \
+#define KBS_POLICY_ALLOW_ALL                                                                                 \
+  "package policy\n\n"                                                                                       \
+  "default allow = false\n\n"                                                                                \
+  "plugin = data.plugin\n\n"                                                                                 \
+  "allow if {\n"                                                                                             \
+  "\tplugin == \"resource\"\n"                                                                               \
   "}\n"
 
-#define KBS_POLICY_DENY_ALL                                                                                   \
-  "package policy\n\n"                                                                                        \
+#define KBS_POLICY_DENY_ALL                                                                                  \
+  "package policy\n\n"                                                                                       \
   "default allow = false\n"
 
-#define KBS_POLICY_AFFIRMING                                                                                  \
-  "package policy\n"                                                                                          \
-  "import rego.v1\n\n"                                                                                        \
-  "default allow = false\n\n"                                                                                 \
-  "allow if {\n"                                                                                              \
-  "    not any_not_affirming\n"                                                                               \
-  "    count(input.submods) > 0\n"                                                                            \
-  "}\n\n"                                                                                                     \
-  "any_not_affirming if {\n"                                                                                  \
-  "    some _, submod in input.submods\n"                                                                     \
-  "    submod[\"ear.status\"] != \"affirming\"\n"                                                             \
+#define KBS_POLICY_AFFIRMING                                                                                 \
+  "package policy\n"                                                                                         \
+  "import rego.v1\n\n"                                                                                       \
+  "default allow = false\n\n"                                                                                \
+  "allow if {\n"                                                                                             \
+  "    not any_not_affirming\n"                                                                              \
+  "    count(input.submods) > 0\n"                                                                           \
+  "}\n\n"                                                                                                    \
+  "any_not_affirming if {\n"                                                                                 \
+  "    some _, submod in input.submods\n"                                                                    \
+  "    submod[\"ear.status\"] != \"affirming\"\n"                                                            \
   "}\n"
 
 #endif

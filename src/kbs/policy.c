@@ -33,7 +33,8 @@ tr_err *kbs_policy_new(tr_kv *kv, kbs_policy **out) {
   tr_err *e = tr_kv_get(kv, KBS_NS_POLICY, KBS_POLICY_KEY, &text, &len);
   if (e && tr_err_code(e) == TR_E_NOTFOUND) {
     tr_err_free(e);
-    e = tr_kv_set(kv, KBS_NS_POLICY, KBS_POLICY_KEY, KBS_POLICY_DEFAULT, strlen(KBS_POLICY_DEFAULT), false, 0);
+    e = tr_kv_set(kv, KBS_NS_POLICY, KBS_POLICY_KEY, KBS_POLICY_DEFAULT, strlen(KBS_POLICY_DEFAULT), false,
+                  0);
     if (e && tr_err_code(e) == TR_E_CONFLICT) tr_err_free(e), e = NULL;
     if (!e) e = tr_kv_get(kv, KBS_NS_POLICY, KBS_POLICY_KEY, &text, &len);
   }
@@ -73,11 +74,12 @@ tr_err *kbs_policy_set_text(kbs_policy *p, const char *text, size_t len) {
   return NULL;
 }
 
-tr_err *kbs_policy_allow(kbs_policy *p, const json_t *claims, const json_t *data, bool *allowed,
-                         bool *well_formed) {
+tr_err *kbs_policy_allow(kbs_policy *p, const json_t *claims, const struct rego_value *claims_value,
+                         const json_t *data, bool *allowed, bool *well_formed) {
   *allowed = false;
   *well_formed = false;
-  rego_eval_opts o = {.input = claims, .data = data, .strict_builtin_errors = true};
+  rego_eval_opts o = {
+      .input = claims, .input_value = claims_value, .data = data, .strict_builtin_errors = true};
   rego_status st;
   json_t *v = NULL;
   pthread_rwlock_rdlock(&p->lock);

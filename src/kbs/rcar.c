@@ -19,8 +19,8 @@
 #include "kbs/internal.h"
 #include "kv/kv.h"
 
-static const char *const tee_names[] = {"az-snp-vtpm", "az-tdx-vtpm", "nvidia", "sgx",    "snp",
-                                        "tdx",         "cca",         "csv",    "se",     "hygondcu",
+static const char *const tee_names[] = {"az-snp-vtpm", "az-tdx-vtpm", "nvidia",      "sgx", "snp",
+                                        "tdx",         "cca",         "csv",         "se",  "hygondcu",
                                         "tpm",         "sample",      "sampledevice"};
 
 static bool tee_known(const char *t) {
@@ -112,7 +112,9 @@ char *kbs_session_token(struct kbs *k, const char *id) {
   return tok;
 }
 
-tr_err *kbs_sessions_purge(struct kbs *k, size_t *removed) { return tr_kv_purge_expired(k->session_kv, removed); }
+tr_err *kbs_sessions_purge(struct kbs *k, size_t *removed) {
+  return tr_kv_purge_expired(k->session_kv, removed);
+}
 
 /* ---------------------------------------------------------------- /auth */
 
@@ -120,21 +122,24 @@ static tr_err *auth_parse(const json_t *req, const char **tee, json_t **extra) {
   const char *version = NULL;
   tr_err *e = NULL;
   if (!json_is_object(req)) return tr_err_new(TR_E_INVALID, "deserialize Request: expected a JSON object");
-  if ((e = tr_json_get_string(req, NULL, "version", &version)) || (e = tr_json_get_string(req, NULL, "tee", tee)))
+  if ((e = tr_json_get_string(req, NULL, "version", &version)) ||
+      (e = tr_json_get_string(req, NULL, "tee", tee)))
     return tr_err_wrap(e, "deserialize Request");
   if (!json_object_get(req, "extra-params"))
     return tr_err_new(TR_E_INVALID, "deserialize Request: missing field `extra-params`");
   if (!tee_known(*tee))
-    return tr_err_new(TR_E_INVALID, "deserialize Request: unknown tee `%s` (expected one of az-snp-vtpm, "
-                                    "az-tdx-vtpm, nvidia, sgx, snp, tdx, cca, csv, se, hygondcu, tpm, sample, "
-                                    "sampledevice)",
+    return tr_err_new(TR_E_INVALID,
+                      "deserialize Request: unknown tee `%s` (expected one of az-snp-vtpm, "
+                      "az-tdx-vtpm, nvidia, sgx, snp, tdx, cca, csv, se, hygondcu, tpm, sample, "
+                      "sampledevice)",
                       *tee);
   unsigned long long v[3];
   bool pre;
   e = kbs_semver_parse(version, v, &pre);
   if (e) return tr_err_wrap(e, "failed to parse KBS version");
   if (pre || v[0] != 0 || v[1] != 4 || v[2] != 0)
-    return tr_err_new(TR_E_INVALID, "KBS Client Protocol Version Mismatch: expect =%s while the request is %s",
+    return tr_err_new(TR_E_INVALID,
+                      "KBS Client Protocol Version Mismatch: expect =%s while the request is %s",
                       KBS_PROTOCOL_VERSION, version);
   *extra = json_object_get(req, "extra-params");
   return NULL;
@@ -194,8 +199,8 @@ void kbs_rcar_auth(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp) 
   json_t *challenge = json_pack("{s:s,s:o}", "nonce", nonce_b64, "extra-params", cextra);
   json_t *request = json_pack("{s:O,s:s,s:O}", "version", json_object_get(body, "version"), "tee", tee,
                               "extra-params", extra);
-  json_t *rec = json_pack("{s:{s:O,s:O,s:s,s:s}}", "Authed", "request", request, "challenge", challenge, "id", id,
-                          "timeout", ts);
+  json_t *rec = json_pack("{s:{s:O,s:O,s:s,s:s}}", "Authed", "request", request, "challenge", challenge, "id",
+                          id, "timeout", ts);
   e = rec ? session_store(k, id, rec, expires) : tr_err_new(TR_E_NOMEM, "out of memory");
   if (e) {
     kbs_metrics_inc(k->metrics, KBS_M_AUTH_ERRORS);
@@ -224,8 +229,8 @@ static tr_err *rebuild_pubkey(const json_t *k, json_t **out) {
   static const char *const rsa[] = {"alg", "n", "e", NULL};
   static const char *const ec[] = {"crv", "alg", "x", "y", NULL};
   static const char *const akp[] = {"alg", "pub", NULL};
-  const char *const *members = strcmp(kty, "RSA") == 0  ? rsa
-                               : strcmp(kty, "EC") == 0 ? ec
+  const char *const *members = strcmp(kty, "RSA") == 0   ? rsa
+                               : strcmp(kty, "EC") == 0  ? ec
                                : strcmp(kty, "AKP") == 0 ? akp
                                                          : NULL;
   if (!members) return tr_err_new(TR_E_INVALID, "runtime-data.tee-pubkey: unknown kty `%s`", kty);
@@ -260,9 +265,11 @@ static tr_err *attest_parse(const json_t *b, attestation *a) {
       (e = tr_json_get_string(te, "tee-evidence", "additional_evidence", &a->additional)))
     return tr_err_wrap(e, "deserialize Attestation");
   a->primary = json_object_get(te, "primary_evidence");
-  if (!a->primary) return tr_err_new(TR_E_INVALID, "deserialize Attestation: missing field `tee-evidence.primary_evidence`");
+  if (!a->primary)
+    return tr_err_new(TR_E_INVALID, "deserialize Attestation: missing field `tee-evidence.primary_evidence`");
   const json_t *pk = json_object_get(rd, "tee-pubkey");
-  if (!pk) return tr_err_new(TR_E_INVALID, "deserialize Attestation: missing field `runtime-data.tee-pubkey`");
+  if (!pk)
+    return tr_err_new(TR_E_INVALID, "deserialize Attestation: missing field `runtime-data.tee-pubkey`");
   if ((e = rebuild_pubkey(pk, &a->pubkey))) return tr_err_wrap(e, "deserialize Attestation");
   const json_t *id = json_object_get(b, "init-data");
   if (id && !json_is_null(id)) {
@@ -270,15 +277,16 @@ static tr_err *attest_parse(const json_t *b, attestation *a) {
     if ((e = tr_json_get_string(id, "init-data", "format", &fmt)) ||
         (e = tr_json_get_string(id, "init-data", "body", &body)))
       return tr_err_wrap(e, "deserialize Attestation");
-    if (strcmp(fmt, "toml") != 0) return tr_err_new(TR_E_UNSUPPORTED, "Unsupported initdata format `%s`", fmt);
+    if (strcmp(fmt, "toml") != 0)
+      return tr_err_new(TR_E_UNSUPPORTED, "Unsupported initdata format `%s`", fmt);
     a->init_toml = body;
   }
   return NULL;
 }
 
 static tr_err *attest_verify(struct kbs *k, const char *tee, attestation *a, char **token) {
-  json_t *rd_primary =
-      json_pack("{s:O,s:s,s:s}", "tee-pubkey", a->pubkey, "nonce", a->nonce, "additional-evidence", a->additional);
+  json_t *rd_primary = json_pack("{s:O,s:s,s:s}", "tee-pubkey", a->pubkey, "nonce", a->nonce,
+                                 "additional-evidence", a->additional);
   json_t *rd_dev = json_pack("{s:O,s:s}", "tee-pubkey", a->pubkey, "nonce", a->nonce);
   json_t *devices = NULL;
   tr_as_request reqs[17];
@@ -299,8 +307,10 @@ static tr_err *attest_verify(struct kbs *k, const char *tee, attestation *a, cha
     json_t *ev;
     json_object_foreach(devices, dtee, ev) {
       if (e) break;
-      if (!tee_known(dtee)) e = tr_err_new(TR_E_INVALID, "additional_evidence: unknown tee `%s`", dtee);
-      else if (n >= sizeof reqs / sizeof *reqs) e = tr_err_new(TR_E_LIMIT, "additional_evidence: too many devices");
+      if (!tee_known(dtee))
+        e = tr_err_new(TR_E_INVALID, "additional_evidence: unknown tee `%s`", dtee);
+      else if (n >= sizeof reqs / sizeof *reqs)
+        e = tr_err_new(TR_E_LIMIT, "additional_evidence: too many devices");
       else
         reqs[n++] = (tr_as_request){
             .tee = dtee,
@@ -327,7 +337,8 @@ void kbs_rcar_attest(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp
   const char *id = kbs_http_cookie(req, "kbs-session-id");
   if (!id) {
     kbs_metrics_inc(k->metrics, KBS_M_ATTEST_ERRORS);
-    kbs_error_respondf(resp, KBS_E_ATTESTATION, 0, "%s: cookie kbs-session-id not found (call /auth first)", pfx);
+    kbs_error_respondf(resp, KBS_E_ATTESTATION, 0, "%s: cookie kbs-session-id not found (call /auth first)",
+                       pfx);
     return;
   }
   json_t *body = NULL;

@@ -61,7 +61,8 @@ tr_err *kbs_repo_new(const tr_kbs_storage_config *st, tr_kv *kv, kbs_repo **out)
     if (!dir) dir = "/opt/confidential-containers/storage/local_fs";
     if (asprintf(&r->root, "%s/%s", dir, KBS_NS_REPOSITORY) < 0) r->root = NULL;
     tr_err *e = r->root ? mkdir_p(r->root) : tr_err_new(TR_E_NOMEM, "out of memory");
-    if (!e && !(r->rroot = realpath(r->root, NULL))) e = tr_err_new(TR_E_IO, "%s: %s", r->root, strerror(errno));
+    if (!e && !(r->rroot = realpath(r->root, NULL)))
+      e = tr_err_new(TR_E_IO, "%s: %s", r->root, strerror(errno));
     if (e) {
       kbs_repo_free(r);
       return tr_err_wrap(e, "resource repository");
@@ -84,8 +85,10 @@ static char *flat_name(const kbs_repo *r, const char *path) {
   tr_buf b = TR_BUF_INIT;
   tr_buf_printf(&b, "%s/", r->root);
   for (const char *p = path; *p; p++) {
-    if (*p == '/') tr_buf_append_str(&b, "\\x2F");
-    else tr_buf_append_byte(&b, (uint8_t)*p);
+    if (*p == '/')
+      tr_buf_append_str(&b, "\\x2F");
+    else
+      tr_buf_append_byte(&b, (uint8_t)*p);
   }
   return (char *)tr_buf_steal(&b, NULL);
 }
@@ -186,9 +189,12 @@ tr_err *kbs_repo_delete(kbs_repo *r, const char *path) {
   if (asprintf(&nested, "%s/%s", r->root, path) < 0) return tr_err_new(TR_E_NOMEM, "out of memory");
   struct stat sb;
   tr_err *e = NULL;
-  if (lstat(nested, &sb) != 0) e = tr_err_new(TR_E_NOTFOUND, "no such resource");
-  else if (!S_ISREG(sb.st_mode)) e = tr_err_new(TR_E_UNSUPPORTED, "%s is a link into a mounted volume; delete it at its source", path);
-  else e = contained(r, nested, &res);
+  if (lstat(nested, &sb) != 0)
+    e = tr_err_new(TR_E_NOTFOUND, "no such resource");
+  else if (!S_ISREG(sb.st_mode))
+    e = tr_err_new(TR_E_UNSUPPORTED, "%s is a link into a mounted volume; delete it at its source", path);
+  else
+    e = contained(r, nested, &res);
   if (!e && unlink(res) != 0) e = tr_err_new(TR_E_IO, "delete %s: %s", path, strerror(errno));
   free(nested);
   free(res);
@@ -262,9 +268,9 @@ tr_err *kbs_plugin_resource_new(struct kbs *k, const json_t *config, kbs_plugin 
   if (!type) type = json_string_value(json_object_get(config, "type")); /* config.md's spelling */
   if (!type) return tr_err_new(TR_E_INVALID, "[[plugins]] resource: `storage_backend_type` is required");
   if (strcmp(type, "kvstorage") != 0 && strcmp(type, "KvStorage") != 0 && strcmp(type, "LocalFs") != 0)
-    return tr_err_new(TR_E_UNSUPPORTED,
-                      "[[plugins]] resource: storage_backend_type `%s` is not supported yet (supported: kvstorage)",
-                      type);
+    return tr_err_new(
+        TR_E_UNSUPPORTED,
+        "[[plugins]] resource: storage_backend_type `%s` is not supported yet (supported: kvstorage)", type);
   *out = (kbs_plugin){.name = "resource",
                       .state = k,
                       .handle = resource_handle,

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/encoding.h"
 #include "core/json.h"
@@ -21,8 +22,11 @@
 #include "crypto/jws.h"
 #include "crypto/x509.h"
 #include "kbs/internal.h"
+#include "rego/rego.h"
 
 #define MAX_EXTRA_KEYS 8
+#define CACHE_SLOTS 4096 /* direct-mapped by token hash */
+#define CACHE_LOCKS 64
 
 struct kbs_token_verifier {
   bool insecure_header_jwk;
@@ -32,6 +36,8 @@ struct kbs_token_verifier {
   size_t nteekey_paths;
   tr_jwk *own[MAX_EXTRA_KEYS];
   size_t nown;
+  kbs_verified *cache[CACHE_SLOTS];
+  pthread_mutex_t locks[CACHE_LOCKS];
 };
 
 static const char *const builtin_teekey_paths[] = {
@@ -51,6 +57,10 @@ void kbs_token_verifier_free(kbs_token_verifier *v) {
   free(v->teekey_paths);
   for (size_t i = 0; i < v->nown; i++)
     tr_jwk_free(v->own[i]);
+  for (size_t i = 0; i < CACHE_SLOTS; i++)
+    kbs_verified_release(v->cache[i]);
+  for (size_t i = 0; i < CACHE_LOCKS; i++)
+    pthread_mutex_destroy(&v->locks[i]);
   free(v);
 }
 
@@ -62,6 +72,8 @@ tr_err *kbs_token_verifier_new(const tr_kbs_token_config *cfg, kbs_token_verifie
   kbs_token_verifier *v = calloc(1, sizeof *v);
   if (!v) return tr_err_new(TR_E_NOMEM, "out of memory");
   v->insecure_header_jwk = cfg->insecure_header_jwk;
+  for (size_t i = 0; i < CACHE_LOCKS; i++)
+    pthread_mutex_init(&v->locks[i], NULL);
   tr_err *e = NULL;
   if (cfg->ntrusted_certs_paths) {
     e = tr_x509_store_new(&v->store);
@@ -98,9 +110,11 @@ tr_err *kbs_token_verifier_new(const tr_kbs_token_config *cfg, kbs_token_verifie
   if (!e && !v->teekey_paths) e = tr_err_new(TR_E_NOMEM, "out of memory");
   for (size_t i = 0; !e && i < np; i++) {
     const char *p = i < cfg->nextra_teekey_paths ? cfg->extra_teekey_paths[i]
-                                                  : builtin_teekey_paths[i - cfg->nextra_teekey_paths];
-    if (p[0] && p[0] != '/') e = tr_err_new(TR_E_INVALID, "extra_teekey_paths: `%s` is not a JSON pointer", p);
-    else v->teekey_paths[v->nteekey_paths++] = strdup(p);
+                                                 : builtin_teekey_paths[i - cfg->nextra_teekey_paths];
+    if (p[0] && p[0] != '/')
+      e = tr_err_new(TR_E_INVALID, "extra_teekey_paths: `%s` is not a JSON pointer", p);
+    else
+      v->teekey_paths[v->nteekey_paths++] = strdup(p);
   }
   if (e) {
     kbs_token_verifier_free(v);
@@ -151,8 +165,10 @@ static tr_err *key_from_x5c(const kbs_token_verifier *v, const json_t *hdr, cons
   for (size_t i = 1; !e && i < json_array_size(x5c); i++) {
     X509 *c = NULL;
     e = x5c_cert(json_array_get(x5c, i), &c);
-    if (e) e = tr_err_wrap(e, "x5c[%zu]", i);
-    else sk_X509_push(inter, c);
+    if (e)
+      e = tr_err_wrap(e, "x5c[%zu]", i);
+    else
+      sk_X509_push(inter, c);
   }
   tr_jwk *lk = NULL;
   if (!e) e = tr_jwk_from_pkey(X509_get0_pubkey(leaf), &lk);
@@ -195,8 +211,10 @@ tr_err *kbs_token_verify(const kbs_token_verifier *v, const char *token, json_t 
       e = tr_err_new(TR_E_AUTH, "no trusted JWK has kid `%s`", kid);
     else if (!tr_jwk_alg(key))
       e = tr_err_new(TR_E_AUTH, "trusted JWK `%s` has no `alg`", kid);
-    if (!e) key = tr_jwk_ref(key);
-    else key = NULL;
+    if (!e)
+      key = tr_jwk_ref(key);
+    else
+      key = NULL;
   }
   if (!e) e = tr_jws_verify(&jws, key, tr_jwk_alg(key));
   json_t *c = NULL;
@@ -226,9 +244,12 @@ static const json_t *json_pointer(const json_t *root, const char *ptr) {
     p++;
     size_t j = 0;
     while (*p && *p != '/' && j + 1 < sizeof tok) {
-      if (*p == '~' && p[1] == '0') tok[j++] = '~', p += 2;
-      else if (*p == '~' && p[1] == '1') tok[j++] = '/', p += 2;
-      else tok[j++] = *p++;
+      if (*p == '~' && p[1] == '0')
+        tok[j++] = '~', p += 2;
+      else if (*p == '~' && p[1] == '1')
+        tok[j++] = '/', p += 2;
+      else
+        tok[j++] = *p++;
     }
     tok[j] = 0;
     if (json_is_object(cur)) {
@@ -254,4 +275,87 @@ tr_err *kbs_token_tee_key(const kbs_token_verifier *v, const json_t *claims, con
     return NULL;
   }
   return tr_err_new(TR_E_NOTFOUND, "no TEE public key (tee-pubkey) in the token claims");
+}
+
+/* ------------------------------------------------------- verified cache */
+
+void kbs_verified_release(kbs_verified *vt) {
+  if (!vt || atomic_fetch_sub(&vt->refs, 1) != 1) return;
+  free(vt->token);
+  json_decref(vt->claims);
+  rego_value_free(vt->input);
+  tr_jwk_free(vt->tee_key);
+  free(vt->tee_key_err);
+  free(vt);
+}
+
+static uint64_t fnv1a(const char *s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; s++)
+    h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+  return h;
+}
+
+/* Derives what requests need from verified claims. */
+static kbs_verified *verified_new(const kbs_token_verifier *v, const char *token, json_t *claims) {
+  kbs_verified *vt = calloc(1, sizeof *vt);
+  if (!vt) return NULL;
+  atomic_init(&vt->refs, 1);
+  vt->token = strdup(token);
+  vt->claims = claims;
+  json_t *exp = json_object_get(claims, "exp");
+  vt->exp = json_is_integer(exp) ? json_integer_value(exp) : (int64_t)json_number_value(exp);
+  tr_err *e = rego_value_from_json(claims, (rego_value **)&vt->input);
+  tr_err_free(e); /* the policy then converts the JSON itself */
+  const json_t *kj = NULL;
+  e = kbs_token_tee_key(v, claims, &kj);
+  if (!e) {
+    const char *alg = json_string_value(json_object_get(kj, "alg"));
+    e = tr_jwk_from_json(kj, &vt->tee_key);
+    if (!e && alg && !tr_jwk_set_alg(vt->tee_key, alg)) e = tr_err_new(TR_E_NOMEM, "out of memory");
+    if (e) e = tr_err_wrap(e, "TEE public key in the token");
+  }
+  if (e) {
+    tr_jwk_free(vt->tee_key);
+    vt->tee_key = NULL;
+    vt->tee_key_err = strdup(tr_err_msg(e));
+    tr_err_free(e);
+  }
+  if (!vt->token) {
+    kbs_verified_release(vt);
+    return NULL;
+  }
+  return vt;
+}
+
+tr_err *kbs_token_verify_cached(kbs_token_verifier *v, const char *token, kbs_verified **out) {
+  uint64_t h = fnv1a(token);
+  size_t slot = (size_t)(h % CACHE_SLOTS);
+  pthread_mutex_t *mu = &v->locks[slot % CACHE_LOCKS];
+  int64_t now = (int64_t)time(NULL);
+  pthread_mutex_lock(mu);
+  kbs_verified *hit = v->cache[slot];
+  if (hit && strcmp(hit->token, token) == 0 && now <= hit->exp + 60) {
+    atomic_fetch_add(&hit->refs, 1);
+    pthread_mutex_unlock(mu);
+    *out = hit;
+    return NULL;
+  }
+  pthread_mutex_unlock(mu);
+  json_t *claims = NULL;
+  tr_err *e = kbs_token_verify(v, token, &claims);
+  if (e) return e;
+  kbs_verified *vt = verified_new(v, token, claims);
+  if (!vt) {
+    json_decref(claims);
+    return tr_err_new(TR_E_NOMEM, "out of memory");
+  }
+  atomic_fetch_add(&vt->refs, 1); /* one for the cache, one for the caller */
+  pthread_mutex_lock(mu);
+  kbs_verified *old = v->cache[slot];
+  v->cache[slot] = vt;
+  pthread_mutex_unlock(mu);
+  kbs_verified_release(old);
+  *out = vt;
+  return NULL;
 }

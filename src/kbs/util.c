@@ -24,7 +24,8 @@ static tr_err *pct_decode(const char *s, size_t n, bool form, char **out) {
   for (size_t i = 0; i < n; i++) {
     if (s[i] == '%') {
       int h, l;
-      if (i + 2 >= n || (h = hexval((unsigned char)s[i + 1])) < 0 || (l = hexval((unsigned char)s[i + 2])) < 0) {
+      if (i + 2 >= n || (h = hexval((unsigned char)s[i + 1])) < 0 ||
+          (l = hexval((unsigned char)s[i + 2])) < 0) {
         free(o);
         return tr_err_new(TR_E_INVALID, "bad percent-escape");
       }
@@ -78,8 +79,10 @@ tr_err *kbs_target_parse(const char *uri, kbs_target *out) {
         if (!e) e = eq ? pct_decode(eq + 1, n - (size_t)(eq - p) - 1, true, &v) : (v = strdup(""), NULL);
         if (!e) {
           json_t *js = json_string(v);
-          if (!js) e = tr_err_new(TR_E_INVALID, "query value is not UTF-8");
-          else json_object_set_new(out->query, k, js);
+          if (!js)
+            e = tr_err_new(TR_E_INVALID, "query value is not UTF-8");
+          else
+            json_object_set_new(out->query, k, js);
         }
         free(k);
         free(v);

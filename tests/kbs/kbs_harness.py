@@ -26,6 +26,8 @@ CLIENT_BIN = os.path.join(BUILD, "kbs-client")
 SHARED = os.environ.get("TRUSTEE_SHARED_DIR") or os.path.join(os.path.dirname(__file__), "../../../shared")
 
 ERR = "https://github.com/confidential-containers/kbs/errors/"
+SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:")
+sanitizer_reports = []  # (log path, excerpt) of every KBS whose log shows a sanitizer finding
 
 
 def b64u(b):
@@ -110,14 +112,22 @@ class Kbs:
         return out
 
     def stop(self, sig=signal.SIGTERM):
+        if self.log.closed:
+            return
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(10)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        text = open(self.log_path, errors="replace").read()
+        m = SANITIZER.search(text)
+        if m:
+            sanitizer_reports.append((self.log_path, text[max(0, m.start() - 200):m.start() + 3000]))
+        elif sig == signal.SIGTERM and self.proc.returncode != 0:
+            sanitizer_reports.append((self.log_path, "kbs exited with status %d on SIGTERM" % self.proc.returncode))
 
     def client(self, *args, env=None, check=True, input=None):
         cmd = [CLIENT_BIN, "--url", self.url]
@@ -222,5 +232,8 @@ class Results:
         sys.stdout.flush()
 
     def done(self):
+        for path, excerpt in sanitizer_reports:
+            self.failed += 1
+            print("FAIL - kbs process problem (%s):\n%s" % (path, excerpt))
         print("%s: %d passed, %d failed" % (self.name, self.passed, self.failed))
         sys.exit(1 if self.failed else 0)

@@ -1,13 +1,12 @@
 /* Unit tests for the KBS's pure parts: SemVer, resource paths, request-target
  * parsing, the error body, metrics exposition, dates. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "core/json.h"
 #include "kbs/errors.h"
@@ -26,7 +25,8 @@ static void semver(void **st) {
   assert_true(pre);
   assert_null(kbs_semver_parse("0.4.0+build.7", v, &pre));
   assert_false(pre);
-  const char *bad[] = {"0.4", "v0.4.0", "0.04.0", "0.4.0-", "0.4.0-01", "0.4.0+", "", "0.4.0 ", "1.2.3.4", "a.b.c"};
+  const char *bad[] = {"0.4",    "v0.4.0", "0.04.0", "0.4.0-",  "0.4.0-01",
+                       "0.4.0+", "",       "0.4.0 ", "1.2.3.4", "a.b.c"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     e = kbs_semver_parse(bad[i], v, &pre);
     assert_non_null(e);
@@ -94,15 +94,17 @@ static void error_body(void **st) {
   kbs_http_resp_clear(&r);
   kbs_error_respond(&r, KBS_E_POLICY_DENY, 0, NULL);
   assert_int_equal(r.status, 401);
-  assert_string_equal((char *)r.body, "{\"type\":\"https://github.com/confidential-containers/kbs/errors/PolicyDeny\","
-                                      "\"detail\":\"Access denied by policy\"}");
+  assert_string_equal((char *)r.body,
+                      "{\"type\":\"https://github.com/confidential-containers/kbs/errors/PolicyDeny\","
+                      "\"detail\":\"Access denied by policy\"}");
   kbs_http_resp_clear(&r);
   kbs_error_respondf(&r, KBS_E_ATTESTATION, 400, "RCAR handshake Auth failed: %s", "x");
   assert_int_equal(r.status, 400);
   assert_non_null(strstr((char *)r.body, "\"detail\":\"Attestation error: RCAR handshake Auth failed: x\""));
   kbs_http_resp_clear(&r);
   kbs_error_respond(&r, KBS_E_ADMIN_AUTH_ACCESS, 0, "resource-policy: Admin access denied: y");
-  assert_non_null(strstr((char *)r.body, "admin access denied for endpoint resource-policy: Admin access denied: y"));
+  assert_non_null(
+      strstr((char *)r.body, "admin access denied for endpoint resource-policy: Admin access denied: y"));
   kbs_http_resp_clear(&r);
   kbs_error_respond(&r, KBS_E_RESOURCE_NOT_FOUND, 0, "resource not found: a/b/c");
   assert_int_equal(r.status, 404);
@@ -162,8 +164,8 @@ static void b64url(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(semver),  cmocka_unit_test(resource_paths), cmocka_unit_test(targets),
-      cmocka_unit_test(error_body), cmocka_unit_test(metrics),     cmocka_unit_test(dates),
+      cmocka_unit_test(semver),     cmocka_unit_test(resource_paths), cmocka_unit_test(targets),
+      cmocka_unit_test(error_body), cmocka_unit_test(metrics),        cmocka_unit_test(dates),
       cmocka_unit_test(b64url),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
