@@ -1,12 +1,13 @@
 /* Unit tests for the KBS's pure parts: SemVer, resource paths, request-target
  * parsing, the error body, metrics exposition, dates. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "core/json.h"
 #include "kbs/errors.h"
