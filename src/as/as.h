@@ -39,9 +39,10 @@ typedef struct {
   tr_digest_alg init_data_hash_alg;    /* 0 = sha384; only for JSON-structured init data */
 } tr_as_request;
 
-/* Creates from a parsed config.json (NULL = all defaults). `rvps` may be
- * NULL: the AS builds its own from rvps_config; when given it is borrowed
- * (the KBS shares one). */
+/* Creates from a parsed config.json (NULL = all defaults; see
+ * docs/attestation-service.md): policy storage from storage_backend, the
+ * built-in RVPS from rvps_config, the token broker and its signer, and the
+ * default policies (installed without overwriting stored copies). */
 tr_err *tr_as_new(const json_t *config, tr_as **out);
 
 /* As tr_as_new, sharing state with an embedding service (the KBS): `kv`
@@ -60,7 +61,10 @@ void tr_as_free(tr_as *as);
 
 /* Verifies every request, appraises against policy_ids (NULL/0 = "default")
  * and returns the signed token (caller frees). Errors name the request
- * index, the TEE and the failing check. */
+ * index, the TEE and the failing check; codes: TR_E_INVALID (bad request),
+ * TR_E_UNSUPPORTED (unknown TEE), TR_E_VERIFY (evidence), TR_E_NOTFOUND
+ * (unknown policy), TR_E_DENIED (Simple policy deny), TR_E_INTERNAL (a
+ * stored policy failed to evaluate). */
 tr_err *tr_as_evaluate(tr_as *as, const tr_as_request *reqs, size_t nreqs, const char *const *policy_ids,
                        size_t npolicy_ids, char **token);
 
@@ -71,8 +75,10 @@ tr_err *tr_as_get_policy(tr_as *as, const char *id, char **rego_text); /* caller
 tr_err *tr_as_list_policies(tr_as *as, json_t **out);
 tr_err *tr_as_delete_policy(tr_as *as, const char *id);
 
-/* Attestation challenge for a TEE (extra params for the nonce, e.g. IBM SE).
- * *out is the string the KBS puts in Challenge.extra-params ("" when none). */
+/* Attestation challenge for a TEE (extra params for the nonce, e.g. IBM SE):
+ * `params` is handed to the verifier's challenge op as given (restful-as
+ * passes the whole {"tee","tee_params"} body). *out is the string the KBS
+ * puts in Challenge.extra-params ("" when the TEE needs none). */
 tr_err *tr_as_challenge(tr_as *as, const char *tee, const json_t *params, char **out);
 
 /* The token signer's public keys as a JWKS document. New reference. */
