@@ -4,12 +4,14 @@
 #ifndef TRUSTEE_TEST_SNP_UTIL_H
 #define TRUSTEE_TEST_SNP_UTIL_H
 
-#include <cmocka.h>
-#include <jansson.h>
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

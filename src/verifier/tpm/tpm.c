@@ -38,6 +38,8 @@ static tr_err *b64_field(const json_t *o, const char *label, const char *name, u
 
 /* Evidence → quote (raw RSA signature) and AK. */
 static tr_err *parse_evidence(const json_t *ev, tr_tpm_quote *q, EVP_PKEY **ak, const char **ak_text) {
+  memset(q, 0, sizeof(*q));
+  *ak = NULL;
   if (!json_is_object(ev))
     return tr_err_new(TR_E_INVALID, "Failed to deserialize TPM Evidence: expected object, got %s",
                       tr_json_type_name(ev));
@@ -48,7 +50,6 @@ static tr_err *parse_evidence(const json_t *ev, tr_tpm_quote *q, EVP_PKEY **ak, 
   if (e) return tr_err_wrap(e, "Failed to deserialize TPM Evidence");
   uint8_t *sigm = NULL, *akder = NULL;
   size_t sigm_len = 0, akder_len = 0;
-  memset(q, 0, sizeof(*q));
   e = b64_field(tq, "tpm_quote", "signature", &sigm, &sigm_len);
   if (!e) e = b64_field(tq, "tpm_quote", "message", &q->msg, &q->msg_len);
   if (!e) {
