@@ -1,0 +1,4 @@
+# SNP / Azure vTPM evidence end to end through restful-as (free loopback port,
+# own temp dir; exit 77 = skipped when restful-as is not built).
+add_test(NAME verifier/snp_e2e_restful COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/test_snp_e2e_restful.py)
+set_tests_properties(verifier/snp_e2e_restful PROPERTIES ENVIRONMENT "${TRUSTEE_TEST_ENV}" TIMEOUT 300 SKIP_RETURN_CODE 77)
