@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (re) {
     size_t *ov = malloc(2 * ((size_t)rb_re_groups(re) + 1) * sizeof(size_t));
     if (ov) {
-      for (size_t start = 0; start <= slen && start < 4; start++) rb_re_exec(re, subj, slen, start, ov);
+      for (size_t start = 0; start <= slen && start < 4; start++)
+        rb_re_exec(re, subj, slen, start, ov);
       free(ov);
     }
     rb_re_release(re);

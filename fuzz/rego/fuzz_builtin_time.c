@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tr_buf_free(&b);
   }
   tr_buf b = TR_BUF_INIT;
-  rb_time_format(&b, (const char *)data, llen, (int64_t)size * 987654321 - 4000000000LL, 123456789, rb_zone_utc());
+  rb_time_format(&b, (const char *)data, llen, (int64_t)size * 987654321 - 4000000000LL, 123456789,
+                 rb_zone_utc());
   tr_buf_free(&b);
   rb_parse_duration((const char *)data, size, &ns, err, sizeof err);
   return 0;

@@ -13,7 +13,8 @@ static void test_aggregates(void **state) {
   EXPECT("sum", "[[]]", "0");
   EXPECT("sum", "[{\"$set\": [1, 2]}]", "3");
   EXPECT("sum", "[[9223372036854775807, 1]]", "9223372036854775808");
-  EXPECT("sum", "[[1, \"a\"]]", "type error: operand 1 must be array of numbers but got array containing string");
+  EXPECT("sum", "[[1, \"a\"]]",
+         "type error: operand 1 must be array of numbers but got array containing string");
   EXPECT("product", "[[2, 3, 4]]", "24");
   EXPECT("product", "[[]]", "1");
   EXPECT("product", "[[4294967296, 4294967296]]", "18446744073709551616");
@@ -45,7 +46,8 @@ static void test_arrays_sets(void **state) {
   EXPECT("intersection", "[{\"$set\": [{\"$set\": [1, 2]}, {\"$set\": [2, 3]}]}]", "[2]");
   EXPECT("intersection", "[{\"$set\": []}]", "[]");
   EXPECT("intersection", "[[1]]", "type error: operand 1 must be set but got array");
-  EXPECT("union", "[{\"$set\": [1]}]", "type error: operand 1 must be set of sets but got set containing number");
+  EXPECT("union", "[{\"$set\": [1]}]",
+         "type error: operand 1 must be set of sets but got set containing number");
   TB_DONE();
 }
 

@@ -50,10 +50,12 @@ static void test_json(void **state) {
          "\"[\\n  1234567890,\\n  2000000\\n]\"");
   EXPECT("json.marshal_with_options", "[[1, 2], {}]", "\"[1,2]\"");
   EXPECT("json.marshal_with_options", "[{\"foo\": \"bar\", \"bar\": \"baz\"}, {\"prefix\": \"JSON => \"}]",
-         "\"JSON => {\\nJSON => \\t\\\"bar\\\": \\\"baz\\\",\\nJSON => \\t\\\"foo\\\": \\\"bar\\\"\\nJSON => }\"");
+         "\"JSON => {\\nJSON => \\t\\\"bar\\\": \\\"baz\\\",\\nJSON => \\t\\\"foo\\\": \\\"bar\\\"\\nJSON => "
+         "}\"");
   EXPECT("json.marshal_with_options", "[[], {\"indent\": \"    \", \"prefix\": \"---\"}]", "\"---[]\"");
   EXPECT("json.marshal_with_options", "[[[[]]], {\"indent\": \" \", \"pretty\": false}]", "\"[[[]]]\"");
-  EXPECT("json.marshal_with_options", "[[], {\"indent\": \"    \", \"include_winning_lottery_numbers\": true}]",
+  EXPECT("json.marshal_with_options",
+         "[[], {\"indent\": \"    \", \"include_winning_lottery_numbers\": true}]",
          "type error: operand 2 object contained unknown key \"include_winning_lottery_numbers\"");
   EXPECT("json.unmarshal", "[\"[{\\\"foo\\\":[1,2,3]}]\"]", "[{\"foo\": [1, 2, 3]}]");
   EXPECT("json.unmarshal", "[1]", "type error: operand 1 must be string but got number");

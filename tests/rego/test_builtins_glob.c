@@ -23,7 +23,8 @@ static void test_glob(void **state) {
   EXPECT("glob.match", "[\"\u00e9*\", [\"\u00e9\"], \"\u00e9x\"]", "true");
   EXPECT("glob.match", "[\"[a\", [], \"a\"]", "builtin error: glob:");
   EXPECT("glob.match", "[\"{a,b\", [], \"a\"]", "builtin error: glob:");
-  EXPECT("glob.match", "[\"*\", 1, \"a\"]", "type error: operand 2 must be one of {array, null} but got number");
+  EXPECT("glob.match", "[\"*\", 1, \"a\"]",
+         "type error: operand 2 must be one of {array, null} but got number");
   EXPECT("glob.match", "[\"*\", [\"ab\"], \"a\"]", "type error: operand 2 must be array of runes");
   EXPECT("glob.quote_meta", "[\"*.github.com\"]", "\"\\\\*.github.com\"");
   EXPECT("glob.quote_meta", "[\"[x]{y}?\\\\\"]", "\"\\\\[x\\\\]\\\\{y\\\\}\\\\?\\\\\\\\\"");

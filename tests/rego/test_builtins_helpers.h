@@ -25,12 +25,13 @@
 static rv *tb_convert_sets(rv_arena *a, rv *v) {
   if (rv_is(v, RV_ARRAY)) {
     rv **items = rv_alloc(a, (v->u.arr.len + 1) * sizeof(rv *));
-    for (size_t i = 0; i < v->u.arr.len; i++) items[i] = tb_convert_sets(a, v->u.arr.items[i]);
+    for (size_t i = 0; i < v->u.arr.len; i++)
+      items[i] = tb_convert_sets(a, v->u.arr.items[i]);
     return rv_array(a, items, v->u.arr.len);
   }
   if (rv_is(v, RV_OBJECT)) {
-    if (v->u.obj.len == 1 && rv_is(v->u.obj.keys[0], RV_STRING) && strcmp(v->u.obj.keys[0]->u.str.s, "$set") == 0 &&
-        rv_is(v->u.obj.vals[0], RV_ARRAY)) {
+    if (v->u.obj.len == 1 && rv_is(v->u.obj.keys[0], RV_STRING) &&
+        strcmp(v->u.obj.keys[0]->u.str.s, "$set") == 0 && rv_is(v->u.obj.vals[0], RV_ARRAY)) {
       rv *arr = tb_convert_sets(a, v->u.obj.vals[0]);
       return rv_set(a, arr->u.arr.items, arr->u.arr.len);
     }
@@ -72,7 +73,8 @@ static char *tb_call_ctx(rego_bctx *ctx, const char *name, const char *args) {
   rv *out = NULL;
   rego_bi_status st = def->fn(ctx, arr->u.arr.items, &out);
   rv_buf b = {0};
-  if (st == REGO_BI_UNDEFINED) rv_buf_puts(&b, "undefined");
+  if (st == REGO_BI_UNDEFINED)
+    rv_buf_puts(&b, "undefined");
   else if (st == REGO_BI_ERROR) {
     rv_buf_puts(&b, ctx->err_kind == REGO_BI_ERR_TYPE ? "type error: " : "builtin error: ");
     rv_buf_puts(&b, ctx->err_msg);

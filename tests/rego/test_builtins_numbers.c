@@ -15,8 +15,10 @@ static void test_numbers(void **state) {
   EXPECT("round", "[7]", "7");
   EXPECT("numbers.range", "[1, 4]", "[1, 2, 3, 4]");
   EXPECT("numbers.range", "[2, -1]", "[2, 1, 0, -1]");
-  EXPECT("numbers.range", "[1.5, 4]", "type error: operand 1 must be integer number but got floating-point number");
-  EXPECT("numbers.range", "[1, 4.5]", "type error: operand 2 must be integer number but got floating-point number");
+  EXPECT("numbers.range", "[1.5, 4]",
+         "type error: operand 1 must be integer number but got floating-point number");
+  EXPECT("numbers.range", "[1, 4.5]",
+         "type error: operand 2 must be integer number but got floating-point number");
   EXPECT("numbers.range", "[0, 100000000000]", "builtin error: range of");
   EXPECT("numbers.range_step", "[0, 10, 3]", "[0, 3, 6, 9]");
   EXPECT("numbers.range_step", "[10, 0, 5]", "[10, 5, 0]");
@@ -45,8 +47,10 @@ static void test_bits(void **state) {
   EXPECT("bits.negate", "[5]", "-6");
   EXPECT("bits.lsh", "[1, 70]", "1180591620717411303424");
   EXPECT("bits.rsh", "[-8, 1]", "-4");
-  EXPECT("bits.and", "[1.5, 1]", "type error: operand 1 must be integer number but got floating-point number");
-  EXPECT("bits.lsh", "[1, -1]", "type error: operand 2 must be an unsigned integer number but got a negative integer");
+  EXPECT("bits.and", "[1.5, 1]",
+         "type error: operand 1 must be integer number but got floating-point number");
+  EXPECT("bits.lsh", "[1, -1]",
+         "type error: operand 2 must be an unsigned integer number but got a negative integer");
 }
 
 static void test_types_casts(void **state) {
@@ -69,7 +73,8 @@ static void test_types_casts(void **state) {
   EXPECT("to_number", "[\"1e400\"]", "builtin error: value out of range");
   EXPECT("to_number", "[\"-Infinity\"]", "type error: operand 1 must be valid number string but got string");
   EXPECT("to_number", "[\"nan\"]", "type error: operand 1 must be valid number string");
-  EXPECT("to_number", "[[]]", "type error: operand 1 must be one of {null, boolean, number, string} but got array");
+  EXPECT("to_number", "[[]]",
+         "type error: operand 1 must be one of {null, boolean, number, string} but got array");
   TB_DONE();
 }
 

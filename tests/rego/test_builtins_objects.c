@@ -21,21 +21,29 @@ static void test_remove_filter(void **state) {
   EXPECT("object.remove", "[{\"a\": 1, \"b\": 2, \"c\": 3}, [\"a\", \"x\"]]", "{\"b\": 2, \"c\": 3}");
   EXPECT("object.remove", "[{\"a\": 1, \"b\": 2}, {\"$set\": [\"b\"]}]", "{\"a\": 1}");
   EXPECT("object.remove", "[{\"a\": 1, \"b\": 2}, {\"b\": 0}]", "{\"a\": 1}");
-  EXPECT("object.remove", "[{\"a\": 1}, 1]", "type error: operand 2 must be one of {object, set, array} but got number");
+  EXPECT("object.remove", "[{\"a\": 1}, 1]",
+         "type error: operand 2 must be one of {object, set, array} but got number");
   EXPECT("object.remove", "[null, []]", "type error: operand 1 must be object but got null");
-  EXPECT("object.filter", "[{\"a\": {\"x\": 1}, \"b\": 2, \"c\": 3}, [\"a\", \"c\"]]", "{\"a\": {\"x\": 1}, \"c\": 3}");
-  EXPECT("object.filter", "[{\"a\": 1}, \"a\"]", "type error: operand 2 must be one of {object, set, array} but got string");
-  EXPECT("json.filter", "[{\"a\": {\"b\": 1, \"c\": 2}, \"d\": 3}, [\"a/b\", \"d\"]]", "{\"a\": {\"b\": 1}, \"d\": 3}");
-  EXPECT("json.filter", "[{\"a\": [{\"b\": 1, \"c\": 2}, 7, 8]}, [\"/a/0/b\", \"a/2\"]]", "{\"a\": [{\"b\": 1}, 8]}");
-  EXPECT("json.filter", "[{\"a/b\": 1, \"a~b\": 2, \"c\": 3}, [\"a~1b\", \"a~0b\"]]", "{\"a/b\": 1, \"a~b\": 2}");
-  EXPECT("json.filter", "[{\"a\": {\"b\": 1, \"c\": 2}}, [[\"a\", \"c\"], \"a\"]]", "{\"a\": {\"b\": 1, \"c\": 2}}");
+  EXPECT("object.filter", "[{\"a\": {\"x\": 1}, \"b\": 2, \"c\": 3}, [\"a\", \"c\"]]",
+         "{\"a\": {\"x\": 1}, \"c\": 3}");
+  EXPECT("object.filter", "[{\"a\": 1}, \"a\"]",
+         "type error: operand 2 must be one of {object, set, array} but got string");
+  EXPECT("json.filter", "[{\"a\": {\"b\": 1, \"c\": 2}, \"d\": 3}, [\"a/b\", \"d\"]]",
+         "{\"a\": {\"b\": 1}, \"d\": 3}");
+  EXPECT("json.filter", "[{\"a\": [{\"b\": 1, \"c\": 2}, 7, 8]}, [\"/a/0/b\", \"a/2\"]]",
+         "{\"a\": [{\"b\": 1}, 8]}");
+  EXPECT("json.filter", "[{\"a/b\": 1, \"a~b\": 2, \"c\": 3}, [\"a~1b\", \"a~0b\"]]",
+         "{\"a/b\": 1, \"a~b\": 2}");
+  EXPECT("json.filter", "[{\"a\": {\"b\": 1, \"c\": 2}}, [[\"a\", \"c\"], \"a\"]]",
+         "{\"a\": {\"b\": 1, \"c\": 2}}");
   EXPECT("json.remove", "[{\"a\": {\"b\": 1, \"c\": 2}, \"d\": 3}, [\"a/b\", \"d\"]]", "{\"a\": {\"c\": 2}}");
   EXPECT("json.remove", "[{\"a\": [1, 2, 3]}, {\"$set\": [\"a/1\"]}]", "{\"a\": [1, 3]}");
   EXPECT("json.remove", "[{\"a\": {\"$set\": [\"x\", \"y\"]}}, [[\"a\", \"x\"]]]", "{\"a\": [\"y\"]}");
   EXPECT("json.remove", "[true, []]", "type error: operand 1 must be object but got boolean");
   EXPECT("json.remove", "[{}, 1]", "type error: operand 2 must be one of {set, array} but got number");
   EXPECT("json.remove", "[{}, [1]]",
-         "type error: operand 2 must be one of {set, array} containing string paths or array of path segments but got number");
+         "type error: operand 2 must be one of {set, array} containing string paths or array of path "
+         "segments but got number");
 }
 
 static void test_union_subset(void **state) {
@@ -49,16 +57,21 @@ static void test_union_subset(void **state) {
   EXPECT("object.union_n", "[[{\"foo\": \"bar\"}, {\"foo\": \"baz\"}]]", "{\"foo\": \"baz\"}");
   EXPECT("object.union_n", "[[{\"a\": {\"b\": 2}}, {\"a\": 4}, {\"a\": {\"c\": 3}}]]", "{\"a\": {\"c\": 3}}");
   EXPECT("object.union_n", "[[{\"a\": {\"b\": 2}}, {\"a\": {\"c\": 3}}]]", "{\"a\": {\"b\": 2, \"c\": 3}}");
-  EXPECT("object.union_n", "[[{\"foo\": 1}, \"baz\"]]", "type error: operand 1 must be array of objects but got array containing string");
-  EXPECT("object.subset", "[{\"a\": 5, \"b\": 7, \"n\": {\"x\": 1, \"s\": {\"$set\": [1, 2]}, \"l\": [6, 7, 8]}}, "
-                          "{\"a\": 5, \"n\": {\"s\": {\"$set\": [2]}, \"l\": [7, 8]}}]",
+  EXPECT("object.union_n", "[[{\"foo\": 1}, \"baz\"]]",
+         "type error: operand 1 must be array of objects but got array containing string");
+  EXPECT("object.subset",
+         "[{\"a\": 5, \"b\": 7, \"n\": {\"x\": 1, \"s\": {\"$set\": [1, 2]}, \"l\": [6, 7, 8]}}, "
+         "{\"a\": 5, \"n\": {\"s\": {\"$set\": [2]}, \"l\": [7, 8]}}]",
          "true");
   EXPECT("object.subset", "[{\"a\": 5}, {\"a\": 5, \"b\": 1}]", "false");
   EXPECT("object.subset", "[[1, 2, 3, 4], [2, 3]]", "true");
   EXPECT("object.subset", "[[1, 2, 3, 4], [2, 4]]", "false");
   EXPECT("object.subset", "[[1, 2, 3], {\"$set\": [3, 1]}]", "true");
-  EXPECT("object.subset", "[{\"$set\": [1, 2, 3, {\"$set\": [\"a\", \"b\"]}]}, {\"$set\": [2, {\"$set\": [\"a\"]}]}]", "false");
-  EXPECT("object.subset", "[{\"$set\": [3]}, [3]]", "type error: both arguments object.subset must be of the same type");
+  EXPECT("object.subset",
+         "[{\"$set\": [1, 2, 3, {\"$set\": [\"a\", \"b\"]}]}, {\"$set\": [2, {\"$set\": [\"a\"]}]}]",
+         "false");
+  EXPECT("object.subset", "[{\"$set\": [3]}, [3]]",
+         "type error: both arguments object.subset must be of the same type");
   TB_DONE();
 }
 

@@ -15,16 +15,18 @@ static void test_match(void **state) {
   EXPECT("regex.is_valid", "[\".*\"]", "true");
   EXPECT("regex.is_valid", "[1]", "false");
   /* what Go rejects */
-  const char *invalid[] = {"(?=a)",   "(?!a)", "(?<=a)b", "(a)\\\\1", "a**",    "a++",  "*a",   "a{1001}",
-                           "(?P=n)",  "\\\\Z", "\\\\h",   "(?#c)",   "(*ACCEPT)", "(?x)a", "(a",   "a)",
-                           "[[:foo:]]", "\\\\8", "(?i-)a", "\\\\C"};
+  const char *invalid[] = {"(?=a)",   "(?!a)",  "(?<=a)b",   "(a)\\\\1", "a**",    "a++",       "*a",
+                           "a{1001}", "(?P=n)", "\\\\Z",     "\\\\h",    "(?#c)",  "(*ACCEPT)", "(?x)a",
+                           "(a",      "a)",     "[[:foo:]]", "\\\\8",    "(?i-)a", "\\\\C"};
   for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++) {
     char args[64];
     snprintf(args, sizeof args, "[\"%s\"]", invalid[i]);
     EXPECT("regex.is_valid", args, "false");
   }
-  const char *valid[] = {"a*?",        "a??",        "(?P<x>a)(?<y>b)", "(?i:a)b", "(?s-m)a", "[]a]", "[^]a]",
-                         "\\\\pL\\\\p{Greek}", "a{2,3}?", "x{,3}",     "\\\\Q*+\\\\E", "[[:alpha:]]", "^*$", "\\\\.\\\\-"};
+  const char *valid[] = {"a*?",     "a??",       "(?P<x>a)(?<y>b)", "(?i:a)b",
+                         "(?s-m)a", "[]a]",      "[^]a]",           "\\\\pL\\\\p{Greek}",
+                         "a{2,3}?", "x{,3}",     "\\\\Q*+\\\\E",    "[[:alpha:]]",
+                         "^*$",     "\\\\.\\\\-"};
   for (size_t i = 0; i < sizeof valid / sizeof *valid; i++) {
     char args[64];
     snprintf(args, sizeof args, "[\"%s\"]", valid[i]);
@@ -69,15 +71,19 @@ static void test_replace_template(void **state) {
   EXPECT("regex.template_match", "[\"urn:foo:{.*}\", \"urn:foo:bar:baz\", \"{\", \"}\"]", "true");
   EXPECT("regex.template_match", "[\"urn:foo.bar:<[0-9]{2}>\", \"urn:foo.bar:12\", \"<\", \">\"]", "true");
   EXPECT("regex.template_match", "[\"urn:foo.bar:<[0-9]{2}>\", \"urn:fooxbar:12\", \"<\", \">\"]", "false");
-  EXPECT("regex.template_match", "[\"urn:{.*\", \"urn:x\", \"{\", \"}\"]", "builtin error: unbalanced braces");
+  EXPECT("regex.template_match", "[\"urn:{.*\", \"urn:x\", \"{\", \"}\"]",
+         "builtin error: unbalanced braces");
   EXPECT("regex.template_match", "[\"urn\", \"urn\", \"{{\", \"}\"]", "builtin error: start delimiter");
 }
 
 static void test_limits(void **state) {
   (void)state;
   /* catastrophic backtracking is cut off by the match limit, not hung */
-  char *got = tb_call("regex.match", "[\"^(a+)+$\", \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"]");
-  assert_true(strcmp(got, "false") == 0 || strncmp(got, "builtin error: regular expression match limit", 44) == 0);
+  char *got =
+      tb_call("regex.match",
+              "[\"^(a+)+$\", \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"]");
+  assert_true(strcmp(got, "false") == 0 ||
+              strncmp(got, "builtin error: regular expression match limit", 44) == 0);
   free(got);
   /* translation keeps unknown bytes and rejects trailing backslashes */
   tr_buf b = TR_BUF_INIT;
@@ -95,8 +101,11 @@ static void test_done(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_match),  cmocka_unit_test(test_find_split), cmocka_unit_test(test_replace_template),
-      cmocka_unit_test(test_limits), cmocka_unit_test(test_done),
+      cmocka_unit_test(test_match),
+      cmocka_unit_test(test_find_split),
+      cmocka_unit_test(test_replace_template),
+      cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_done),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

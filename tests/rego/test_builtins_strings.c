@@ -6,7 +6,8 @@ static void test_basic(void **state) {
   EXPECT("concat", "[\"/\", [\"\", \"foo\", \"bar\", \"0\", \"baz\"]]", "\"/foo/bar/0/baz\"");
   EXPECT("concat", "[\",\", {\"$set\": [\"b\", \"a\"]}]", "\"a,b\"");
   EXPECT("concat", "[\",\", []]", "\"\"");
-  EXPECT("concat", "[\",\", [1]]", "type error: operand 2 must be array of strings but got array containing number");
+  EXPECT("concat", "[\",\", [1]]",
+         "type error: operand 2 must be array of strings but got array containing number");
   EXPECT("contains", "[\"abcdefgh\", \"defg\"]", "true");
   EXPECT("contains", "[\"abcdefgh\", \"ac\"]", "false");
   EXPECT("contains", "[1, \"ac\"]", "type error: operand 1 must be string but got number");
@@ -47,7 +48,8 @@ static void test_split_replace_trim(void **state) {
   EXPECT("replace", "[\"abc\", \"\", \"-\"]", "\"-a-b-c-\"");
   EXPECT("strings.replace_n", "[{\"a\": \"1\", \"ab\": \"2\"}, \"abab\"]", "\"1b1b\"");
   EXPECT("strings.replace_n", "[{\"ab\": \"2\", \"b\": \"x\"}, \"abb\"]", "\"2x\"");
-  EXPECT("strings.replace_n", "[{\"1\": 2}, \"abb\"]", "type error: operand 1 non-string value found in pattern object");
+  EXPECT("strings.replace_n", "[{\"1\": 2}, \"abb\"]",
+         "type error: operand 1 non-string value found in pattern object");
   EXPECT("trim", "[\"...foo.bar...\", \".o\"]", "\"foo.bar\"");
   EXPECT("trim", "[\"xx\", \"x\"]", "\"\"");
   EXPECT("trim_left", "[\"..a..\", \".\"]", "\"a..\"");
@@ -91,22 +93,31 @@ static void test_sprintf(void **state) {
   EXPECT("sprintf", "[\"%d %d\", [1]]", "\"1 %!d(MISSING)\"");
   EXPECT("sprintf", "[\"%d\", [1, \"a\"]]", "\"1%!(EXTRA string=a)\"");
   EXPECT("sprintf", "[\"%v %v %v\", [1.5, 12345678.9, 0.00001]]", "\"1.5 1.23456789e+07 1e-05\"");
-  EXPECT("sprintf", "[\"%g|%e|%G\", [123456789.5, 1234.5678, 1e-7]]", "\"1.234567895e+08|1.234568e+03|1E-07\"");
+  EXPECT("sprintf", "[\"%g|%e|%G\", [123456789.5, 1234.5678, 1e-7]]",
+         "\"1.234567895e+08|1.234568e+03|1E-07\"");
   EXPECT("sprintf", "[\"%8.3f|%-8.2f|%+d|% d\", [3.14159, 2.5, 5, 7]]", "\"   3.142|2.50    |+5| 7\"");
-  EXPECT("sprintf", "[\"%q|%x|% X|%#x\", [\"a\\\"b\\n\", \"hi\", \"hi\", 255]]", "\"\\\"a\\\\\\\"b\\\\n\\\"|6869|68 69|0xff\"");
-  EXPECT("sprintf", "[\"%5s|%-5s|%.2s|%05d|%x\", [\"ab\", \"ab\", \"abc\", -42, -255]]", "\"   ab|ab   |ab|-0042|-ff\"");
+  EXPECT("sprintf", "[\"%q|%x|% X|%#x\", [\"a\\\"b\\n\", \"hi\", \"hi\", 255]]",
+         "\"\\\"a\\\\\\\"b\\\\n\\\"|6869|68 69|0xff\"");
+  EXPECT("sprintf", "[\"%5s|%-5s|%.2s|%05d|%x\", [\"ab\", \"ab\", \"abc\", -42, -255]]",
+         "\"   ab|ab   |ab|-0042|-ff\"");
   EXPECT("sprintf", "[\"%[2]d %[1]d\", [1, 2]]", "\"2 1\"");
   EXPECT("sprintf", "[\"%*d|%-*d|\", [4, 7, 3, 8]]", "\"   7|8  |\"");
-  EXPECT("sprintf", "[\"%c%c|%U|%t|%%|%\", [65, 19990, 65, true]]", "\"A\u4e16|U+0041|%!t(string=true)|%|%!(NOVERB)\"");
-  EXPECT("sprintf", "[\"%v|%v|%v\", [null, {\"a\": [1]}, {\"$set\": [2, 1]}]]", "\"null|{\\\"a\\\": [1]}|{1, 2}\"");
-  EXPECT("sprintf", "[\"%#v|%T|%T|%b|%o|%O\", [\"s\", 1.5, 1, 5, 8, 8]]", "\"\\\"s\\\"|float64|int|101|10|0o10\"");
+  EXPECT("sprintf", "[\"%c%c|%U|%t|%%|%\", [65, 19990, 65, true]]",
+         "\"A\u4e16|U+0041|%!t(string=true)|%|%!(NOVERB)\"");
+  EXPECT("sprintf", "[\"%v|%v|%v\", [null, {\"a\": [1]}, {\"$set\": [2, 1]}]]",
+         "\"null|{\\\"a\\\": [1]}|{1, 2}\"");
+  EXPECT("sprintf", "[\"%#v|%T|%T|%b|%o|%O\", [\"s\", 1.5, 1, 5, 8, 8]]",
+         "\"\\\"s\\\"|float64|int|101|10|0o10\"");
   EXPECT("sprintf", "[\"%d\", 1]", "type error: operand 2 must be array but got number");
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_basic),      cmocka_unit_test(test_indexing), cmocka_unit_test(test_split_replace_trim),
-      cmocka_unit_test(test_format_int), cmocka_unit_test(test_sprintf),
+      cmocka_unit_test(test_basic),
+      cmocka_unit_test(test_indexing),
+      cmocka_unit_test(test_split_replace_trim),
+      cmocka_unit_test(test_format_int),
+      cmocka_unit_test(test_sprintf),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   return rc;

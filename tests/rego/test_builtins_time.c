@@ -4,18 +4,21 @@
 
 static void test_parse(void **state) {
   (void)state;
-  EXPECT("time.parse_ns", "[\"2006-01-02T15:04:05Z07:00\", \"2017-06-02T19:00:00-07:00\"]", "1496455200000000000");
+  EXPECT("time.parse_ns", "[\"2006-01-02T15:04:05Z07:00\", \"2017-06-02T19:00:00-07:00\"]",
+         "1496455200000000000");
   EXPECT("time.parse_ns", "[\"2006-01-02T15:04:05Z07:00\", \"1677-09-21T00:12:43.145224192-00:00\"]",
          "-9223372036854775808");
   EXPECT("time.parse_ns", "[\"2006-01-02T15:04:05Z07:00\", \"2262-04-11T23:47:16.854775807-00:00\"]",
          "9223372036854775807");
-  EXPECT("time.parse_ns", "[\"01/02 03:04:05PM '06 -0700\", \"06/02 07:00:00PM '17 -0700\"]", "1496455200000000000");
+  EXPECT("time.parse_ns", "[\"01/02 03:04:05PM '06 -0700\", \"06/02 07:00:00PM '17 -0700\"]",
+         "1496455200000000000");
   EXPECT("time.parse_ns", "[\"02 Jan 06 15:04 -0700\", \"02 Jun 17 19:00 -0700\"]", "1496455200000000000");
   EXPECT("time.parse_ns", "[\"RFC822Z\", \"02 Jun 17 19:00 -0700\"]", "1496455200000000000");
   EXPECT("time.parse_ns", "[\"2006-01-02\", \"2020-02-29\"]", "1582934400000000000");
   EXPECT("time.parse_ns", "[\"Mon Jan _2 15:04:05 MST 2006\", \"Tue Feb  4 01:02:03 PST 2020\"]",
          "1580778123000000000");
-  EXPECT("time.parse_ns", "[\"2006-01-02T15:04:05.000Z\", \"2020-01-01T00:00:00.123Z\"]", "1577836800123000000");
+  EXPECT("time.parse_ns", "[\"2006-01-02T15:04:05.000Z\", \"2020-01-01T00:00:00.123Z\"]",
+         "1577836800123000000");
   EXPECT("time.parse_ns", "[\"2006-002\", \"2020-060\"]", "1582934400000000000");
   EXPECT("time.parse_ns", "[\"2006-01-02T15:04:05Z07:00\", \"1677-09-21T00:12:43.145224191-00:00\"]",
          "builtin error: time outside of valid range");
@@ -56,7 +59,8 @@ static void test_civil(void **state) {
   EXPECT("time.date", "[-1]", "[1969, 12, 31]");
   EXPECT("time.date", "[[1, \"Nowhere/Land\"]]", "builtin error: unknown time zone Nowhere/Land");
   EXPECT("time.date", "[[1, \"../../etc/passwd\"]]", "builtin error: unknown time zone");
-  EXPECT("time.date", "[\"x\"]", "type error: operand 1 must be either number (ns) or [number (ns), string (tz)] but got string");
+  EXPECT("time.date", "[\"x\"]",
+         "type error: operand 1 must be either number (ns) or [number (ns), string (tz)] but got string");
   EXPECT("time.clock", "[1517832000000000000]", "[12, 0, 0]");
   EXPECT("time.clock", "[[1517832000000000000, \"America/New_York\"]]", "[7, 0, 0]");
   /* summer time through the TZif transitions, and far future through the TZ footer rule */
@@ -79,11 +83,14 @@ static void test_civil(void **state) {
 static void test_format(void **state) {
   (void)state;
   EXPECT("time.format", "[1670006453141828752]", "\"2022-12-02T18:40:53.141828752Z\"");
-  EXPECT("time.format", "[[1670006453141828752, \"Asia/Kolkata\"]]", "\"2022-12-03T00:10:53.141828752+05:30\"");
+  EXPECT("time.format", "[[1670006453141828752, \"Asia/Kolkata\"]]",
+         "\"2022-12-03T00:10:53.141828752+05:30\"");
   EXPECT("time.format", "[[1670006453141828752, \"Asia/Kolkata\", \"Mon Jan 02 15:04:05 -0700 2006\"]]",
          "\"Sat Dec 03 00:10:53 +0530 2022\"");
-  EXPECT("time.format", "[[1670006453141828752, \"Asia/Kolkata\", \"RFC1123Z\"]]", "\"Sat, 03 Dec 2022 00:10:53 +0530\"");
-  EXPECT("time.format", "[[1670006453141828752, \"America/New_York\", \"RFC1123\"]]", "\"Fri, 02 Dec 2022 13:40:53 EST\"");
+  EXPECT("time.format", "[[1670006453141828752, \"Asia/Kolkata\", \"RFC1123Z\"]]",
+         "\"Sat, 03 Dec 2022 00:10:53 +0530\"");
+  EXPECT("time.format", "[[1670006453141828752, \"America/New_York\", \"RFC1123\"]]",
+         "\"Fri, 02 Dec 2022 13:40:53 EST\"");
   EXPECT("time.format", "[[1670006453141828752, \"UTC\", \"Monday January 2 3:4:5pm .000 __2 002 06\"]]",
          "\"Friday December 2 6:40:53pm .141 336 336 22\"");
   EXPECT("time.format", "[[0, \"UTC\", \"2006-01-02T15:04:05.999Z07:00:00|-07|Z0700\"]]",
@@ -109,7 +116,8 @@ static void test_roundtrip(void **state) {
       int64_t ps;
       int32_t pns;
       char err[300];
-      if (!rb_time_parse(layouts[i], strlen(layouts[i]), (const char *)b.data, b.len, &ps, &pns, err, sizeof err))
+      if (!rb_time_parse(layouts[i], strlen(layouts[i]), (const char *)b.data, b.len, &ps, &pns, err,
+                         sizeof err))
         fail_msg("%s: %s", (const char *)b.data, err);
       assert_int_equal(ps, s);
       assert_int_equal(pns, ns);

@@ -21,10 +21,14 @@ static rego_bi_status bi_slice(rego_bctx *ctx, rv *const *args, rv **out) {
   if ((st = rb_int_operand(ctx, args, 1, &start)) != REGO_BI_OK) return st;
   if ((st = rb_int_operand(ctx, args, 2, &stop)) != REGO_BI_OK) return st;
   int64_t len = (int64_t)args[0]->u.arr.len;
-  if (stop < 0) stop = 0;
-  else if (stop > len) stop = len;
-  if (start < 0) start = 0;
-  else if (start > stop) start = stop;
+  if (stop < 0)
+    stop = 0;
+  else if (stop > len)
+    stop = len;
+  if (start < 0)
+    start = 0;
+  else if (start > stop)
+    start = stop;
   *out = rv_array(ctx->arena, args[0]->u.arr.items + start, (size_t)(stop - start));
   return REGO_BI_OK;
 }
@@ -33,7 +37,8 @@ static rego_bi_status bi_reverse(rego_bctx *ctx, rv *const *args, rv **out) {
   RB_EXPECT(ctx, args, 0, RV_ARRAY, "array");
   size_t n = args[0]->u.arr.len;
   rv **items = rv_alloc(ctx->arena, (n ? n : 1) * sizeof(rv *));
-  for (size_t i = 0; i < n; i++) items[i] = args[0]->u.arr.items[n - 1 - i];
+  for (size_t i = 0; i < n; i++)
+    items[i] = args[0]->u.arr.items[n - 1 - i];
   *out = rv_array(ctx->arena, items, n);
   return REGO_BI_OK;
 }
@@ -43,8 +48,10 @@ static void flatten_into(rv_arena *a, rv_vec *v, const rv *arr) {
   for (size_t i = 0; i < arr->u.arr.len; i++) {
     rv *x = arr->u.arr.items[i];
     if (rv_is(x, RV_ARRAY))
-      for (size_t j = 0; j < x->u.arr.len; j++) rv_vec_push(a, v, x->u.arr.items[j]);
-    else rv_vec_push(a, v, x);
+      for (size_t j = 0; j < x->u.arr.len; j++)
+        rv_vec_push(a, v, x->u.arr.items[j]);
+    else
+      rv_vec_push(a, v, x);
   }
 }
 
@@ -57,7 +64,9 @@ static rego_bi_status bi_flatten(rego_bctx *ctx, rv *const *args, rv **out) {
 }
 
 const rego_builtin_def rego_builtins_arrays[] = {
-    {"array.concat", 2, bi_concat, 0},   {"array.slice", 3, bi_slice, 0},
-    {"array.reverse", 1, bi_reverse, 0}, {"array.flatten", 1, bi_flatten, 0},
+    {"array.concat", 2, bi_concat, 0},
+    {"array.slice", 3, bi_slice, 0},
+    {"array.reverse", 1, bi_reverse, 0},
+    {"array.flatten", 1, bi_flatten, 0},
     {NULL, 0, NULL, 0},
 };

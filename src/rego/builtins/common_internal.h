@@ -17,7 +17,7 @@
 typedef __int128 rb_i128;
 
 /* Returns the status of an operand type error if args[i] is not of kind k. */
-#define RB_EXPECT(ctx, args, idx, k, tname)                                                                \
+#define RB_EXPECT(ctx, args, idx, k, tname)                                                                  \
   do {                                                                                                       \
     if (!rv_is((args)[idx], (k))) return rego_bi_operand_error((ctx), (idx) + 1, (tname), (args)[idx]);      \
   } while (0)
@@ -87,7 +87,8 @@ static inline const char *rb_rego_text(rv_arena *a, const rv *v, bool bare_strin
 static inline rego_bi_status rb_int_operand(rego_bctx *ctx, rv *const *args, int idx, int64_t *out) {
   if (!rv_is(args[idx], RV_NUMBER)) return rego_bi_operand_error(ctx, idx + 1, "number", args[idx]);
   if (!rv_num_is_integer(args[idx]))
-    return rego_bi_type_error(ctx, "operand %d must be integer number but got floating-point number", idx + 1);
+    return rego_bi_type_error(ctx, "operand %d must be integer number but got floating-point number",
+                              idx + 1);
   if (!rv_num_get_i64(args[idx], out)) return rego_bi_error(ctx, "operand %d is too large", idx + 1);
   return REGO_BI_OK;
 }

@@ -18,25 +18,30 @@ static bool go_float_syntax(const char *s, size_t n, bool *is_int) {
   if (i + 1 < n && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
     i += 2;
     size_t digits = 0;
-    while (i < n && isxdigit((unsigned char)s[i])) i++, digits++;
+    while (i < n && isxdigit((unsigned char)s[i]))
+      i++, digits++;
     if (i < n && s[i] == '.') {
       i++;
-      while (i < n && isxdigit((unsigned char)s[i])) i++, digits++;
+      while (i < n && isxdigit((unsigned char)s[i]))
+        i++, digits++;
     }
     if (!digits || i >= n || (s[i] != 'p' && s[i] != 'P')) return false;
     i++;
     if (i < n && (s[i] == '+' || s[i] == '-')) i++;
     size_t ed = 0;
-    while (i < n && isdigit((unsigned char)s[i])) i++, ed++;
+    while (i < n && isdigit((unsigned char)s[i]))
+      i++, ed++;
     return ed > 0 && i == n;
   }
   size_t digits = 0;
   bool frac = false, exp = false;
-  while (i < n && isdigit((unsigned char)s[i])) i++, digits++;
+  while (i < n && isdigit((unsigned char)s[i]))
+    i++, digits++;
   if (i < n && s[i] == '.') {
     frac = true;
     i++;
-    while (i < n && isdigit((unsigned char)s[i])) i++, digits++;
+    while (i < n && isdigit((unsigned char)s[i]))
+      i++, digits++;
   }
   if (!digits) return false;
   if (i < n && (s[i] == 'e' || s[i] == 'E')) {
@@ -44,7 +49,8 @@ static bool go_float_syntax(const char *s, size_t n, bool *is_int) {
     i++;
     if (i < n && (s[i] == '+' || s[i] == '-')) i++;
     size_t ed = 0;
-    while (i < n && isdigit((unsigned char)s[i])) i++, ed++;
+    while (i < n && isdigit((unsigned char)s[i]))
+      i++, ed++;
     if (!ed) return false;
   }
   *is_int = !frac && !exp;
@@ -63,7 +69,8 @@ static rego_bi_status bi_to_number(rego_bctx *ctx, rv *const *args, rv **out) {
   const char *s = x->u.str.s;
   size_t n = x->u.str.len;
   size_t k = 0;
-  while (k < n && (s[k] == '+' || s[k] == '-')) k++;
+  while (k < n && (s[k] == '+' || s[k] == '-'))
+    k++;
   if ((n - k == 3 && (!strncasecmp(s + k, "inf", 3) || !strncasecmp(s + k, "nan", 3))) ||
       (n - k == 8 && !strncasecmp(s + k, "infinity", 8)))
     return rego_bi_operand_error(ctx, 1, "valid number string", x);
@@ -76,7 +83,8 @@ static rego_bi_status bi_to_number(rego_bctx *ctx, rv *const *args, rv **out) {
     char *buf = rv_alloc(ctx->arena, tn + 1);
     size_t bl = 0, j = 0;
     if (tn && t[0] == '-') buf[bl++] = '-', j = 1;
-    while (j + 1 < tn && t[j] == '0') j++;
+    while (j + 1 < tn && t[j] == '0')
+      j++;
     memcpy(buf + bl, t + j, tn - j);
     bl += tn - j;
     buf[bl] = '\0';

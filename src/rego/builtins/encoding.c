@@ -17,7 +17,8 @@ static int b64_val(const char *alpha, unsigned char c) {
 
 /* Go's Encoding.DecodeString with padding '='. Returns -1 on success or the
  * offending input offset (CorruptInputError). dst holds >= 3*ceil(n/4). */
-static long go_b64_decode(const char *alpha, const unsigned char *src, size_t n, unsigned char *dst, size_t *dn) {
+static long go_b64_decode(const char *alpha, const unsigned char *src, size_t n, unsigned char *dst,
+                          size_t *dn) {
   size_t si = 0, out = 0;
   while (si < n) {
     unsigned dbuf[4] = {0};
@@ -45,19 +46,22 @@ static long go_b64_decode(const char *alpha, const unsigned char *src, size_t n,
       if (in != '=') return (long)(si - 1);
       if (j == 0 || j == 1) return (long)(si - 1);
       if (j == 2) {
-        while (si < n && (src[si] == '\n' || src[si] == '\r')) si++;
+        while (si < n && (src[si] == '\n' || src[si] == '\r'))
+          si++;
         if (si == n) return (long)n;
         if (src[si] != '=') return (long)(si - 1);
         si++;
       }
-      while (si < n && (src[si] == '\n' || src[si] == '\r')) si++;
+      while (si < n && (src[si] == '\n' || src[si] == '\r'))
+        si++;
       if (si < n) err = (long)si;
       dlen = j;
       break;
     }
     unsigned val = dbuf[0] << 18 | dbuf[1] << 12 | dbuf[2] << 6 | dbuf[3];
     unsigned char b[3] = {(unsigned char)(val >> 16), (unsigned char)(val >> 8), (unsigned char)val};
-    for (int k = 0; k < dlen - 1; k++) dst[out++] = b[k];
+    for (int k = 0; k < dlen - 1; k++)
+      dst[out++] = b[k];
     if (err >= 0) return err;
     if (dlen < 4) break;
   }
@@ -82,7 +86,8 @@ static rv *b64_encode(rego_bctx *ctx, const char *alpha, const char *s, size_t n
   const unsigned char *u = (const unsigned char *)s;
   for (; i + 3 <= n; i += 3) {
     unsigned v = (unsigned)u[i] << 16 | (unsigned)u[i + 1] << 8 | u[i + 2];
-    o[k++] = alpha[v >> 18], o[k++] = alpha[(v >> 12) & 63], o[k++] = alpha[(v >> 6) & 63], o[k++] = alpha[v & 63];
+    o[k++] = alpha[v >> 18], o[k++] = alpha[(v >> 12) & 63], o[k++] = alpha[(v >> 6) & 63],
+    o[k++] = alpha[v & 63];
   }
   if (n - i == 1) {
     unsigned v = (unsigned)u[i] << 16;
@@ -98,7 +103,7 @@ static rv *b64_encode(rego_bctx *ctx, const char *alpha, const char *s, size_t n
 }
 
 #define STR_ARG(ctx, args)                                                                                   \
-  RB_EXPECT(ctx, args, 0, RV_STRING, "string");                                                             \
+  RB_EXPECT(ctx, args, 0, RV_STRING, "string");                                                              \
   const char *s = args[0]->u.str.s;                                                                          \
   size_t n = args[0]->u.str.len
 
@@ -153,7 +158,8 @@ static rego_bi_status bi_hex_encode(rego_bctx *ctx, rv *const *args, rv **out) {
   STR_ARG(ctx, args);
   static const char hx[] = "0123456789abcdef";
   char *o = rv_alloc(ctx->arena, 2 * n + 1);
-  for (size_t i = 0; i < n; i++) o[2 * i] = hx[(unsigned char)s[i] >> 4], o[2 * i + 1] = hx[s[i] & 15];
+  for (size_t i = 0; i < n; i++)
+    o[2 * i] = hx[(unsigned char)s[i] >> 4], o[2 * i + 1] = hx[s[i] & 15];
   o[2 * n] = '\0';
   *out = rv_string_nocopy(ctx->arena, o, 2 * n);
   return REGO_BI_OK;
@@ -169,7 +175,9 @@ static int hexval(unsigned char c) {
 /* Go's %#U of a byte value. */
 static rego_bi_status hex_invalid(rego_bctx *ctx, unsigned char c) {
   if (c >= 0x20 && c < 0x7f) return rego_bi_error(ctx, "encoding/hex: invalid byte: U+%04X '%c'", c, c);
-  if (c >= 0xa0) return rego_bi_error(ctx, "encoding/hex: invalid byte: U+%04X '%c%c'", c, 0xC0 | (c >> 6), 0x80 | (c & 0x3F));
+  if (c >= 0xa0)
+    return rego_bi_error(ctx, "encoding/hex: invalid byte: U+%04X '%c%c'", c, 0xC0 | (c >> 6),
+                         0x80 | (c & 0x3F));
   return rego_bi_error(ctx, "encoding/hex: invalid byte: U+%04X", c);
 }
 
@@ -219,7 +227,8 @@ static bool query_unescape(tr_buf *b, const char *s, size_t n, char *err, size_t
         snprintf(err, errlen, "invalid URL escape \"%.*s\"", (int)l, s + i);
         return false;
       }
-      tr_buf_append_byte(b, (uint8_t)(hexval((unsigned char)s[i + 1]) << 4 | hexval((unsigned char)s[i + 2])));
+      tr_buf_append_byte(b,
+                         (uint8_t)(hexval((unsigned char)s[i + 1]) << 4 | hexval((unsigned char)s[i + 2])));
       i += 2;
     } else if (s[i] == '+') {
       tr_buf_append_byte(b, ' ');
@@ -265,12 +274,16 @@ static rego_bi_status bi_urlquery_encode_object(rego_bctx *ctx, rv *const *args,
     const rv *k = o->u.obj.keys[i], *v = o->u.obj.vals[i];
     const char *ks;
     size_t kn;
-    if (rv_is(k, RV_STRING)) ks = k->u.str.s, kn = k->u.str.len;
-    else ks = rb_rego_text(ctx->arena, k, false, &kn);
+    if (rv_is(k, RV_STRING))
+      ks = k->u.str.s, kn = k->u.str.len;
+    else
+      ks = rb_rego_text(ctx->arena, k, false, &kn);
     rv *const *vals;
     size_t nv;
-    if (rv_is(v, RV_STRING)) vals = &o->u.obj.vals[i], nv = 1;
-    else if (rv_is(v, RV_ARRAY) || rv_is(v, RV_SET)) vals = v->u.arr.items, nv = v->u.arr.len;
+    if (rv_is(v, RV_STRING))
+      vals = &o->u.obj.vals[i], nv = 1;
+    else if (rv_is(v, RV_ARRAY) || rv_is(v, RV_SET))
+      vals = v->u.arr.items, nv = v->u.arr.len;
     else {
       tr_buf_free(&b);
       return rego_bi_type_error(ctx, "operand 1 values must be string, array[string], or set[string]");
@@ -326,7 +339,8 @@ static rego_bi_status bi_urlquery_decode_object(rego_bctx *ctx, rv *const *args,
     }
     rv *k = buf_string(ctx, &kb), *v = buf_string(ctx, &vb);
     size_t idx = 0;
-    while (idx < keys.len && !rv_equal(keys.items[idx], k)) idx++;
+    while (idx < keys.len && !rv_equal(keys.items[idx], k))
+      idx++;
     if (idx == keys.len) {
       rv_vec_push(ctx->arena, &keys, k);
       if (nvals == cap) {
@@ -342,7 +356,8 @@ static rego_bi_status bi_urlquery_decode_object(rego_bctx *ctx, rv *const *args,
   }
   if (err[0]) return rego_bi_error(ctx, "%s", err);
   rv **arrs = rv_alloc(ctx->arena, (keys.len + 1) * sizeof(rv *));
-  for (size_t k = 0; k < keys.len; k++) arrs[k] = rv_array(ctx->arena, vals[k].items, vals[k].len);
+  for (size_t k = 0; k < keys.len; k++)
+    arrs[k] = rv_array(ctx->arena, vals[k].items, vals[k].len);
   *out = rv_object(ctx->arena, keys.items, arrs, keys.len, NULL);
   return REGO_BI_OK;
 }

@@ -25,14 +25,15 @@ static void seps_class(tr_buf *b, const int32_t *seps, size_t nseps, bool single
     return;
   }
   tr_buf_append_str(b, "[^");
-  for (size_t i = 0; i < nseps; i++) put_rune_escaped(b, seps[i]);
+  for (size_t i = 0; i < nseps; i++)
+    put_rune_escaped(b, seps[i]);
   tr_buf_append_str(b, single ? "]" : "]*");
 }
 
 /* Translates pattern[*i..] until end or, inside {...}, an unnested ',' or
  * '}' (which is left at *i). */
-static bool tr_seq(const char *p, size_t n, size_t *i, const int32_t *seps, size_t nseps, int depth, tr_buf *b,
-                   char *err, size_t errlen) {
+static bool tr_seq(const char *p, size_t n, size_t *i, const int32_t *seps, size_t nseps, int depth,
+                   tr_buf *b, char *err, size_t errlen) {
   if (depth > 64) {
     snprintf(err, errlen, "glob: nesting too deep");
     return false;
@@ -116,12 +117,8 @@ static bool tr_seq(const char *p, size_t n, size_t *i, const int32_t *seps, size
       tr_buf_append_byte(b, ')');
       break;
     case ']':
-    case '}':
-      snprintf(err, errlen, "glob: unexpected '%c'", c);
-      return false;
-    default:
-      put_rune_escaped(b, rb_utf8_decode((const unsigned char *)p + *i, n - *i, &w));
-      *i += w;
+    case '}': snprintf(err, errlen, "glob: unexpected '%c'", c); return false;
+    default: put_rune_escaped(b, rb_utf8_decode((const unsigned char *)p + *i, n - *i, &w)); *i += w;
     }
   }
   return true;
@@ -147,9 +144,11 @@ static rego_bi_status bi_match(rego_bctx *ctx, rv *const *args, rv **out) {
     for (size_t i = 0; i < d->u.arr.len; i++) {
       const rv *e = d->u.arr.items[i];
       if (!rv_is(e, RV_STRING))
-        return rego_bi_type_error(ctx, "operand 2 must be array of strings but got array containing %s", rv_type_name(e));
+        return rego_bi_type_error(ctx, "operand 2 must be array of strings but got array containing %s",
+                                  rv_type_name(e));
       size_t w;
-      if (e->u.str.len == 0) return rego_bi_type_error(ctx, "operand 2 must be array of runes but got array containing string");
+      if (e->u.str.len == 0)
+        return rego_bi_type_error(ctx, "operand 2 must be array of runes but got array containing string");
       int32_t r = rb_utf8_decode((const unsigned char *)e->u.str.s, e->u.str.len, &w);
       if (w != e->u.str.len)
         return rego_bi_type_error(ctx, "operand 2 must be array of runes but got array containing string");

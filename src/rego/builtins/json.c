@@ -37,9 +37,12 @@ static void put_string(tr_buf *b, const char *s, size_t n) {
       continue;
     }
     int32_t r = rb_utf8_decode((const unsigned char *)s + i, n - i, &w);
-    if (r == RB_RUNE_ERROR && w == 1) tr_buf_append_str(b, "\\ufffd");
-    else if (r == 0x2028 || r == 0x2029) tr_buf_append_str(b, r == 0x2028 ? "\\u2028" : "\\u2029");
-    else tr_buf_append(b, s + i, w);
+    if (r == RB_RUNE_ERROR && w == 1)
+      tr_buf_append_str(b, "\\ufffd");
+    else if (r == 0x2028 || r == 0x2029)
+      tr_buf_append_str(b, r == 0x2028 ? "\\u2028" : "\\u2029");
+    else
+      tr_buf_append(b, s + i, w);
     i += w;
   }
   tr_buf_append_byte(b, '"');
@@ -54,7 +57,8 @@ typedef struct {
 static void newline(tr_buf *b, const mfmt *f, int depth) {
   tr_buf_append_byte(b, '\n');
   tr_buf_append(b, f->prefix, f->plen);
-  for (int i = 0; i < depth; i++) tr_buf_append(b, f->indent, f->ilen);
+  for (int i = 0; i < depth; i++)
+    tr_buf_append(b, f->indent, f->ilen);
 }
 
 static void marshal(rv_arena *a, tr_buf *b, const rv *v, const mfmt *f, int depth) {
@@ -88,7 +92,8 @@ static void marshal(rv_arena *a, tr_buf *b, const rv *v, const mfmt *f, int dept
     size_t *ord = rv_alloc(a, (n + 1) * sizeof(size_t));
     for (size_t i = 0; i < n; i++) {
       const rv *k = v->u.obj.keys[i];
-      if (rv_is(k, RV_STRING)) ks[i] = k->u.str.s, kl[i] = k->u.str.len;
+      if (rv_is(k, RV_STRING))
+        ks[i] = k->u.str.s, kl[i] = k->u.str.len;
       else {
         rv_buf kb = {.a = a};
         rv_write_json(&kb, k);
@@ -148,17 +153,20 @@ static rego_bi_status bi_marshal_with_options(rego_bctx *ctx, rv *const *args, r
     if (!rv_is(k, RV_STRING)) {
       size_t tl;
       const char *t = rb_rego_text(ctx->arena, k, false, &tl);
-      return rego_bi_type_error(ctx,
-                                "operand 2 failed to stringify key %s at index %zu: operand %zu must be string but got %s",
-                                t, i, i, rv_type_name(k));
+      return rego_bi_type_error(
+          ctx, "operand 2 failed to stringify key %s at index %zu: operand %zu must be string but got %s", t,
+          i, i, rv_type_name(k));
     }
     const char *key = k->u.str.s;
     if (!strcmp(key, "prefix") || !strcmp(key, "indent")) {
       if (!rv_is(v, RV_STRING))
-        return rego_bi_type_error(ctx, "operand 2 key \"%s\" failed cast to string: operand %zu must be string but got %s",
-                                  key, i, rv_type_name(v));
-      if (key[0] == 'p') f.prefix = v->u.str.s, f.plen = v->u.str.len;
-      else f.indent = v->u.str.s, f.ilen = v->u.str.len;
+        return rego_bi_type_error(
+            ctx, "operand 2 key \"%s\" failed cast to string: operand %zu must be string but got %s", key, i,
+            rv_type_name(v));
+      if (key[0] == 'p')
+        f.prefix = v->u.str.s, f.plen = v->u.str.len;
+      else
+        f.indent = v->u.str.s, f.ilen = v->u.str.len;
       implicit = true;
     } else if (!strcmp(key, "pretty")) {
       explicit_set = true;

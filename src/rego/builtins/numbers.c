@@ -33,7 +33,8 @@ static rego_bi_status rounding(rego_bctx *ctx, rv *const *args, rv **out, double
   if (!rv_is(x, RV_NUMBER)) return rego_bi_operand_error(ctx, 1, "number", x);
   if (x->numkind != RV_NUM_FLOAT) return (*out = (rv *)x), REGO_BI_OK;
   double r = fn(x->u.d);
-  if (r > -9.2e18 && r < 9.2e18) *out = rv_int(ctx->arena, (int64_t)r);
+  if (r > -9.2e18 && r < 9.2e18)
+    *out = rv_int(ctx->arena, (int64_t)r);
   else {
     char buf[400];
     snprintf(buf, sizeof buf, "%.0f", r);
@@ -42,7 +43,9 @@ static rego_bi_status rounding(rego_bctx *ctx, rv *const *args, rv **out, double
   return *out ? REGO_BI_OK : rego_bi_error(ctx, "number out of range");
 }
 
-static rego_bi_status bi_ceil(rego_bctx *ctx, rv *const *args, rv **out) { return rounding(ctx, args, out, ceil); }
+static rego_bi_status bi_ceil(rego_bctx *ctx, rv *const *args, rv **out) {
+  return rounding(ctx, args, out, ceil);
+}
 static rego_bi_status bi_floor(rego_bctx *ctx, rv *const *args, rv **out) {
   return rounding(ctx, args, out, floor);
 }
@@ -55,7 +58,8 @@ static rego_bi_status bi_round(rego_bctx *ctx, rv *const *args, rv **out) {
 static rego_bi_status range_operand(rego_bctx *ctx, rv *const *args, int idx, rb_i128 *v) {
   if (!rv_is(args[idx], RV_NUMBER)) return rego_bi_operand_error(ctx, idx + 1, "integer", args[idx]);
   if (!rv_num_is_integer(args[idx]))
-    return rego_bi_type_error(ctx, "operand %d must be integer number but got floating-point number", idx + 1);
+    return rego_bi_type_error(ctx, "operand %d must be integer number but got floating-point number",
+                              idx + 1);
   if (!rb_num_i128(args[idx], v)) return rego_bi_error(ctx, "operand %d is out of range", idx + 1);
   return REGO_BI_OK;
 }
@@ -64,7 +68,8 @@ static rego_bi_status make_range(rego_bctx *ctx, rb_i128 x, rb_i128 y, rb_i128 s
   rb_i128 span = x <= y ? y - x : x - y;
   rb_i128 count = span / step + 1;
   if (count > RB_RANGE_MAX)
-    return rego_bi_error(ctx, "range of %lld numbers exceeds the limit of %d", (long long)count, RB_RANGE_MAX);
+    return rego_bi_error(ctx, "range of %lld numbers exceeds the limit of %d", (long long)count,
+                         RB_RANGE_MAX);
   rv **items = rv_alloc(ctx->arena, (size_t)count * sizeof(rv *));
   rb_i128 cur = x;
   for (rb_i128 i = 0; i < count; i++) {

@@ -175,9 +175,12 @@ static rv *remove_value(rv_arena *a, rv *v, const fnode *f) {
 
 /* getObjectKeysParam: object keys, set or array elements. */
 static rego_bi_status keys_param(rego_bctx *ctx, const rv *p, rv *const **items, size_t *n) {
-  if (rv_is(p, RV_OBJECT)) *items = p->u.obj.keys, *n = p->u.obj.len;
-  else if (rv_is(p, RV_SET) || rv_is(p, RV_ARRAY)) *items = p->u.arr.items, *n = p->u.arr.len;
-  else return rego_bi_operand_error(ctx, 2, "one of {object, set, array}", p);
+  if (rv_is(p, RV_OBJECT))
+    *items = p->u.obj.keys, *n = p->u.obj.len;
+  else if (rv_is(p, RV_SET) || rv_is(p, RV_ARRAY))
+    *items = p->u.arr.items, *n = p->u.arr.len;
+  else
+    return rego_bi_operand_error(ctx, 2, "one of {object, set, array}", p);
   return REGO_BI_OK;
 }
 
@@ -191,7 +194,8 @@ static rego_bi_status bi_remove(rego_bctx *ctx, rv *const *args, rv **out) {
   rv_vec keys = {0}, vals = {0};
   for (size_t i = 0; i < o->u.obj.len; i++) {
     bool drop = false;
-    for (size_t j = 0; j < nk && !drop; j++) drop = rv_equal(o->u.obj.keys[i], ks[j]);
+    for (size_t j = 0; j < nk && !drop; j++)
+      drop = rv_equal(o->u.obj.keys[i], ks[j]);
     if (!drop) {
       rv_vec_push(ctx->arena, &keys, o->u.obj.keys[i]);
       rv_vec_push(ctx->arena, &vals, o->u.obj.vals[i]);
@@ -208,7 +212,8 @@ static rego_bi_status bi_filter(rego_bctx *ctx, rv *const *args, rv **out) {
   rego_bi_status st = keys_param(ctx, args[1], &ks, &nk);
   if (st) return st;
   fnode *root = fnode_new(ctx->arena, NULL);
-  for (size_t i = 0; i < nk; i++) fnode_insert(ctx->arena, root, &ks[i], 1);
+  for (size_t i = 0; i < nk; i++)
+    fnode_insert(ctx->arena, root, &ks[i], 1);
   *out = filter_value(ctx->arena, args[0], root);
   return REGO_BI_OK;
 }
@@ -251,7 +256,8 @@ static rego_bi_status bi_union_n(rego_bctx *ctx, rv *const *args, rv **out) {
       return rego_bi_type_error(ctx, "operand 1 must be array of objects but got array containing %s",
                                 rv_type_name(arr->u.arr.items[i]));
   rv *acc = &rv_empty_obj_v;
-  for (size_t i = 0; i < arr->u.arr.len; i++) acc = merge(ctx->arena, acc, arr->u.arr.items[i]);
+  for (size_t i = 0; i < arr->u.arr.len; i++)
+    acc = merge(ctx->arena, acc, arr->u.arr.items[i]);
   *out = acc;
   return REGO_BI_OK;
 }
@@ -264,7 +270,8 @@ static bool array_subset(const rv *super, const rv *sub) {
   if (m > n) return false;
   for (size_t i = 0; i + m <= n; i++) {
     bool all = true;
-    for (size_t j = 0; j < m && all; j++) all = rv_equal(super->u.arr.items[i + j], sub->u.arr.items[j]);
+    for (size_t j = 0; j < m && all; j++)
+      all = rv_equal(super->u.arr.items[i + j], sub->u.arr.items[j]);
     if (all) return true;
   }
   return false;
@@ -279,7 +286,8 @@ static bool set_subset(const rv *super, const rv *sub) {
 static bool array_set_subset(const rv *super, const rv *sub) {
   for (size_t i = 0; i < sub->u.arr.len; i++) {
     bool found = false;
-    for (size_t j = 0; j < super->u.arr.len && !found; j++) found = rv_equal(super->u.arr.items[j], sub->u.arr.items[i]);
+    for (size_t j = 0; j < super->u.arr.len && !found; j++)
+      found = rv_equal(super->u.arr.items[j], sub->u.arr.items[i]);
     if (!found) return false;
   }
   return true;
@@ -291,11 +299,16 @@ static bool object_subset(const rv *super, const rv *sub) {
     const rv *bv = sub->u.obj.vals[i];
     if (!sv) return false;
     bool ok;
-    if (rv_is(bv, RV_OBJECT) && rv_is(sv, RV_OBJECT)) ok = object_subset(sv, bv);
-    else if (rv_is(bv, RV_SET) && rv_is(sv, RV_SET)) ok = set_subset(sv, bv);
-    else if (rv_is(bv, RV_ARRAY) && rv_is(sv, RV_ARRAY)) ok = array_subset(sv, bv);
-    else if (rv_is(sv, RV_ARRAY) && rv_is(bv, RV_SET)) ok = array_set_subset(sv, bv);
-    else ok = rv_equal(sv, bv);
+    if (rv_is(bv, RV_OBJECT) && rv_is(sv, RV_OBJECT))
+      ok = object_subset(sv, bv);
+    else if (rv_is(bv, RV_SET) && rv_is(sv, RV_SET))
+      ok = set_subset(sv, bv);
+    else if (rv_is(bv, RV_ARRAY) && rv_is(sv, RV_ARRAY))
+      ok = array_subset(sv, bv);
+    else if (rv_is(sv, RV_ARRAY) && rv_is(bv, RV_SET))
+      ok = array_set_subset(sv, bv);
+    else
+      ok = rv_equal(sv, bv);
     if (!ok) return false;
   }
   return true;
@@ -303,18 +316,24 @@ static bool object_subset(const rv *super, const rv *sub) {
 
 static rego_bi_status bi_subset(rego_bctx *ctx, rv *const *args, rv **out) {
   const rv *super = args[0], *sub = args[1];
-  if (rv_is(super, RV_OBJECT) && rv_is(sub, RV_OBJECT)) *out = rv_bool(object_subset(super, sub));
-  else if (rv_is(super, RV_SET) && rv_is(sub, RV_SET)) *out = rv_bool(set_subset(super, sub));
-  else if (rv_is(super, RV_ARRAY) && rv_is(sub, RV_ARRAY)) *out = rv_bool(array_subset(super, sub));
-  else if (rv_is(super, RV_ARRAY) && rv_is(sub, RV_SET)) *out = rv_bool(array_set_subset(super, sub));
-  else return rego_bi_type_error(ctx, "both arguments object.subset must be of the same type or array and set");
+  if (rv_is(super, RV_OBJECT) && rv_is(sub, RV_OBJECT))
+    *out = rv_bool(object_subset(super, sub));
+  else if (rv_is(super, RV_SET) && rv_is(sub, RV_SET))
+    *out = rv_bool(set_subset(super, sub));
+  else if (rv_is(super, RV_ARRAY) && rv_is(sub, RV_ARRAY))
+    *out = rv_bool(array_subset(super, sub));
+  else if (rv_is(super, RV_ARRAY) && rv_is(sub, RV_SET))
+    *out = rv_bool(array_set_subset(super, sub));
+  else
+    return rego_bi_type_error(ctx, "both arguments object.subset must be of the same type or array and set");
   return REGO_BI_OK;
 }
 
 /* ---- json.filter / json.remove ------------------------------------------------------------ */
 
 static rego_bi_status json_paths(rego_bctx *ctx, const rv *p, fnode **root_out) {
-  if (!rv_is(p, RV_ARRAY) && !rv_is(p, RV_SET)) return rego_bi_operand_error(ctx, 2, "one of {set, array}", p);
+  if (!rv_is(p, RV_ARRAY) && !rv_is(p, RV_SET))
+    return rego_bi_operand_error(ctx, 2, "one of {set, array}", p);
   fnode *root = fnode_new(ctx->arena, NULL);
   for (size_t i = 0; i < p->u.arr.len; i++) {
     const rv *path = p->u.arr.items[i];
@@ -322,7 +341,8 @@ static rego_bi_status json_paths(rego_bctx *ctx, const rv *p, fnode **root_out) 
     if (rv_is(path, RV_STRING)) {
       if (path->u.str.len == 0) continue;
       const char *s = path->u.str.s, *e = s + path->u.str.len;
-      while (s < e && *s == '/') s++;
+      while (s < e && *s == '/')
+        s++;
       for (;;) {
         const char *slash = memchr(s, '/', (size_t)(e - s));
         const char *end = slash ? slash : e;
@@ -330,13 +350,17 @@ static rego_bi_status json_paths(rego_bctx *ctx, const rv *p, fnode **root_out) 
         char *buf = rv_alloc(ctx->arena, (size_t)(end - s) + 1);
         size_t bl = 0;
         for (const char *q = s; q < end; q++) {
-          if (q[0] == '~' && q + 1 < end && q[1] == '1') buf[bl++] = '/', q++;
-          else buf[bl++] = *q;
+          if (q[0] == '~' && q + 1 < end && q[1] == '1')
+            buf[bl++] = '/', q++;
+          else
+            buf[bl++] = *q;
         }
         size_t out = 0;
         for (size_t q = 0; q < bl; q++) {
-          if (buf[q] == '~' && q + 1 < bl && buf[q + 1] == '0') buf[out++] = '~', q++;
-          else buf[out++] = buf[q];
+          if (buf[q] == '~' && q + 1 < bl && buf[q + 1] == '0')
+            buf[out++] = '~', q++;
+          else
+            buf[out++] = buf[q];
         }
         buf[out] = '\0';
         rv_vec_push(ctx->arena, &segs, rv_string_nocopy(ctx->arena, buf, out));
@@ -344,12 +368,14 @@ static rego_bi_status json_paths(rego_bctx *ctx, const rv *p, fnode **root_out) 
         s = slash + 1;
       }
     } else if (rv_is(path, RV_ARRAY)) {
-      for (size_t j = 0; j < path->u.arr.len; j++) rv_vec_push(ctx->arena, &segs, path->u.arr.items[j]);
+      for (size_t j = 0; j < path->u.arr.len; j++)
+        rv_vec_push(ctx->arena, &segs, path->u.arr.items[j]);
     } else {
-      return rego_bi_type_error(ctx,
-                                "operand 2 must be one of {set, array} containing string paths or array of path "
-                                "segments but got %s",
-                                rv_type_name(path));
+      return rego_bi_type_error(
+          ctx,
+          "operand 2 must be one of {set, array} containing string paths or array of path "
+          "segments but got %s",
+          rv_type_name(path));
     }
     fnode_insert(ctx->arena, root, segs.items, segs.len);
   }
@@ -378,14 +404,9 @@ static rego_bi_status bi_json_remove(rego_bctx *ctx, rv *const *args, rv **out) 
 }
 
 const rego_builtin_def rego_builtins_objects[] = {
-    {"object.get", 3, bi_get, 0},
-    {"object.keys", 1, bi_keys, 0},
-    {"object.remove", 2, bi_remove, 0},
-    {"object.filter", 2, bi_filter, 0},
-    {"object.union", 2, bi_union, 0},
-    {"object.union_n", 1, bi_union_n, 0},
-    {"object.subset", 2, bi_subset, 0},
-    {"json.filter", 2, bi_json_filter, 0},
-    {"json.remove", 2, bi_json_remove, 0},
-    {NULL, 0, NULL, 0},
+    {"object.get", 3, bi_get, 0},          {"object.keys", 1, bi_keys, 0},
+    {"object.remove", 2, bi_remove, 0},    {"object.filter", 2, bi_filter, 0},
+    {"object.union", 2, bi_union, 0},      {"object.union_n", 1, bi_union_n, 0},
+    {"object.subset", 2, bi_subset, 0},    {"json.filter", 2, bi_json_filter, 0},
+    {"json.remove", 2, bi_json_remove, 0}, {NULL, 0, NULL, 0},
 };

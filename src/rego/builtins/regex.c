@@ -5,8 +5,8 @@
  * match is skipped, and the search advances by one UTF-8 rune after an empty
  * match, so results agree with OPA even for patterns that can match "". */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <ctype.h>
+#include <pcre2.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -53,11 +53,13 @@ static bool tr_escape(tr_state *t, bool in_class) {
   case '5':
   case '6':
   case '7':
-    if (t->i >= t->n || t->p[t->i] < '0' || t->p[t->i] > '7') return fail(t, "invalid escape sequence", start, t->i);
+    if (t->i >= t->n || t->p[t->i] < '0' || t->p[t->i] > '7')
+      return fail(t, "invalid escape sequence", start, t->i);
     /* fallthrough */
   case '0': {
     unsigned v = (unsigned)(c - '0');
-    for (int k = 0; k < 2 && t->i < t->n && t->p[t->i] >= '0' && t->p[t->i] <= '7'; k++) v = v * 8 + (unsigned)(t->p[t->i++] - '0');
+    for (int k = 0; k < 2 && t->i < t->n && t->p[t->i] >= '0' && t->p[t->i] <= '7'; k++)
+      v = v * 8 + (unsigned)(t->p[t->i++] - '0');
     snprintf(tmp, sizeof tmp, "\\x{%x}", v);
     emits(t, tmp);
     return true;
@@ -68,7 +70,8 @@ static bool tr_escape(tr_state *t, bool in_class) {
       unsigned long v = 0;
       size_t digits = 0;
       while (j < t->n && isxdigit((unsigned char)t->p[j])) {
-        v = v * 16 + (unsigned long)(isdigit((unsigned char)t->p[j]) ? t->p[j] - '0' : (tolower(t->p[j]) - 'a' + 10));
+        v = v * 16 +
+            (unsigned long)(isdigit((unsigned char)t->p[j]) ? t->p[j] - '0' : (tolower(t->p[j]) - 'a' + 10));
         if (v > 0x10FFFF) return fail(t, "invalid escape sequence", start, j + 1);
         j++, digits++;
       }
@@ -112,11 +115,14 @@ static bool tr_escape(tr_state *t, bool in_class) {
       size_t j = t->i + 1;
       if (j < t->n && t->p[j] == '^') j++;
       size_t name0 = j;
-      while (j < t->n && (isalnum((unsigned char)t->p[j]) || t->p[j] == '_')) j++;
-      if (j == name0 || j >= t->n || t->p[j] != '}') return fail(t, "invalid character class range", start, j + 1);
+      while (j < t->n && (isalnum((unsigned char)t->p[j]) || t->p[j] == '_'))
+        j++;
+      if (j == name0 || j >= t->n || t->p[j] != '}')
+        return fail(t, "invalid character class range", start, j + 1);
       t->i = j + 1;
     } else {
-      if (!isalpha((unsigned char)t->p[t->i])) return fail(t, "invalid character class range", start, t->i + 1);
+      if (!isalpha((unsigned char)t->p[t->i]))
+        return fail(t, "invalid character class range", start, t->i + 1);
       t->i++;
     }
     emit(t, t->p + start, t->i - start);
@@ -125,7 +131,8 @@ static bool tr_escape(tr_state *t, bool in_class) {
   case 'Q': {
     /* literal text up to \E (or the end) */
     size_t j = t->i;
-    while (j < t->n && !(t->p[j] == '\\' && j + 1 < t->n && t->p[j + 1] == 'E')) j++;
+    while (j < t->n && !(t->p[j] == '\\' && j + 1 < t->n && t->p[j + 1] == 'E'))
+      j++;
     for (size_t k = t->i; k < j; k++) {
       unsigned char ch = (unsigned char)t->p[k];
       if (ch < 0x80 && !is_word((char)ch)) emits(t, "\\");
@@ -144,7 +151,7 @@ static bool tr_escape(tr_state *t, bool in_class) {
 }
 
 static const char *const posix_classes[] = {"alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph",
-                                             "lower", "print", "punct", "space", "upper", "word", "xdigit"};
+                                            "lower", "print", "punct", "space", "upper", "word",  "xdigit"};
 
 static bool tr_class(tr_state *t) {
   size_t start = t->i;
@@ -165,11 +172,13 @@ static bool tr_class(tr_state *t) {
       bool neg = j < t->n && t->p[j] == '^';
       if (neg) j++;
       size_t name0 = j;
-      while (j < t->n && isalpha((unsigned char)t->p[j])) j++;
+      while (j < t->n && isalpha((unsigned char)t->p[j]))
+        j++;
       if (j + 1 < t->n && t->p[j] == ':' && t->p[j + 1] == ']') {
         bool known = false;
         for (size_t k = 0; k < sizeof posix_classes / sizeof *posix_classes; k++)
-          if (strlen(posix_classes[k]) == j - name0 && !memcmp(posix_classes[k], t->p + name0, j - name0)) known = true;
+          if (strlen(posix_classes[k]) == j - name0 && !memcmp(posix_classes[k], t->p + name0, j - name0))
+            known = true;
         if (!known) return fail(t, "invalid character class range", t->i, j + 2);
         emit(t, t->p + t->i, j + 2 - t->i);
         t->i = j + 2;
@@ -283,7 +292,8 @@ bool rb_re_translate(const char *pat, size_t n, tr_buf *out, char *err, size_t e
         if (j < n && (pat[j] == '<' || (pat[j] == 'P' && j + 1 < n && pat[j + 1] == '<'))) {
           j += pat[j] == 'P' ? 2 : 1;
           size_t name0 = j;
-          while (j < n && is_word(pat[j])) j++;
+          while (j < n && is_word(pat[j]))
+            j++;
           if (j == name0 || j >= n || pat[j] != '>') return fail(&t, "invalid named capture", at, j + 1);
           emits(&t, "(?<");
           emit(&t, pat + name0, j - name0);
@@ -412,7 +422,8 @@ static void quote_meta(tr_buf *b, const char *s, size_t n) {
 }
 
 /* Builds the Go pattern of a regex.template_match template. */
-static bool template_pattern(const char *tpl, size_t n, char ds, char de, tr_buf *b, char *err, size_t errlen) {
+static bool template_pattern(const char *tpl, size_t n, char ds, char de, tr_buf *b, char *err,
+                             size_t errlen) {
   int level = 0;
   size_t idx = 0, end = 0;
   tr_buf_append_byte(b, '^');
@@ -478,10 +489,9 @@ rb_re *rb_re_get(const char *pat, size_t n, char ds, char de, char *err, size_t 
   }
   int ec;
   PCRE2_SIZE eo;
-  pcre2_code *code = pcre2_compile((PCRE2_SPTR)tr.data, tr.len,
-                                   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
-                                       PCRE2_NEVER_BACKSLASH_C,
-                                   &ec, &eo, NULL);
+  pcre2_code *code = pcre2_compile(
+      (PCRE2_SPTR)tr.data, tr.len,
+      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C, &ec, &eo, NULL);
   if (!code) {
     PCRE2_UCHAR msg[160];
     pcre2_get_error_message(ec, msg, sizeof msg);
@@ -542,8 +552,10 @@ int rb_re_exec(const rb_re *re, const char *subject, size_t len, size_t start, s
   if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
     rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, start, PCRE2_NO_JIT, md, mctx);
   int result;
-  if (rc == PCRE2_ERROR_NOMATCH) result = 0;
-  else if (rc < 0) result = -1;
+  if (rc == PCRE2_ERROR_NOMATCH)
+    result = 0;
+  else if (rc < 0)
+    result = -1;
   else {
     PCRE2_SIZE *v = pcre2_get_ovector_pointer(md);
     for (uint32_t g = 0; g <= re->groups; g++) {
@@ -635,7 +647,8 @@ static rego_bi_status bi_match(rego_bctx *ctx, rv *const *args, rv **out) {
 }
 
 static rego_bi_status bi_template_match(rego_bctx *ctx, rv *const *args, rv **out) {
-  for (int i = 0; i < 4; i++) RB_EXPECT(ctx, args, i, RV_STRING, "string");
+  for (int i = 0; i < 4; i++)
+    RB_EXPECT(ctx, args, i, RV_STRING, "string");
   if (args[2]->u.str.len != 1)
     return rego_bi_error(ctx, "start delimiter has to be exactly one character long but is %zu long",
                          args[2]->u.str.len);
@@ -691,7 +704,9 @@ static rego_bi_status find(rego_bctx *ctx, rv *const *args, rv **out, bool subma
   return REGO_BI_OK;
 }
 
-static rego_bi_status bi_find_n(rego_bctx *ctx, rv *const *args, rv **out) { return find(ctx, args, out, false); }
+static rego_bi_status bi_find_n(rego_bctx *ctx, rv *const *args, rv **out) {
+  return find(ctx, args, out, false);
+}
 static rego_bi_status bi_find_all_submatch(rego_bctx *ctx, rv *const *args, rv **out) {
   return find(ctx, args, out, true);
 }
@@ -749,7 +764,8 @@ static rego_bi_status bi_split(rego_bctx *ctx, rv *const *args, rv **out) {
 }
 
 /* Go's Regexp.Expand of template for one match. */
-static void expand(tr_buf *b, const rb_re *re, const char *tmpl, size_t tn, const char *src, const size_t *ov) {
+static void expand(tr_buf *b, const rb_re *re, const char *tmpl, size_t tn, const char *src,
+                   const size_t *ov) {
   size_t i = 0;
   while (i < tn) {
     const char *d = memchr(tmpl + i, '$', tn - i);
@@ -770,7 +786,8 @@ static void expand(tr_buf *b, const rb_re *re, const char *tmpl, size_t tn, cons
     size_t next;
     if (i < tn && tmpl[i] == '{') {
       size_t j = i + 1;
-      while (j < tn && is_word(tmpl[j])) j++;
+      while (j < tn && is_word(tmpl[j]))
+        j++;
       if (j == i + 1 || j >= tn || tmpl[j] != '}') {
         tr_buf_append_byte(b, '$'); /* malformed: keep the dollar */
         continue;
@@ -780,7 +797,8 @@ static void expand(tr_buf *b, const rb_re *re, const char *tmpl, size_t tn, cons
       next = j + 1;
     } else {
       size_t j = i;
-      while (j < tn && is_word(tmpl[j])) j++;
+      while (j < tn && is_word(tmpl[j]))
+        j++;
       if (j == i) {
         tr_buf_append_byte(b, '$');
         continue;
@@ -796,7 +814,8 @@ static void expand(tr_buf *b, const rb_re *re, const char *tmpl, size_t tn, cons
       if (!isdigit((unsigned char)name[q])) numeric = false;
     if (numeric) {
       g = 0;
-      for (size_t q = 0; q < nlen && g <= 100000; q++) g = g * 10 + (name[q] - '0');
+      for (size_t q = 0; q < nlen && g <= 100000; q++)
+        g = g * 10 + (name[q] - '0');
     } else {
       g = rb_re_group_index(re, name, nlen);
     }
@@ -806,7 +825,8 @@ static void expand(tr_buf *b, const rb_re *re, const char *tmpl, size_t tn, cons
 }
 
 static rego_bi_status bi_replace(rego_bctx *ctx, rv *const *args, rv **out) {
-  for (int i = 0; i < 3; i++) RB_EXPECT(ctx, args, i, RV_STRING, "string");
+  for (int i = 0; i < 3; i++)
+    RB_EXPECT(ctx, args, i, RV_STRING, "string");
   rb_re *re;
   rego_bi_status st = get_re(ctx, args[1], &re);
   if (st) return st;
@@ -823,9 +843,12 @@ static rego_bi_status bi_replace(rego_bctx *ctx, rv *const *args, rv **out) {
     if (ov[1] > last_end || ov[0] == 0) expand(&b, re, args[2]->u.str.s, args[2]->u.str.len, s, ov);
     last_end = ov[1];
     size_t w = rune_width_at(s, n, pos);
-    if (pos + w > ov[1]) pos += w;
-    else if (pos + 1 > ov[1]) pos++;
-    else pos = ov[1];
+    if (pos + w > ov[1])
+      pos += w;
+    else if (pos + 1 > ov[1])
+      pos++;
+    else
+      pos = ov[1];
   }
   free(ov);
   rb_re_release(re);
@@ -834,8 +857,10 @@ static rego_bi_status bi_replace(rego_bctx *ctx, rv *const *args, rv **out) {
     return limit_error(ctx);
   }
   tr_buf_append(&b, s + last_end, n - last_end);
-  if (b.len == n && memcmp(b.data, s, n) == 0) *out = args[0];
-  else *out = rv_string(ctx->arena, b.data ? (const char *)b.data : "", b.len);
+  if (b.len == n && memcmp(b.data, s, n) == 0)
+    *out = args[0];
+  else
+    *out = rv_string(ctx->arena, b.data ? (const char *)b.data : "", b.len);
   tr_buf_free(&b);
   return REGO_BI_OK;
 }

@@ -67,9 +67,7 @@ bool rb_semver_parse(const char *s, size_t n, rb_semver *v) {
   return true;
 }
 
-static bool all_digits(const char *s, size_t n, int64_t *val) {
-  return parse_int64(s, n, val) && n > 0;
-}
+static bool all_digits(const char *s, size_t n, int64_t *val) { return parse_int64(s, n, val) && n > 0; }
 
 int rb_semver_compare(const rb_semver *a, const rb_semver *b) {
   for (int k = 0; k < 3; k++)

@@ -18,7 +18,8 @@ static rego_bi_status bi_union(rego_bctx *ctx, rv *const *args, rv **out) {
   rv_vec v = {0};
   for (size_t i = 0; i < s->u.arr.len; i++) {
     const rv *x = s->u.arr.items[i];
-    for (size_t j = 0; j < x->u.arr.len; j++) rv_vec_push(ctx->arena, &v, x->u.arr.items[j]);
+    for (size_t j = 0; j < x->u.arr.len; j++)
+      rv_vec_push(ctx->arena, &v, x->u.arr.items[j]);
   }
   *out = rv_set(ctx->arena, v.items, v.len);
   return REGO_BI_OK;
@@ -34,7 +35,8 @@ static rego_bi_status bi_intersection(rego_bctx *ctx, rv *const *args, rv **out)
   for (size_t j = 0; j < first->u.arr.len; j++) {
     rv *x = first->u.arr.items[j];
     bool all = true;
-    for (size_t i = 1; i < s->u.arr.len && all; i++) all = rv_set_contains(s->u.arr.items[i], x);
+    for (size_t i = 1; i < s->u.arr.len && all; i++)
+      all = rv_set_contains(s->u.arr.items[i], x);
     if (all) rv_vec_push(ctx->arena, &v, x);
   }
   *out = rv_set(ctx->arena, v.items, v.len);

@@ -42,7 +42,8 @@ static void putc_(pp *p, char c) { put(p, &c, 1); }
 
 static void write_padding(pp *p, int n) {
   char c = p->f.zero ? '0' : ' ';
-  for (int i = 0; i < n; i++) putc_(p, c);
+  for (int i = 0; i < n; i++)
+    putc_(p, c);
 }
 
 /* fmt.pad: width counted in runes. */
@@ -112,9 +113,12 @@ static bool quote_rune_into(tr_buf *b, int32_t r, size_t width, const unsigned c
   case '\v': return tr_buf_append_str(b, "\\v");
   default: break;
   }
-  if (r < ' ' || r == 0x7F) snprintf(tmp, sizeof tmp, "\\x%02x", (unsigned)r);
-  else if (r < 0x10000) snprintf(tmp, sizeof tmp, "\\u%04x", (unsigned)r);
-  else snprintf(tmp, sizeof tmp, "\\U%08x", (unsigned)r);
+  if (r < ' ' || r == 0x7F)
+    snprintf(tmp, sizeof tmp, "\\x%02x", (unsigned)r);
+  else if (r < 0x10000)
+    snprintf(tmp, sizeof tmp, "\\u%04x", (unsigned)r);
+  else
+    snprintf(tmp, sizeof tmp, "\\U%08x", (unsigned)r);
   return tr_buf_append_str(b, tmp);
 }
 
@@ -163,8 +167,10 @@ static void fmt_q(pp *p, const char *s, size_t n) {
   } else {
     ok = rb_fmt_quote(&b, s, n, p->f.plus);
   }
-  if (!ok) p->ok = false;
-  else pad(p, (const char *)b.data, b.len);
+  if (!ok)
+    p->ok = false;
+  else
+    pad(p, (const char *)b.data, b.len);
   tr_buf_free(&b);
 }
 
@@ -238,7 +244,8 @@ static void fmt_integer(pp *p, uint64_t u, int base, bool is_signed, char verb, 
     buf[--i] = digits[u % (unsigned)base];
     u /= (unsigned)base;
   } while (u > 0);
-  while (i > 0 && prec > (int)(cap - i)) buf[--i] = '0';
+  while (i > 0 && prec > (int)(cap - i))
+    buf[--i] = '0';
   if (p->f.sharp) {
     switch (base) {
     case 2:
@@ -259,9 +266,12 @@ static void fmt_integer(pp *p, uint64_t u, int base, bool is_signed, char verb, 
     buf[--i] = 'o';
     buf[--i] = '0';
   }
-  if (negative) buf[--i] = '-';
-  else if (p->f.plus) buf[--i] = '+';
-  else if (p->f.space) buf[--i] = ' ';
+  if (negative)
+    buf[--i] = '-';
+  else if (p->f.plus)
+    buf[--i] = '+';
+  else if (p->f.space)
+    buf[--i] = ' ';
   bool old = p->f.zero;
   p->f.zero = false;
   pad(p, buf + i, cap - i);
@@ -271,7 +281,8 @@ static void fmt_integer(pp *p, uint64_t u, int base, bool is_signed, char verb, 
 
 static void fmt_unicode(pp *p, uint64_t u) {
   char tmp[64];
-  int n = snprintf(tmp, sizeof tmp, "U+%0*llX", p->f.precPresent && p->f.prec > 4 ? (p->f.prec > 40 ? 40 : p->f.prec) : 4,
+  int n = snprintf(tmp, sizeof tmp, "U+%0*llX",
+                   p->f.precPresent && p->f.prec > 4 ? (p->f.prec > 40 ? 40 : p->f.prec) : 4,
                    (unsigned long long)u);
   tr_buf b = TR_BUF_INIT;
   bool ok = tr_buf_append(&b, tmp, (size_t)n);
@@ -282,8 +293,10 @@ static void fmt_unicode(pp *p, uint64_t u) {
   }
   bool old = p->f.zero;
   p->f.zero = false;
-  if (ok) pad(p, (const char *)b.data, b.len);
-  else p->ok = false;
+  if (ok)
+    pad(p, (const char *)b.data, b.len);
+  else
+    p->ok = false;
   p->f.zero = old;
   tr_buf_free(&b);
 }
@@ -317,8 +330,10 @@ static void print_int(pp *p, int64_t v, char verb) {
     } else {
       ok = quote_rune(&b, r, p->f.plus);
     }
-    if (ok) pad(p, (const char *)b.data, b.len);
-    else p->ok = false;
+    if (ok)
+      pad(p, (const char *)b.data, b.len);
+    else
+      p->ok = false;
     tr_buf_free(&b);
     break;
   }
@@ -343,9 +358,11 @@ static char *dec_to_base(const char *dec, size_t n, int base, bool upper) {
     return NULL;
   }
   size_t len = 0;
-  for (size_t i = 0; i < n; i++) num[len++] = (unsigned char)(dec[i] - '0');
+  for (size_t i = 0; i < n; i++)
+    num[len++] = (unsigned char)(dec[i] - '0');
   size_t start = 0, olen = 0;
-  while (start < len && num[start] == 0) start++;
+  while (start < len && num[start] == 0)
+    start++;
   if (start == len) out[olen++] = '0';
   while (start < len) {
     unsigned rem = 0;
@@ -355,7 +372,8 @@ static char *dec_to_base(const char *dec, size_t n, int base, bool upper) {
       rem = cur % (unsigned)base;
     }
     out[olen++] = digs[rem];
-    while (start < len && num[start] == 0) start++;
+    while (start < len && num[start] == 0)
+      start++;
   }
   for (size_t i = 0; i < olen / 2; i++) {
     char t = out[i];
@@ -411,7 +429,8 @@ static void print_big(pp *p, const char *s, size_t n, char verb) {
   int nd = (int)strlen(digits);
   int left = 0, zeros = 0, right = 0;
   if (p->f.precPresent) {
-    if (nd < p->f.prec) zeros = p->f.prec - nd;
+    if (nd < p->f.prec)
+      zeros = p->f.prec - nd;
     else if (nd == 1 && digits[0] == '0' && p->f.prec == 0) {
       free(digits);
       return;
@@ -420,16 +439,22 @@ static void print_big(pp *p, const char *s, size_t n, char verb) {
   int length = (int)(strlen(sign) + strlen(prefix)) + zeros + nd;
   if (p->f.widPresent && length < p->f.wid) {
     int d = p->f.wid - length;
-    if (p->f.minus) right = d;
-    else if (p->f.zero && !p->f.precPresent) zeros = d;
-    else left = d;
+    if (p->f.minus)
+      right = d;
+    else if (p->f.zero && !p->f.precPresent)
+      zeros = d;
+    else
+      left = d;
   }
-  for (int i = 0; i < left; i++) putc_(p, ' ');
+  for (int i = 0; i < left; i++)
+    putc_(p, ' ');
   puts_(p, sign);
   puts_(p, prefix);
-  for (int i = 0; i < zeros; i++) putc_(p, '0');
+  for (int i = 0; i < zeros; i++)
+    putc_(p, '0');
   puts_(p, digits);
-  for (int i = 0; i < right; i++) putc_(p, ' ');
+  for (int i = 0; i < right; i++)
+    putc_(p, ' ');
   free(digits);
 }
 
@@ -450,7 +475,8 @@ static void shortest_digits(double v, char *dig, int *nd, int *dp) {
   char *e = strchr(tmp, 'e');
   for (char *c = tmp; c < e; c++)
     if (*c != '.') dig[n++] = *c;
-  while (n > 1 && dig[n - 1] == '0') n--;
+  while (n > 1 && dig[n - 1] == '0')
+    n--;
   dig[n] = '\0';
   *nd = n;
   *dp = atoi(e + 1) + 1;
@@ -468,7 +494,8 @@ static void fmt_e_digits(tr_buf *b, const char *dig, int nd, int dp, int prec, c
       tr_buf_append(b, dig + i, (size_t)(m - i));
       i = m;
     }
-    for (; i <= prec; i++) tr_buf_append_byte(b, '0');
+    for (; i <= prec; i++)
+      tr_buf_append_byte(b, '0');
   }
   tr_buf_append_byte(b, (uint8_t)fmtc);
   int exp = dp - 1;
@@ -482,7 +509,8 @@ static void fmt_f_digits(tr_buf *b, const char *dig, int nd, int dp, int prec) {
   if (dp > 0) {
     int m = nd < dp ? nd : dp;
     tr_buf_append(b, dig, (size_t)m);
-    for (; m < dp; m++) tr_buf_append_byte(b, '0');
+    for (; m < dp; m++)
+      tr_buf_append_byte(b, '0');
   } else {
     tr_buf_append_byte(b, '0');
   }
@@ -559,16 +587,20 @@ static void strconv_float(tr_buf *b, double v, char verb, int prec) {
     memcpy(&bits, &a, sizeof bits);
     int exp = (int)((bits >> 52) & 0x7FF);
     uint64_t mant = bits & ((1ULL << 52) - 1);
-    if (exp == 0) exp++;
-    else mant |= 1ULL << 52;
+    if (exp == 0)
+      exp++;
+    else
+      mant |= 1ULL << 52;
     exp += -1023 - 52;
     tr_buf_printf(b, "%llup%c%d", (unsigned long long)mant, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
     return;
   }
   case 'x':
   case 'X': {
-    if (prec < 0) snprintf(tmp, sizeof tmp, verb == 'x' ? "%a" : "%A", a);
-    else snprintf(tmp, sizeof tmp, verb == 'x' ? "%.*a" : "%.*A", prec, a);
+    if (prec < 0)
+      snprintf(tmp, sizeof tmp, verb == 'x' ? "%a" : "%A", a);
+    else
+      snprintf(tmp, sizeof tmp, verb == 'x' ? "%.*a" : "%.*A", prec, a);
     /* C: 0x1.8p+1, Go: 0x1.8p+01 */
     char *pp_ = strchr(tmp, verb == 'x' ? 'p' : 'P');
     if (pp_) {
@@ -593,8 +625,10 @@ static void strconv_float(tr_buf *b, double v, char verb, int prec) {
       } else {
         shortest_digits(a, dig, &nd, &dp);
       }
-      if (verb == 'f') fmt_f_digits(b, dig, nd, dp, nd - dp > 0 ? nd - dp : 0);
-      else fmt_e_digits(b, dig, nd, dp, nd > 0 ? nd - 1 : 0, verb);
+      if (verb == 'f')
+        fmt_f_digits(b, dig, nd, dp, nd - dp > 0 ? nd - dp : 0);
+      else
+        fmt_e_digits(b, dig, nd, dp, nd > 0 ? nd - 1 : 0, verb);
       return;
     }
     {
@@ -620,8 +654,10 @@ static void strconv_float(tr_buf *b, double v, char verb, int prec) {
       /* strconv 'g' shortest: %e when exp < -4 || exp >= 6, keeping every
        * shortest digit. */
       int exp = dp - 1;
-      if (exp < -4 || exp >= 6) fmt_e_digits(b, dig, nd, dp, nd - 1, verb == 'G' ? 'E' : 'e');
-      else fmt_f_digits(b, dig, nd, dp, nd - dp > 0 ? nd - dp : 0);
+      if (exp < -4 || exp >= 6)
+        fmt_e_digits(b, dig, nd, dp, nd - 1, verb == 'G' ? 'E' : 'e');
+      else
+        fmt_f_digits(b, dig, nd, dp, nd - dp > 0 ? nd - dp : 0);
       return;
     }
     {
@@ -650,8 +686,10 @@ static void fmt_float(pp *p, double v, char verb, int prec) {
   if (num[1] == 'I' || num[1] == 'N') {
     bool old = p->f.zero;
     p->f.zero = false;
-    if (num[1] == 'N' && !p->f.space && !p->f.plus) pad(p, num + 1, n - 1);
-    else pad(p, num, n);
+    if (num[1] == 'N' && !p->f.space && !p->f.plus)
+      pad(p, num + 1, n - 1);
+    else
+      pad(p, num, n);
     p->f.zero = old;
     tr_buf_free(&nb);
     return;
@@ -683,7 +721,8 @@ static void fmt_float(pp *p, double v, char verb, int prec) {
       if (n == 2 && num[1] == '0') digits--;
       tr_buf_append_byte(&nb, '.');
     }
-    for (; digits > 0; digits--) tr_buf_append_byte(&nb, '0');
+    for (; digits > 0; digits--)
+      tr_buf_append_byte(&nb, '0');
     tr_buf_append_str(&nb, tail);
     if (!nb.data) {
       p->ok = false;
@@ -728,8 +767,10 @@ static void print_float(pp *p, double v, char verb) {
 static void print_str(pp *p, const char *s, size_t n, char verb) {
   switch (verb) {
   case 'v':
-    if (p->f.sharpV) fmt_q(p, s, n);
-    else fmt_s(p, s, n);
+    if (p->f.sharpV)
+      fmt_q(p, s, n);
+    else
+      fmt_s(p, s, n);
     break;
   case 's': fmt_s(p, s, n); break;
   case 'x': fmt_sx(p, s, n, false); break;
@@ -871,7 +912,8 @@ bool rb_gofmt(tr_buf *out, const char *format, size_t end, const rb_fmt_arg *arg
   while (i < end) {
     bool good = true;
     size_t lasti = i;
-    while (i < end && format[i] != '%') i++;
+    while (i < end && format[i] != '%')
+      i++;
     if (i > lasti) put(&p, format + lasti, i - lasti);
     if (i >= end) break;
     i++;
@@ -879,11 +921,16 @@ bool rb_gofmt(tr_buf *out, const char *format, size_t end, const rb_fmt_arg *arg
     bool simple_done = false;
     for (; i < end; i++) {
       char c = format[i];
-      if (c == '#') p.f.sharp = true;
-      else if (c == '0') p.f.zero = !p.f.minus;
-      else if (c == '+') p.f.plus = true;
-      else if (c == '-') p.f.minus = true, p.f.zero = false;
-      else if (c == ' ') p.f.space = true;
+      if (c == '#')
+        p.f.sharp = true;
+      else if (c == '0')
+        p.f.zero = !p.f.minus;
+      else if (c == '+')
+        p.f.plus = true;
+      else if (c == '-')
+        p.f.minus = true, p.f.zero = false;
+      else if (c == ' ')
+        p.f.space = true;
       else {
         if (c >= 'a' && c <= 'z' && argnum < nargs) {
           if (c == 'v') {

@@ -74,7 +74,8 @@ static rego_bi_status map_case(rego_bctx *ctx, rv *const *args, rv **out, int32_
     int32_t r = rb_utf8_decode((const unsigned char *)STR(s) + i, LEN(s) - i, &w);
     int32_t m = (w == 1 && r == RB_RUNE_ERROR) ? r : fn(r);
     if (m != r) changed = true;
-    if (w == 1 && r == RB_RUNE_ERROR) tr_buf_append(&b, STR(s) + i, 1);
+    if (w == 1 && r == RB_RUNE_ERROR)
+      tr_buf_append(&b, STR(s) + i, 1);
     else {
       char enc[4];
       tr_buf_append(&b, enc, rb_utf8_encode(m, enc));
@@ -134,13 +135,14 @@ static rego_bi_status bi_endswith(rego_bctx *ctx, rv *const *args, rv **out) {
 static rego_bi_status bi_concat(rego_bctx *ctx, rv *const *args, rv **out) {
   RB_EXPECT(ctx, args, 0, RV_STRING, "string");
   const rv *c = args[1];
-  if (!rv_is(c, RV_ARRAY) && !rv_is(c, RV_SET)) return rego_bi_operand_error(ctx, 2, "one of {set, array}", c);
+  if (!rv_is(c, RV_ARRAY) && !rv_is(c, RV_SET))
+    return rego_bi_operand_error(ctx, 2, "one of {set, array}", c);
   size_t total = 0;
   for (size_t i = 0; i < c->u.arr.len; i++) {
     const rv *x = c->u.arr.items[i];
     if (!rv_is(x, RV_STRING))
-      return rego_bi_type_error(ctx, "operand 2 must be %s of strings but got %s containing %s", rv_type_name(c),
-                                rv_type_name(c), rv_type_name(x));
+      return rego_bi_type_error(ctx, "operand 2 must be %s of strings but got %s containing %s",
+                                rv_type_name(c), rv_type_name(c), rv_type_name(x));
     total += LEN(x) + LEN(args[0]);
   }
   if (c->u.arr.len == 1) return (*out = c->u.arr.items[0]), REGO_BI_OK;
@@ -228,7 +230,8 @@ static rv *replace_pairs(rego_bctx *ctx, const rv *src, const rb_pair *pairs, si
 }
 
 static rego_bi_status bi_replace(rego_bctx *ctx, rv *const *args, rv **out) {
-  for (int i = 0; i < 3; i++) RB_EXPECT(ctx, args, i, RV_STRING, "string");
+  for (int i = 0; i < 3; i++)
+    RB_EXPECT(ctx, args, i, RV_STRING, "string");
   rb_pair p = {STR(args[1]), STR(args[2]), LEN(args[1]), LEN(args[2])};
   *out = replace_pairs(ctx, args[0], &p, 1);
   return REGO_BI_OK;
@@ -244,8 +247,8 @@ static rego_bi_status bi_replace_n(rego_bctx *ctx, rv *const *args, rv **out) {
       return rego_bi_type_error(ctx, "operand 1 non-string key found in pattern object");
     if (!rv_is(o->u.obj.vals[i], RV_STRING))
       return rego_bi_type_error(ctx, "operand 1 non-string value found in pattern object");
-    pairs[i] = (rb_pair){STR(o->u.obj.keys[i]), STR(o->u.obj.vals[i]), LEN(o->u.obj.keys[i]),
-                         LEN(o->u.obj.vals[i])};
+    pairs[i] =
+        (rb_pair){STR(o->u.obj.keys[i]), STR(o->u.obj.vals[i]), LEN(o->u.obj.keys[i]), LEN(o->u.obj.vals[i])};
   }
   *out = replace_pairs(ctx, args[1], pairs, o->u.obj.len);
   return REGO_BI_OK;
@@ -335,8 +338,10 @@ static rego_bi_status bi_reverse(rego_bctx *ctx, rv *const *args, rv **out) {
     size_t el = rb_utf8_encode(r, enc);
     /* Go re-encodes each rune; an invalid byte becomes U+FFFD (3 bytes) and
      * then the buffer is sized by input length, so keep the raw byte. */
-    if (el != w) memcpy(buf + n - i - w, s + i, w);
-    else memcpy(buf + n - i - w, enc, el);
+    if (el != w)
+      memcpy(buf + n - i - w, s + i, w);
+    else
+      memcpy(buf + n - i - w, enc, el);
     i += w;
   }
   buf[n] = '\0';
@@ -392,7 +397,8 @@ static rego_bi_status trim_generic(rego_bctx *ctx, rv *const *args, rv **out, bo
     while (b1 > b0) {
       /* find the start of the last rune */
       size_t k = b1 - 1;
-      while (k > b0 && b1 - k < 4 && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+      while (k > b0 && b1 - k < 4 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
       int32_t r = rb_utf8_decode((const unsigned char *)s + k, b1 - k, &w);
       if (k + w != b1) {
         k = b1 - 1;
@@ -402,8 +408,10 @@ static rego_bi_status trim_generic(rego_bctx *ctx, rv *const *args, rv **out, bo
       b1 = k;
     }
   }
-  if (b0 == 0 && b1 == n) *out = args[0];
-  else *out = mkstr(ctx, s + b0, b1 - b0);
+  if (b0 == 0 && b1 == n)
+    *out = args[0];
+  else
+    *out = mkstr(ctx, s + b0, b1 - b0);
   return REGO_BI_OK;
 }
 
@@ -411,7 +419,7 @@ static rego_bi_status trim_generic(rego_bctx *ctx, rv *const *args, rv **out, bo
   static rego_bi_status bi_##name(rego_bctx *ctx, rv *const *args, rv **out) {                               \
     rego_bi_status st = two_strings(ctx, args);                                                              \
     if (st) return st;                                                                                       \
-    return trim_generic(ctx, args, out, l, r, STR(args[1]), LEN(args[1]), false);                           \
+    return trim_generic(ctx, args, out, l, r, STR(args[1]), LEN(args[1]), false);                            \
   }
 TRIM_FN(trim, true, true)
 TRIM_FN(trim_left, true, false)
@@ -435,7 +443,8 @@ static rego_bi_status bi_trim_suffix(rego_bctx *ctx, rv *const *args, rv **out) 
   rego_bi_status st = two_strings(ctx, args);
   if (st) return st;
   size_t n = LEN(args[0]), m = LEN(args[1]);
-  if (m == 0 || m > n || memcmp(STR(args[0]) + n - m, STR(args[1]), m) != 0) return (*out = args[0]), REGO_BI_OK;
+  if (m == 0 || m > n || memcmp(STR(args[0]) + n - m, STR(args[1]), m) != 0)
+    return (*out = args[0]), REGO_BI_OK;
   *out = mkstr(ctx, STR(args[0]), n - m);
   return REGO_BI_OK;
 }
@@ -538,7 +547,8 @@ static rego_bi_status bi_sprintf(rego_bctx *ctx, rv *const *args, rv **out) {
       double d = x->u.d;
       if (d == __builtin_floor(d) && d > -9.2e18 && d < 9.2e18)
         fa[i] = (rb_fmt_arg){.kind = RB_FMT_INT, .i = (int64_t)d};
-      else fa[i] = (rb_fmt_arg){.kind = RB_FMT_FLOAT, .f = d};
+      else
+        fa[i] = (rb_fmt_arg){.kind = RB_FMT_FLOAT, .f = d};
     } else if (rv_is(x, RV_STRING)) {
       fa[i] = (rb_fmt_arg){.kind = RB_FMT_STR, .s = x->u.str.s, .len = x->u.str.len};
     } else {

@@ -50,11 +50,13 @@ static int days_in(int m, int64_t y) {
   return m == 2 && is_leap(y) ? 29 : dm[m - 1];
 }
 
-static const char *const long_months[] = {"January", "February", "March",     "April",   "May",      "June",
-                                          "July",    "August",   "September", "October", "November", "December"};
+static const char *const long_months[] = {"January",   "February", "March",    "April",
+                                          "May",       "June",     "July",     "August",
+                                          "September", "October",  "November", "December"};
 static const char *const short_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-static const char *const long_days[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+static const char *const long_days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                        "Thursday", "Friday", "Saturday"};
 static const char *const short_days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 
 /* ---- zones ----------------------------------------------------------------------- */
@@ -90,7 +92,9 @@ static rb_zone utc_zone = {"UTC", 0, NULL, NULL, 1, (ttinfo *)&utc_type};
 
 const rb_zone *rb_zone_utc(void) { return &utc_zone; }
 
-static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 static int64_t be64(const uint8_t *p) { return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4)); }
 
 /* POSIX TZ string pieces. */
@@ -123,13 +127,16 @@ static bool tz_num(const char **s, int32_t *secs, bool allow_sign) {
   if (allow_sign && (*p == '+' || *p == '-')) sign = *p++ == '-' ? -1 : 1;
   if (!isdigit((unsigned char)*p)) return false;
   long h = 0, m = 0, sec = 0;
-  while (isdigit((unsigned char)*p)) h = h * 10 + (*p++ - '0');
+  while (isdigit((unsigned char)*p))
+    h = h * 10 + (*p++ - '0');
   if (*p == ':') {
     p++;
-    while (isdigit((unsigned char)*p)) m = m * 10 + (*p++ - '0');
+    while (isdigit((unsigned char)*p))
+      m = m * 10 + (*p++ - '0');
     if (*p == ':') {
       p++;
-      while (isdigit((unsigned char)*p)) sec = sec * 10 + (*p++ - '0');
+      while (isdigit((unsigned char)*p))
+        sec = sec * 10 + (*p++ - '0');
     }
   }
   if (h > 167) return false;
@@ -144,17 +151,20 @@ static bool tz_rule(const char **s, tzrule *r) {
   if (*p == 'J') {
     p++;
     r->kind = 0;
-    while (isdigit((unsigned char)*p)) r->day = r->day * 10 + (*p++ - '0');
+    while (isdigit((unsigned char)*p))
+      r->day = r->day * 10 + (*p++ - '0');
     if (r->day < 1 || r->day > 365) return false;
   } else if (*p == 'M') {
     p++;
     r->kind = 2;
     if (sscanf(p, "%d.%d.%d", &r->mon, &r->week, &r->day) != 3) return false;
-    while (*p && *p != '/' && *p != ',') p++;
+    while (*p && *p != '/' && *p != ',')
+      p++;
     if (r->mon < 1 || r->mon > 12 || r->week < 1 || r->week > 5 || r->day < 0 || r->day > 6) return false;
   } else if (isdigit((unsigned char)*p)) {
     r->kind = 1;
-    while (isdigit((unsigned char)*p)) r->day = r->day * 10 + (*p++ - '0');
+    while (isdigit((unsigned char)*p))
+      r->day = r->day * 10 + (*p++ - '0');
     if (r->day > 365) return false;
   } else {
     return false;
@@ -205,7 +215,8 @@ static bool parse_tzif(rb_zone *z, const uint8_t *d, size_t n) {
     uint32_t isutcnt = be32(h + 20), isstdcnt = be32(h + 24), leapcnt = be32(h + 28), timecnt = be32(h + 32),
              typecnt = be32(h + 36), charcnt = be32(h + 40);
     size_t tsz = pass == 0 ? 4 : 8;
-    if (timecnt > 100000 || typecnt > 256 || typecnt == 0 || charcnt > 100000 || leapcnt > 100000) return false;
+    if (timecnt > 100000 || typecnt > 256 || typecnt == 0 || charcnt > 100000 || leapcnt > 100000)
+      return false;
     size_t body = timecnt * tsz + timecnt + typecnt * 6 + charcnt + leapcnt * (tsz + 4) + isstdcnt + isutcnt;
     if (pos + 44 + body > n) return false;
     if (pass == 0 && version >= 2) {
@@ -219,7 +230,8 @@ static bool parse_tzif(rb_zone *z, const uint8_t *d, size_t n) {
     z->types = calloc(typecnt, sizeof(ttinfo));
     z->ntypes = typecnt;
     if (!z->trans || !z->idx || !z->types) return false;
-    for (uint32_t i = 0; i < timecnt; i++) z->trans[i] = tsz == 8 ? be64(p + i * 8) : (int32_t)be32(p + i * 4);
+    for (uint32_t i = 0; i < timecnt; i++)
+      z->trans[i] = tsz == 8 ? be64(p + i * 8) : (int32_t)be32(p + i * 4);
     p += timecnt * tsz;
     for (uint32_t i = 0; i < timecnt; i++) {
       if (p[i] >= typecnt) return false;
@@ -231,7 +243,9 @@ static bool parse_tzif(rb_zone *z, const uint8_t *d, size_t n) {
       z->types[i].off = (int32_t)be32(p + i * 6);
       z->types[i].isdst = p[i * 6 + 4] != 0;
       uint8_t ai = p[i * 6 + 5];
-      if (ai < charcnt) snprintf(z->types[i].abbr, sizeof z->types[i].abbr, "%.*s", (int)strnlen((const char *)chars + ai, charcnt - ai), chars + ai);
+      if (ai < charcnt)
+        snprintf(z->types[i].abbr, sizeof z->types[i].abbr, "%.*s",
+                 (int)strnlen((const char *)chars + ai, charcnt - ai), chars + ai);
     }
     if (pass == 1 || version < 2) {
       size_t footer = pos + 44 + body;
@@ -261,7 +275,9 @@ static void zone_free(rb_zone *z) {
   free(z);
 }
 
-#define ZONE_CACHE_MAX 128
+/* More than the number of files under /usr/share/zoneinfo (posix/ and right/
+ * included), so every loadable zone is cached exactly once. */
+#define ZONE_CACHE_MAX 4096
 static pthread_mutex_t zone_mu = PTHREAD_MUTEX_INITIALIZER;
 static rb_zone *zone_cache[ZONE_CACHE_MAX];
 static size_t zone_count;
@@ -293,8 +309,10 @@ const rb_zone *rb_zone_load(const char *name, size_t len, char *err, size_t errl
   }
   pthread_mutex_unlock(&zone_mu);
   char path[160];
-  if (local) snprintf(path, sizeof path, "/etc/localtime");
-  else snprintf(path, sizeof path, "%s/%.*s", ZONEINFO_DIR, (int)len, name);
+  if (local)
+    snprintf(path, sizeof path, "/etc/localtime");
+  else
+    snprintf(path, sizeof path, "%s/%.*s", ZONEINFO_DIR, (int)len, name);
   uint8_t *data = NULL;
   size_t dlen = 0;
   tr_err *e = tr_read_file(path, 1 << 20, &data, &dlen);
@@ -329,9 +347,9 @@ const rb_zone *rb_zone_load(const char *name, size_t len, char *err, size_t errl
     return z;
   }
   pthread_mutex_unlock(&zone_mu);
-  /* Cache full (a policy cycling through zones): keep this one alive for
-   * the process as well; zones are small and immutable. */
-  return z;
+  zone_free(z);
+  snprintf(err, errlen, "too many time zones loaded");
+  return NULL;
 }
 
 /* Seconds from the start of `year` (UTC) at which rule r fires, for a
@@ -390,14 +408,18 @@ static void ext_lookup(const rb_zone *z, int64_t sec, zlookup *out) {
     stdo = dsto;
     dsto = to;
   }
-  if (ysec < s0) *out = (zlookup){stdo, stdn, ystart, ystart + s0};
-  else if (ysec >= s1) *out = (zlookup){stdo, stdn, ystart + s1, ystart + 365 * SECS_PER_DAY};
-  else *out = (zlookup){dsto, dstn, ystart + s0, ystart + s1};
+  if (ysec < s0)
+    *out = (zlookup){stdo, stdn, ystart, ystart + s0};
+  else if (ysec >= s1)
+    *out = (zlookup){stdo, stdn, ystart + s1, ystart + 365 * SECS_PER_DAY};
+  else
+    *out = (zlookup){dsto, dstn, ystart + s0, ystart + s1};
 }
 
 static size_t first_zone(const rb_zone *z) {
   bool used0 = false;
-  for (size_t i = 0; i < z->ntrans && !used0; i++) used0 = z->idx[i] == 0;
+  for (size_t i = 0; i < z->ntrans && !used0; i++)
+    used0 = z->idx[i] == 0;
   if (!used0) return 0;
   if (z->ntrans > 0 && z->types[z->idx[0]].isdst) {
     for (int zi = (int)z->idx[0] - 1; zi >= 0; zi--)
@@ -421,8 +443,10 @@ static void zone_lookup(const rb_zone *z, int64_t sec, zlookup *out) {
   size_t lo = 0, hi = z->ntrans;
   while (hi - lo > 1) {
     size_t mid = lo + (hi - lo) / 2;
-    if (sec < z->trans[mid]) hi = mid;
-    else lo = mid;
+    if (sec < z->trans[mid])
+      hi = mid;
+    else
+      lo = mid;
   }
   const ttinfo *t = &z->types[z->idx[lo]];
   *out = (zlookup){t->off, t->abbr, z->trans[lo], lo + 1 < z->ntrans ? z->trans[lo + 1] : INT64_MAX};
@@ -458,8 +482,8 @@ void rb_time_civil(int64_t sec, int32_t nsec, const rb_zone *z, rb_civil *c) {
   c->abbr = abbr;
 }
 
-bool rb_time_date(int64_t year, int64_t month, int64_t day, int64_t hour, int64_t min, int64_t sec, int64_t nsec,
-                  const rb_zone *z, int64_t *out_sec, int32_t *out_nsec) {
+bool rb_time_date(int64_t year, int64_t month, int64_t day, int64_t hour, int64_t min, int64_t sec,
+                  int64_t nsec, const rb_zone *z, int64_t *out_sec, int32_t *out_nsec) {
   /* normalise month into year, nsec into sec (Go's norm) */
   int64_t m0 = month - 1;
   year += floordiv(m0, 12);
@@ -559,7 +583,8 @@ static chunk next_chunk(const char *l, size_t n) {
       if (has(l, n, i, "MST")) return r.std = stdTZ, r.std_len = 3, r;
       break;
     case '0':
-      if (i + 1 < n && l[i + 1] >= '1' && l[i + 1] <= '6') return r.std = std0x[l[i + 1] - '1'], r.std_len = 2, r;
+      if (i + 1 < n && l[i + 1] >= '1' && l[i + 1] <= '6')
+        return r.std = std0x[l[i + 1] - '1'], r.std_len = 2, r;
       if (has(l, n, i, "002")) return r.std = stdZeroYearDay, r.std_len = 3, r;
       break;
     case '1':
@@ -603,7 +628,8 @@ static chunk next_chunk(const char *l, size_t n) {
       if (i + 1 < n && (l[i + 1] == '0' || l[i + 1] == '9')) {
         char ch = l[i + 1];
         size_t j = i + 1;
-        while (j < n && l[j] == ch) j++;
+        while (j < n && l[j] == ch)
+          j++;
         if (!(j < n && isdigit((unsigned char)l[j]))) {
           r.std = ch == '0' ? stdFracSecond0 : stdFracSecond9;
           r.std_len = j - i;
@@ -626,7 +652,8 @@ static void append_int(tr_buf *b, int64_t x, int width) {
     x = -x;
   }
   int n = snprintf(tmp, sizeof tmp, "%lld", (long long)x);
-  for (int i = n; i < width; i++) tr_buf_append_byte(b, '0');
+  for (int i = n; i < width; i++)
+    tr_buf_append_byte(b, '0');
   tr_buf_append(b, tmp, (size_t)n);
 }
 
@@ -705,8 +732,8 @@ bool rb_time_format(tr_buf *b, const char *l, size_t n, int64_t sec, int32_t nse
         tr_buf_append_byte(b, '+');
       }
       append_int(b, zone / 60, 2);
-      bool colon = ch.std == stdISO8601ColonTZ || ch.std == stdNumColonTZ || ch.std == stdISO8601ColonSecondsTZ ||
-                   ch.std == stdNumColonSecondsTZ;
+      bool colon = ch.std == stdISO8601ColonTZ || ch.std == stdNumColonTZ ||
+                   ch.std == stdISO8601ColonSecondsTZ || ch.std == stdNumColonSecondsTZ;
       if (colon) tr_buf_append_byte(b, ':');
       if (ch.std != stdNumShortTZ && ch.std != stdISO8601ShortTZ) append_int(b, zone % 60, 2);
       if (ch.std == stdISO8601SecondsTZ || ch.std == stdNumSecondsTz || ch.std == stdNumColonSecondsTZ ||
@@ -739,7 +766,8 @@ bool rb_time_format(tr_buf *b, const char *l, size_t n, int64_t sec, int32_t nse
       snprintf(digits, sizeof digits, "%09d", (int)c.nsec);
       int nd = ch.frac_digits < 9 ? ch.frac_digits : 9;
       if (trim)
-        while (nd > 0 && digits[nd - 1] == '0') nd--;
+        while (nd > 0 && digits[nd - 1] == '0')
+          nd--;
       if (trim && nd == 0) break;
       tr_buf_append_byte(b, (uint8_t)ch.frac_sep);
       tr_buf_append(b, digits, (size_t)nd);
@@ -754,16 +782,11 @@ bool rb_time_format(tr_buf *b, const char *l, size_t n, int64_t sec, int32_t nse
 static const struct {
   const char *name, *layout;
 } named_layouts[] = {
-    {"ANSIC", "Mon Jan _2 15:04:05 2006"},
-    {"UnixDate", "Mon Jan _2 15:04:05 MST 2006"},
-    {"RubyDate", "Mon Jan 02 15:04:05 -0700 2006"},
-    {"RFC822", "02 Jan 06 15:04 MST"},
-    {"RFC822Z", "02 Jan 06 15:04 -0700"},
-    {"RFC850", "Monday, 02-Jan-06 15:04:05 MST"},
-    {"RFC1123", "Mon, 02 Jan 2006 15:04:05 MST"},
-    {"RFC1123Z", "Mon, 02 Jan 2006 15:04:05 -0700"},
-    {"RFC3339", "2006-01-02T15:04:05Z07:00"},
-    {"RFC3339Nano", "2006-01-02T15:04:05.999999999Z07:00"},
+    {"ANSIC", "Mon Jan _2 15:04:05 2006"},          {"UnixDate", "Mon Jan _2 15:04:05 MST 2006"},
+    {"RubyDate", "Mon Jan 02 15:04:05 -0700 2006"}, {"RFC822", "02 Jan 06 15:04 MST"},
+    {"RFC822Z", "02 Jan 06 15:04 -0700"},           {"RFC850", "Monday, 02-Jan-06 15:04:05 MST"},
+    {"RFC1123", "Mon, 02 Jan 2006 15:04:05 MST"},   {"RFC1123Z", "Mon, 02 Jan 2006 15:04:05 -0700"},
+    {"RFC3339", "2006-01-02T15:04:05Z07:00"},       {"RFC3339Nano", "2006-01-02T15:04:05.999999999Z07:00"},
 };
 
 const char *rb_time_named_layout(const char *name, size_t len) {
@@ -795,8 +818,9 @@ static void quote(tr_buf *b, const char *s, size_t n) {
   tr_buf_append_byte(b, '"');
 }
 
-static bool parse_error(char *err, size_t errlen, const char *layout, size_t llen, const char *value, size_t vlen,
-                        const char *lelem, size_t lelen, const char *velem, size_t velen, const char *msg) {
+static bool parse_error(char *err, size_t errlen, const char *layout, size_t llen, const char *value,
+                        size_t vlen, const char *lelem, size_t lelen, const char *velem, size_t velen,
+                        const char *msg) {
   tr_buf b = TR_BUF_INIT;
   tr_buf_append_str(&b, "parsing time ");
   quote(&b, value, vlen);
@@ -833,7 +857,8 @@ static bool getnum(const char **s, size_t *n, bool fixed, int *out) {
 
 static bool getnum3(const char **s, size_t *n, bool fixed, int *out) {
   int v = 0, i = 0;
-  for (; i < 3 && isdig(*s, *n, (size_t)i); i++) v = v * 10 + (*s)[i] - '0';
+  for (; i < 3 && isdig(*s, *n, (size_t)i); i++)
+    v = v * 10 + (*s)[i] - '0';
   if (i == 0 || (fixed && i != 3)) return false;
   *out = v;
   *s += i, *n -= (size_t)i;
@@ -852,14 +877,16 @@ static int lookup_name(const char *const *tab, int count, const char **s, size_t
 }
 
 static void cutspace(const char **s, size_t *n) {
-  while (*n > 0 && **s == ' ') (*s)++, (*n)--;
+  while (*n > 0 && **s == ' ')
+    (*s)++, (*n)--;
 }
 
 static bool skip_prefix(const char **v, size_t *vn, const char *p, size_t pn) {
   while (pn > 0) {
     if (*p == ' ') {
       if (*vn > 0 && **v != ' ') return false;
-      while (pn > 0 && *p == ' ') p++, pn--;
+      while (pn > 0 && *p == ' ')
+        p++, pn--;
       cutspace(v, vn);
       continue;
     }
@@ -905,7 +932,8 @@ static bool parse_time_zone(const char *v, size_t n, size_t *len) {
     return *len > 0;
   }
   size_t up = 0;
-  while (up < 6 && up < n && v[up] >= 'A' && v[up] <= 'Z') up++;
+  while (up < 6 && up < n && v[up] >= 'A' && v[up] <= 'Z')
+    up++;
   switch (up) {
   case 3: *len = 3; return true;
   case 4:
@@ -927,7 +955,8 @@ static bool parse_nanos(const char *v, size_t nbytes, int32_t *ns, const char **
     if (v[i] < '0' || v[i] > '9') return false;
     x = x * 10 + (v[i] - '0');
   }
-  for (size_t i = nbytes; i < 10; i++) x *= 10;
+  for (size_t i = nbytes; i < 10; i++)
+    x *= 10;
   if (x < 0 || x >= 1000000000) {
     *range_err = "fractional second";
     return true;
@@ -958,7 +987,8 @@ bool rb_time_parse(const char *layout, size_t llen, const char *value, size_t vl
         tr_buf m = TR_BUF_INIT;
         tr_buf_append_str(&m, ": extra text: ");
         quote(&m, v, vn);
-        parse_error(err, errlen, layout, llen, value, vlen, NULL, 0, NULL, 0, m.data ? (const char *)m.data : "");
+        parse_error(err, errlen, layout, llen, value, vlen, NULL, 0, NULL, 0,
+                    m.data ? (const char *)m.data : "");
         tr_buf_free(&m);
         return false;
       }
@@ -1046,7 +1076,8 @@ bool rb_time_parse(const char *layout, size_t llen, const char *value, size_t vl
         chunk nx = next_chunk(l, ln);
         if (nx.std == stdFracSecond0 || nx.std == stdFracSecond9) break;
         size_t k = 2;
-        while (k < vn && isdig(v, vn, k)) k++;
+        while (k < vn && isdig(v, vn, k))
+          k++;
         bad = !parse_nanos(v, k, &nsec, &range_err);
         v += k, vn -= k;
       }
@@ -1057,9 +1088,12 @@ bool rb_time_parse(const char *layout, size_t llen, const char *value, size_t vl
         bad = true;
         break;
       }
-      if (memcmp(v, ch.std == stdPM ? "PM" : "pm", 2) == 0) pm = true;
-      else if (memcmp(v, ch.std == stdPM ? "AM" : "am", 2) == 0) am = true;
-      else bad = true;
+      if (memcmp(v, ch.std == stdPM ? "PM" : "pm", 2) == 0)
+        pm = true;
+      else if (memcmp(v, ch.std == stdPM ? "AM" : "am", 2) == 0)
+        am = true;
+      else
+        bad = true;
       v += 2, vn -= 2;
       break;
     case stdISO8601TZ:
@@ -1131,8 +1165,10 @@ bool rb_time_parse(const char *layout, size_t llen, const char *value, size_t vl
       if (mi > 60) range_err = "time zone offset minute";
       if (se > 60) range_err = "time zone offset second";
       zone_offset = (hr * 60 + mi) * 60 + se;
-      if (sign == '-') zone_offset = -zone_offset;
-      else if (sign != '+') bad = true;
+      if (sign == '-')
+        zone_offset = -zone_offset;
+      else if (sign != '+')
+        bad = true;
       break;
     }
     case stdTZ: {
@@ -1164,7 +1200,8 @@ bool rb_time_parse(const char *layout, size_t llen, const char *value, size_t vl
     case stdFracSecond9: {
       if (vn < 2 || (v[0] != '.' && v[0] != ',') || v[1] < '0' || v[1] > '9') break;
       size_t i = 0;
-      while (i + 1 < vn && v[i + 1] >= '0' && v[i + 1] <= '9') i++;
+      while (i + 1 < vn && v[i + 1] >= '0' && v[i + 1] <= '9')
+        i++;
       bad = !parse_nanos(v, 1 + i, &nsec, &range_err);
       v += 1 + i, vn -= 1 + i;
       break;
@@ -1180,17 +1217,22 @@ bool rb_time_parse(const char *layout, size_t llen, const char *value, size_t vl
     if (bad)
       return parse_error(err, errlen, layout, llen, value, vlen, stdstr, ch.std_len, hold, holdn, NULL);
   }
-  if (pm && hour < 12) hour += 12;
-  else if (am && hour == 12) hour = 0;
+  if (pm && hour < 12)
+    hour += 12;
+  else if (am && hour == 12)
+    hour = 0;
   if (yday >= 0) {
     static const int days_before[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365};
     int d = 0, m = 0;
     if (is_leap(year)) {
-      if (yday == 31 + 29) m = 2, d = 29;
-      else if (yday > 31 + 29) yday--;
+      if (yday == 31 + 29)
+        m = 2, d = 29;
+      else if (yday > 31 + 29)
+        yday--;
     }
     if (yday < 1 || yday > 365)
-      return parse_error(err, errlen, layout, llen, value, vlen, NULL, 0, NULL, 0, ": day-of-year out of range");
+      return parse_error(err, errlen, layout, llen, value, vlen, NULL, 0, NULL, 0,
+                         ": day-of-year out of range");
     if (m == 0) {
       m = (yday - 1) / 31 + 1;
       if (days_before[m] < yday) m++;
@@ -1201,7 +1243,8 @@ bool rb_time_parse(const char *layout, size_t llen, const char *value, size_t vl
                          ": day-of-year does not match month");
     month = m;
     if (day >= 0 && day != d)
-      return parse_error(err, errlen, layout, llen, value, vlen, NULL, 0, NULL, 0, ": day-of-year does not match day");
+      return parse_error(err, errlen, layout, llen, value, vlen, NULL, 0, NULL, 0,
+                         ": day-of-year does not match day");
     day = d;
   } else {
     if (month < 0) month = 1;
@@ -1230,7 +1273,7 @@ bool rb_parse_duration(const char *s, size_t n, int64_t *out, char *err, size_t 
   size_t on = n;
 #define DUR_ERR(fmt_)                                                                                        \
   do {                                                                                                       \
-    snprintf(err, errlen, fmt_ "\"%.*s\"", (int)(on > 200 ? 200 : on), orig);                               \
+    snprintf(err, errlen, fmt_ "\"%.*s\"", (int)(on > 200 ? 200 : on), orig);                                \
     return false;                                                                                            \
   } while (0)
   uint64_t d = 0;
@@ -1254,11 +1297,14 @@ bool rb_parse_duration(const char *s, size_t n, int64_t *out, char *err, size_t 
       bool overflow = false;
       while (n > 0 && s[0] >= '0' && s[0] <= '9') {
         if (!overflow) {
-          if (f > (UINT64_C(1) << 63) / 10) overflow = true;
+          if (f > (UINT64_C(1) << 63) / 10)
+            overflow = true;
           else {
             uint64_t y = f * 10 + (uint64_t)(s[0] - '0');
-            if (y > (UINT64_C(1) << 63)) overflow = true;
-            else f = y, scale *= 10;
+            if (y > (UINT64_C(1) << 63))
+              overflow = true;
+            else
+              f = y, scale *= 10;
           }
         }
         s++, n--;
@@ -1267,16 +1313,23 @@ bool rb_parse_duration(const char *s, size_t n, int64_t *out, char *err, size_t 
     }
     if (!pre && !post) DUR_ERR("time: invalid duration ");
     size_t i = 0;
-    while (i < n && !(s[i] == '.' || (s[i] >= '0' && s[i] <= '9'))) i++;
+    while (i < n && !(s[i] == '.' || (s[i] >= '0' && s[i] <= '9')))
+      i++;
     if (i == 0) DUR_ERR("time: missing unit in duration ");
     uint64_t unit = 0;
-    if (i == 2 && !memcmp(s, "ns", 2)) unit = 1;
-    else if ((i == 2 && !memcmp(s, "us", 2)) || (i == 3 && (!memcmp(s, "\xc2\xb5s", 3) || !memcmp(s, "\xce\xbcs", 3))))
+    if (i == 2 && !memcmp(s, "ns", 2))
+      unit = 1;
+    else if ((i == 2 && !memcmp(s, "us", 2)) ||
+             (i == 3 && (!memcmp(s, "\xc2\xb5s", 3) || !memcmp(s, "\xce\xbcs", 3))))
       unit = 1000;
-    else if (i == 2 && !memcmp(s, "ms", 2)) unit = 1000000;
-    else if (i == 1 && s[0] == 's') unit = 1000000000;
-    else if (i == 1 && s[0] == 'm') unit = 60000000000ULL;
-    else if (i == 1 && s[0] == 'h') unit = 3600000000000ULL;
+    else if (i == 2 && !memcmp(s, "ms", 2))
+      unit = 1000000;
+    else if (i == 1 && s[0] == 's')
+      unit = 1000000000;
+    else if (i == 1 && s[0] == 'm')
+      unit = 60000000000ULL;
+    else if (i == 1 && s[0] == 'h')
+      unit = 3600000000000ULL;
     if (!unit) {
       snprintf(err, errlen, "time: unknown unit \"%.*s\" in duration \"%.*s\"", (int)(i > 50 ? 50 : i), s,
                (int)(on > 200 ? 200 : on), orig);

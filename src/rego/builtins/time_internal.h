@@ -41,17 +41,18 @@ void rb_time_civil(int64_t sec, int32_t nsec, const rb_zone *z, rb_civil *out);
 /* Go's time.Date(year, month, day, hour, min, sec, nsec, zone) with
  * normalisation of out-of-range fields; false when the result does not fit
  * int64 seconds. */
-bool rb_time_date(int64_t year, int64_t month, int64_t day, int64_t hour, int64_t min, int64_t sec, int64_t nsec,
-                  const rb_zone *z, int64_t *out_sec, int32_t *out_nsec);
+bool rb_time_date(int64_t year, int64_t month, int64_t day, int64_t hour, int64_t min, int64_t sec,
+                  int64_t nsec, const rb_zone *z, int64_t *out_sec, int32_t *out_nsec);
 
 /* Go's time.Parse(layout, value) (layout may be a named layout such as
  * "RFC3339" — resolved by the caller with rb_time_named_layout). On error
  * returns false with Go's message in err. */
-bool rb_time_parse(const char *layout, size_t llen, const char *value, size_t vlen, int64_t *sec, int32_t *nsec,
-                   char *err, size_t errlen);
+bool rb_time_parse(const char *layout, size_t llen, const char *value, size_t vlen, int64_t *sec,
+                   int32_t *nsec, char *err, size_t errlen);
 
 /* Go's Time.Format(layout) of an instant in a zone. */
-bool rb_time_format(tr_buf *out, const char *layout, size_t llen, int64_t sec, int32_t nsec, const rb_zone *z);
+bool rb_time_format(tr_buf *out, const char *layout, size_t llen, int64_t sec, int32_t nsec,
+                    const rb_zone *z);
 
 /* OPA's named layouts ("RFC3339", "ANSIC", ...) → Go layout, or NULL. */
 const char *rb_time_named_layout(const char *name, size_t len);

@@ -32,7 +32,8 @@ static bool split_num_unit(const char *s, size_t n, size_t *num_len) {
       }
       if (s[i + 1] == '+' || s[i + 1] == '-') i++;
       size_t e0 = i + 1, e1 = e0;
-      while (e1 < n && isdigit((unsigned char)s[e1])) e1++;
+      while (e1 < n && isdigit((unsigned char)s[e1]))
+        e1++;
       if (e1 - e0 > 6) return false;
     }
   }
@@ -56,10 +57,12 @@ static bool parse_decimal(rv_arena *a, const char *s, size_t n, decnum *out) {
   out->nd = 0;
   out->exp = 0;
   size_t digits = 0;
-  while (i < n && isdigit((unsigned char)s[i])) out->d[out->nd++] = (unsigned char)(s[i++] - '0'), digits++;
+  while (i < n && isdigit((unsigned char)s[i]))
+    out->d[out->nd++] = (unsigned char)(s[i++] - '0'), digits++;
   if (i < n && s[i] == '.') {
     i++;
-    while (i < n && isdigit((unsigned char)s[i])) out->d[out->nd++] = (unsigned char)(s[i++] - '0'), digits++, out->exp--;
+    while (i < n && isdigit((unsigned char)s[i]))
+      out->d[out->nd++] = (unsigned char)(s[i++] - '0'), digits++, out->exp--;
   }
   if (!digits) return false;
   if (i < n && (s[i] == 'e' || s[i] == 'E')) {
@@ -102,7 +105,8 @@ static void mul_small(rv_arena *a, decnum *x, uint64_t m) {
  * zero (big.Rat.FloatString(10)). NULL when the result is too large. */
 static rv *render(rv_arena *a, decnum *x, bool trunc) {
   size_t lead = 0;
-  while (lead < x->nd && x->d[lead] == 0) lead++;
+  while (lead < x->nd && x->d[lead] == 0)
+    lead++;
   x->d += lead;
   x->nd -= lead;
   if (x->nd == 0) return rv_int(a, 0);
@@ -117,13 +121,16 @@ static rv *render(rv_arena *a, decnum *x, bool trunc) {
    * leading digit for a carry */
   unsigned char *q = rv_alloc(a, (size_t)keep + 1);
   q[0] = 0;
-  for (long i = 0; i < keep; i++) q[i + 1] = (size_t)i < x->nd ? x->d[i] : 0;
+  for (long i = 0; i < keep; i++)
+    q[i + 1] = (size_t)i < x->nd ? x->d[i] : 0;
   if (has_frac && !trunc) {
     long ri = int_digits + 10; /* index of the first dropped digit */
     bool up = ri >= 0 && (size_t)ri < x->nd && x->d[ri] >= 5;
     for (long i = keep; up && i >= 0; i--) {
-      if (q[i] == 9) q[i] = 0;
-      else q[i]++, up = false;
+      if (q[i] == 9)
+        q[i] = 0;
+      else
+        q[i]++, up = false;
     }
   }
   char *t = rv_alloc(a, (size_t)keep + 16);
@@ -168,38 +175,47 @@ static rego_bi_status parse_units(rego_bctx *ctx, rv *const *args, rv **out, boo
   if (nl == 0) return rego_bi_error(ctx, "no %s provided", what);
   char unit[8] = "";
   size_t ul = n - nl;
-  if (ul >= sizeof unit) return rego_bi_error(ctx, bytes ? "byte unit %s not recognized" : "unit %s not recognized", s + nl);
+  if (ul >= sizeof unit)
+    return rego_bi_error(ctx, bytes ? "byte unit %s not recognized" : "unit %s not recognized", s + nl);
   memcpy(unit, s + nl, ul);
   unit[ul] = '\0';
   if (!bytes)
-    for (size_t i = 1; i < ul; i++) unit[i] = (char)tolower((unsigned char)unit[i]);
+    for (size_t i = 1; i < ul; i++)
+      unit[i] = (char)tolower((unsigned char)unit[i]);
   static const struct {
     const char *name;
     uint64_t mul;
     bool bin;
-  } tab[] = {{"k", 1000ULL, 0}, {"m", 1000000ULL, 0}, {"g", 1000000000ULL, 0}, {"t", 1000000000000ULL, 0},
-             {"p", 1000000000000000ULL, 0}, {"e", 1000000000000000000ULL, 0}};
+  } tab[] = {{"k", 1000ULL, 0},          {"m", 1000000ULL, 0},          {"g", 1000000000ULL, 0},
+             {"t", 1000000000000ULL, 0}, {"p", 1000000000000000ULL, 0}, {"e", 1000000000000000000ULL, 0}};
   uint64_t mul = 0;
   int milli = 0;
-  if (ul == 0) mul = 1;
+  if (ul == 0)
+    mul = 1;
   else if (bytes) {
     char base = unit[0];
     const char *rest = unit + 1;
     for (size_t i = 0; i < 6; i++) {
       if (tab[i].name[0] != base) continue;
-      if (!strcmp(rest, "") || !strcmp(rest, "b")) mul = tab[i].mul;
-      else if (!strcmp(rest, "i") || !strcmp(rest, "ib")) mul = 1ULL << (10 * (i + 1));
+      if (!strcmp(rest, "") || !strcmp(rest, "b"))
+        mul = tab[i].mul;
+      else if (!strcmp(rest, "i") || !strcmp(rest, "ib"))
+        mul = 1ULL << (10 * (i + 1));
     }
   } else {
-    if (!strcmp(unit, "m")) mul = 1, milli = 3;
-    else if (!strcmp(unit, "M")) mul = tab[1].mul;
+    if (!strcmp(unit, "m"))
+      mul = 1, milli = 3;
+    else if (!strcmp(unit, "M"))
+      mul = tab[1].mul;
     else {
       char base = (char)tolower((unsigned char)unit[0]);
       const char *rest = unit + 1;
       for (size_t i = 0; i < 6; i++) {
         if (tab[i].name[0] != base || base == 'm') continue;
-        if (!strcmp(rest, "")) mul = tab[i].mul;
-        else if (!strcmp(rest, "i")) mul = 1ULL << (10 * (i + 1));
+        if (!strcmp(rest, ""))
+          mul = tab[i].mul;
+        else if (!strcmp(rest, "i"))
+          mul = 1ULL << (10 * (i + 1));
       }
       if (base == 'm' && !strcmp(rest, "i")) mul = 1ULL << 20;
     }
@@ -207,8 +223,10 @@ static rego_bi_status parse_units(rego_bctx *ctx, rv *const *args, rv **out, boo
   if (!mul) return rego_bi_error(ctx, bytes ? "byte unit %s not recognized" : "unit %s not recognized", unit);
   decnum x;
   if (!parse_decimal(ctx->arena, s, nl, &x))
-    return rego_bi_error(ctx, bytes ? "could not parse byte amount to a number" : "could not parse amount to a number");
-  if (x.exp > MAX_RESULT_DIGITS || x.exp < -MAX_RESULT_DIGITS) return rego_bi_error(ctx, "exponent too large");
+    return rego_bi_error(ctx, bytes ? "could not parse byte amount to a number"
+                                    : "could not parse amount to a number");
+  if (x.exp > MAX_RESULT_DIGITS || x.exp < -MAX_RESULT_DIGITS)
+    return rego_bi_error(ctx, "exponent too large");
   mul_small(ctx->arena, &x, mul);
   x.exp -= milli;
   rv *r = render(ctx->arena, &x, bytes);
@@ -217,7 +235,9 @@ static rego_bi_status parse_units(rego_bctx *ctx, rv *const *args, rv **out, boo
   return REGO_BI_OK;
 }
 
-static rego_bi_status bi_parse(rego_bctx *ctx, rv *const *args, rv **out) { return parse_units(ctx, args, out, false); }
+static rego_bi_status bi_parse(rego_bctx *ctx, rv *const *args, rv **out) {
+  return parse_units(ctx, args, out, false);
+}
 static rego_bi_status bi_parse_bytes(rego_bctx *ctx, rv *const *args, rv **out) {
   return parse_units(ctx, args, out, true);
 }

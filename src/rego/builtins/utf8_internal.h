@@ -17,10 +17,14 @@ static inline int32_t rb_utf8_decode(const unsigned char *s, size_t n, size_t *w
   if (c < 0x80) return (int32_t)c;
   int len;
   uint32_t r, min;
-  if (c >= 0xC2 && c <= 0xDF) len = 2, r = c & 0x1F, min = 0x80;
-  else if (c >= 0xE0 && c <= 0xEF) len = 3, r = c & 0x0F, min = 0x800;
-  else if (c >= 0xF0 && c <= 0xF4) len = 4, r = c & 0x07, min = 0x10000;
-  else return RB_RUNE_ERROR;
+  if (c >= 0xC2 && c <= 0xDF)
+    len = 2, r = c & 0x1F, min = 0x80;
+  else if (c >= 0xE0 && c <= 0xEF)
+    len = 3, r = c & 0x0F, min = 0x800;
+  else if (c >= 0xF0 && c <= 0xF4)
+    len = 4, r = c & 0x07, min = 0x10000;
+  else
+    return RB_RUNE_ERROR;
   if ((size_t)len > n) return RB_RUNE_ERROR;
   for (int i = 1; i < len; i++) {
     if ((s[i] & 0xC0) != 0x80) return RB_RUNE_ERROR;
