@@ -354,21 +354,34 @@ done:
 
 /* ------------------------------------------------------------- building */
 
-static tr_err *open_as(kbs *k, const tr_kbs_config *cfg) {
+/* Features of the configuration this KBS does not implement yet, named
+ * before anything else is loaded (so the message is about them, not about a
+ * missing key file further down). */
+static tr_err *check_supported(const tr_kbs_config *cfg) {
   const tr_kbs_as_config *ac = &cfg->attestation_service;
-  switch (ac->type) {
-  case TR_KBS_AS_NONE: return NULL;
-  case TR_KBS_AS_COCO_GRPC:
+  if (ac->type == TR_KBS_AS_COCO_GRPC)
     return tr_err_new(TR_E_UNSUPPORTED,
                       "[attestation_service] type = \"coco_as_grpc\" (remote gRPC AS at %s) is "
                       "not supported yet; use \"coco_as_builtin\"",
                       ac->as_addr ? ac->as_addr : "?");
-  case TR_KBS_AS_INTEL_TA:
+  if (ac->type == TR_KBS_AS_INTEL_TA)
     return tr_err_new(
         TR_E_UNSUPPORTED,
         "[attestation_service] type = \"intel_ta\" (Intel Trust Authority) is not supported yet");
-  case TR_KBS_AS_COCO_BUILTIN: break;
+  for (size_t i = 0; i < cfg->nplugins; i++) {
+    const tr_kbs_plugin_config *pc = &cfg->plugins[i];
+    tr_err *e = NULL;
+    if (strcmp(pc->name, "resource") != 0 && strcmp(pc->name, "sample") != 0)
+      e = tr_err_new(TR_E_UNSUPPORTED, "plugin `%s` is not supported yet (supported: resource, sample)",
+                     pc->name);
+    if (e) return pc->line ? tr_err_wrap(e, "%s:%d", cfg->path, pc->line) : e;
   }
+  return NULL;
+}
+
+static tr_err *open_as(kbs *k, const tr_kbs_config *cfg) {
+  const tr_kbs_as_config *ac = &cfg->attestation_service;
+  if (ac->type != TR_KBS_AS_COCO_BUILTIN) return NULL;
   /* The built-in AS keeps its policies and reference values in the KBS's
    * unified storage unless its section names its own. */
   json_t *asc = ac->as_config ? json_deep_copy(ac->as_config) : json_object();
@@ -433,6 +446,7 @@ tr_err *kbs_new(const tr_kbs_config *cfg, kbs **out) {
   k->session_timeout = (cfg->attestation_service.timeout > 0 ? cfg->attestation_service.timeout : 5) * 60;
   k->metrics = kbs_metrics_new(TRUSTEE_VERSION, "unknown", __DATE__);
   tr_err *e = k->metrics ? NULL : tr_err_new(TR_E_NOMEM, "out of memory");
+  if (!e) e = check_supported(cfg);
   const tr_kbs_storage_config *st = &cfg->storage;
   if (!e) {
     e = tr_kv_open(tr_kbs_kv_type_name(st->storage_type), st->backend, &k->kv);
@@ -546,6 +560,7 @@ static tr_err *tls_priorities(const tr_kbs_http_config *h, char **out) {
   }
   if (h->tls_groups) {
     tr_buf_append_str(&b, ":-GROUP-ALL");
+    int ngroups = 0;
     char *list = strdup(h->tls_groups);
     char *save = NULL;
     for (char *g = strtok_r(list, ":, ", &save); g; g = strtok_r(NULL, ":, ", &save)) {
@@ -557,18 +572,28 @@ static tr_err *tls_priorities(const tr_kbs_http_config *h, char **out) {
           : strcasecmp(g, "secp384r1") == 0 || strcasecmp(g, "P-384") == 0 ? "+GROUP-SECP384R1"
           : strcasecmp(g, "secp521r1") == 0 || strcasecmp(g, "P-521") == 0 ? "+GROUP-SECP521R1"
                                                                            : NULL;
+      if (!n && strstr(g, "MLKEM")) {
+        /* A post-quantum hybrid this GnuTLS lacks: upstream lists them first
+         * with classical fallbacks, so keep the fallbacks. */
+        TR_WARN("kbs", "[http_server] tls_groups: `%s` is not available in this TLS library; skipped", g);
+        continue;
+      }
       if (!n) {
-        tr_err *e = tr_err_new(TR_E_UNSUPPORTED,
-                               "[http_server] tls_groups: `%s` is not supported by this TLS library "
-                               "(post-quantum hybrids need a newer GnuTLS)",
-                               g);
+        tr_err *e = tr_err_new(TR_E_UNSUPPORTED, "[http_server] tls_groups: `%s` is not supported", g);
         free(list);
         tr_buf_free(&b);
         return e;
       }
+      ngroups++;
       tr_buf_printf(&b, ":%s", n);
     }
     free(list);
+    if (!ngroups) {
+      tr_buf_free(&b);
+      return tr_err_new(TR_E_UNSUPPORTED,
+                        "[http_server] tls_groups `%s` leaves no group this TLS library supports",
+                        h->tls_groups);
+    }
   }
   *out = (char *)tr_buf_steal(&b, NULL);
   return NULL;
