@@ -108,9 +108,9 @@ static rego_bi_status bi_compare(rego_bctx *ctx, rv *const *args, rv **out) {
   RB_EXPECT(ctx, args, 1, RV_STRING, "string");
   rb_semver a, b;
   if (!rb_semver_parse(args[0]->u.str.s, args[0]->u.str.len, &a))
-    return rego_bi_type_error(ctx, "operand 1: string %s is not a valid SemVer", args[0]->u.str.s);
+    return rego_bi_error(ctx, "operand 1: string %s is not a valid SemVer", args[0]->u.str.s);
   if (!rb_semver_parse(args[1]->u.str.s, args[1]->u.str.len, &b))
-    return rego_bi_type_error(ctx, "operand 2: string %s is not a valid SemVer", args[1]->u.str.s);
+    return rego_bi_error(ctx, "operand 2: string %s is not a valid SemVer", args[1]->u.str.s);
   *out = rv_int(ctx->arena, rb_semver_compare(&a, &b));
   return REGO_BI_OK;
 }
