@@ -191,8 +191,12 @@ try:
     cert = "-----BEGIN CERTIFICATE-----\\nMIIBexample\\n-----END CERTIFICATE-----\\n"
     init_data = ('version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"cdh.toml" = \'\'\'\n[image]\n'
                  'extra_root_certificates = ["%s"]\n\'\'\'\n"policy.rego" = \'\'\'\npackage agent_policy\n\n'
-                 'policy_data := {\n  "containers": [\n    {"OCI": {"Process": {"Args": ["/pause"]}}},\n'
-                 '    {"OCI": {"Process": {"Args": ["/opt/bitnami/scripts/nginx/entrypoint.sh"]}}}\n  ]\n}\n\'\'\'\n') % cert
+                 'policy_data := {\n  "containers": [\n'
+                 '    {"OCI": {"Annotations": {"io.kubernetes.cri.image-name": "pause"},\n'
+                 '             "Process": {"Args": ["/pause"], "User": {"UID": 65535}}}},\n'
+                 '    {"OCI": {"Annotations": {"io.kubernetes.cri.image-name": "bitnami/nginx:latest"},\n'
+                 '             "Process": {"Args": ["/opt/bitnami/scripts/nginx/entrypoint.sh"], "User": {"UID": 1001}}}}\n'
+                 '  ]\n}\n\'\'\'\n') % cert
     digest = base64.b64encode(hashlib.sha256(init_data.encode()).digest()).decode()
     ann = 'input["submods"]["cpu0"]["ear.veraison.annotated-evidence"]'
     idcases = [
@@ -212,6 +216,11 @@ try:
         R.check("%s → secret" % label, rc == 0 and base64.b64decode(out) == b"shhhhhhh", err)
         rc, out, err = get(k, "default/test/secret", init_data.replace(old, new))
         R.check("%s: other init-data → refused" % label, rc != 0, err)
+    r = k.client("attest", init_data, check=False)
+    payload = json.loads(base64.urlsafe_b64decode(r.stdout.decode().strip().split(".")[1] + "=="))
+    ids = payload.get("submods", {}).get("cpu0", {}).get("ear.trustee.identifiers", {}).get("validated")
+    R.check("init-data: token carries ear.trustee.identifiers.validated from the agent policy",
+            ids == {"container_images": ["pause", "bitnami/nginx:latest"], "container_uids": [65535, 1001]}, ids)
     k.stop()
 finally:
     for p in procs:
