@@ -134,6 +134,32 @@ try:
     t, d = err_of(body)
     R.check("/attest init-data format json → Unsupported initdata format", st == 401 and "Unsupported initdata format" in d, body)
 
+    # --- session expiry (records written as the KBS stores them, upstream's JSON) ---------------------------------
+    sdir = wd.join("storage", "kbs_protocol_session")
+    R.check("sessions stored in namespace kbs_protocol_session (LocalFs dir)", os.path.isdir(sdir) and sid in os.listdir(sdir))
+    old_id = "e" * 32
+    with open(os.path.join(sdir, old_id), "w") as f:
+        json.dump({"Authed": {"request": {"version": "0.4.0", "tee": "sample", "extra-params": ""},
+                              "challenge": {"nonce": "AAAA", "extra-params": ""}, "id": old_id,
+                              "timeout": "2020-01-01T00:00:00Z"}}, f)
+    bad = json.loads(json.dumps(att))
+    bad["runtime-data"]["nonce"] = "AAAA"
+    st, body, _ = kbs.request("POST", "/kbs/v0/attest", body=bad, headers={"Cookie": "kbs-session-id=" + old_id})
+    t, d = err_of(body)
+    R.check("/attest on an expired session → 401 expired", st == 401 and "expired" in d, body)
+    R.check("expired session record deleted on read", not os.path.exists(os.path.join(sdir, old_id)))
+    att_id = "f" * 32
+    with open(os.path.join(sdir, att_id), "w") as f:
+        json.dump({"Attested": {"token": "not.a.jwt", "id": att_id, "timeout": "2099-01-01T00:00:00Z"}}, f)
+    st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/c", headers={"Cookie": "kbs-session-id=" + att_id})
+    t, d = err_of(body)
+    R.check("attested session cookie is used for resources (its token is verified)", st == 401 and t == "TokenVerifierError", body)
+    with open(os.path.join(sdir, att_id), "w") as f:
+        json.dump({"Attested": {"token": "not.a.jwt", "id": att_id, "timeout": "2020-01-01T00:00:00Z"}}, f)
+    st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/c", headers={"Cookie": "kbs-session-id=" + att_id})
+    t, d = err_of(body)
+    R.check("expired attested session → falls back to Bearer → 401 TokenNotFound", st == 401 and t == "TokenNotFound", body)
+
     # --- resource requests without attestation ------------------------------------------------------------
     st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/c")
     t, d = err_of(body)

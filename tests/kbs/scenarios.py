@@ -49,6 +49,8 @@ trust_claims := {
 AS_CONTRAINDICATED = "package policy\nimport rego.v1\n" + TRUST
 AS_RV = AS_CONTRAINDICATED + '\nhardware := 2 if {\n    input.sample.svn in query_reference_value("svn")\n}\n'
 AS_DEVICE_RV = AS_CONTRAINDICATED + '\nhardware := 2 if {\n    input.sampledevice.svn in query_reference_value("device_svn")\n}\n'
+AS_AFFIRMING = ("package policy\nimport rego.v1\n\ntrust_claims := {\n\t\"executables\": 2,\n\t\"hardware\": 2,\n"
+                "\t\"configuration\": 2,\n}\n")
 KBS_NOT_CONTRA = ('package policy\nimport rego.v1\ndefault allow = false\nallow if {\n'
                   '    input["submods"]["cpu0"]["ear.status"] != "contraindicated"\n}\n')
 KBS_NOT_CONTRA_DEV = ('package policy\nimport rego.v1\ndefault allow = false\nallow if {\n'
@@ -151,6 +153,8 @@ try:
     cases = [
         ("basic_ear_allow_all", "--allow-all", None, AS_CONTRAINDICATED, None, {}, False, True),
         ("basic_ear_deny_all", "--deny-all", None, AS_CONTRAINDICATED, None, {}, False, False),
+        ("affirming_policy_affirming_token", "--affirming", None, AS_AFFIRMING, None, {}, False, True),
+        ("affirming_policy_contraindicated_token", "--affirming", None, AS_CONTRAINDICATED, None, {}, False, False),
         ("policy_contraindicated", None, KBS_NOT_CONTRA, AS_CONTRAINDICATED, None, {}, False, False),
         ("policy_not_contraindicated", None, KBS_NOT_CONTRA, AS_RV, None,
          {"svn": '["1"]', "launch_digest": '["abcde"]'}, False, True),
