@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "rego/builtins/builtins.h"
+#include "rego/internal.h" /* rego_bi_cache_free */
 #include "rego/value.h"
 
 static rv *tb_convert_sets(rv_arena *a, rv *v) {
@@ -90,6 +91,7 @@ static char *tb_call(const char *name, const char *args) {
   rv_arena *a = rv_arena_new();
   rego_bctx ctx = {.arena = a, .strict = true, .now_ns = 1670006453141828752LL};
   char *r = tb_call_ctx(&ctx, name, args);
+  rego_bi_cache_free(ctx.cache);
   rv_arena_free(a);
   return r;
 }

@@ -36,6 +36,7 @@ static void test_numbers(void **state) {
   assert_true(atol(r1) >= 0 && atol(r1) < 1000000);
   free(r1);
   free(r2);
+  rego_bi_cache_free(ctx.cache);
   rv_arena_free(a);
 }
 

@@ -1,4 +1,6 @@
 /* test_builtins_regex.c — regex.* with Go RE2 semantics on PCRE2. */
+#include <pthread.h>
+
 #include "rego/builtins/regex_internal.h"
 #include "test_builtins_helpers.h"
 
@@ -94,6 +96,53 @@ static void test_limits(void **state) {
   TB_DONE();
 }
 
+/* More distinct patterns than the process cache holds, reused within one
+ * evaluation: evicted patterns stay valid while the evaluation holds them. */
+static void test_cache_eviction(void **state) {
+  (void)state;
+  rv_arena *a = rv_arena_new();
+  rego_bctx ctx = {.arena = a};
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 300; i++) {
+      char args[96];
+      snprintf(args, sizeof args, "[\"^p%d(x+)$\", \"p%dxx\"]", i, i);
+      char *got = tb_call_ctx(&ctx, "regex.match", args);
+      assert_string_equal(got, "true");
+      free(got);
+    }
+  }
+  rego_bi_cache_free(ctx.cache);
+  rv_arena_free(a);
+}
+
+/* Several threads share the process cache while it evicts. */
+static void *hammer(void *arg) {
+  int id = (int)(intptr_t)arg, bad = 0;
+  for (int i = 0; i < 400; i++) {
+    char pat[64], subj[64];
+    snprintf(pat, sizeof pat, "^t%d_(a|b)+$", (i * 7 + id) % 350);
+    snprintf(subj, sizeof subj, "t%d_abab", (i * 7 + id) % 350);
+    char err[200];
+    rb_re *re = rb_re_get(pat, strlen(pat), 0, 0, err, sizeof err);
+    size_t ov[4];
+    if (!re || rb_re_exec(re, subj, strlen(subj), 0, ov) != 1) bad++;
+    rb_re_release(re);
+  }
+  return (void *)(intptr_t)bad;
+}
+
+static void test_threads(void **state) {
+  (void)state;
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, hammer, (void *)(intptr_t)i), 0);
+  for (int i = 0; i < 4; i++) {
+    void *bad;
+    pthread_join(th[i], &bad);
+    assert_int_equal((intptr_t)bad, 0);
+  }
+}
+
 static void test_done(void **state) {
   (void)state;
   TB_DONE();
@@ -105,6 +154,8 @@ int main(void) {
       cmocka_unit_test(test_find_split),
       cmocka_unit_test(test_replace_template),
       cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_cache_eviction),
+      cmocka_unit_test(test_threads),
       cmocka_unit_test(test_done),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

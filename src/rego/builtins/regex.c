@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "rego/builtins/common_internal.h"
@@ -378,8 +379,7 @@ struct rb_re {
   uint32_t groups;
   char *key; /* kind byte pair + pattern */
   size_t keylen;
-  int refs;
-  bool evicted;
+  atomic_int refs; /* the process cache holds one while the pattern is in it */
 };
 
 #define RE_CACHE_SIZE 256
@@ -406,11 +406,7 @@ static void re_free(rb_re *re) {
 }
 
 void rb_re_release(rb_re *re) {
-  if (!re) return;
-  pthread_mutex_lock(&cache_mu);
-  bool dead = --re->refs == 0 && re->evicted;
-  pthread_mutex_unlock(&cache_mu);
-  if (dead) re_free(re);
+  if (re && atomic_fetch_sub(&re->refs, 1) == 1) re_free(re);
 }
 
 /* regexp.QuoteMeta */
@@ -463,7 +459,7 @@ rb_re *rb_re_get(const char *pat, size_t n, char ds, char de, char *err, size_t 
   for (size_t i = 0; i < RE_CACHE_SIZE; i++) {
     rb_re *e = cache[i];
     if (e && e->keylen == keylen && e->key[0] == ds && e->key[1] == de && memcmp(e->key + 2, pat, n) == 0) {
-      e->refs++;
+      atomic_fetch_add(&e->refs, 1);
       pthread_mutex_unlock(&cache_mu);
       return e;
     }
@@ -518,18 +514,13 @@ rb_re *rb_re_get(const char *pat, size_t n, char ds, char de, char *err, size_t 
   re->key = key;
   re->keylen = keylen;
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &re->groups);
-  re->refs = 2; /* the caller's and the cache's */
+  atomic_init(&re->refs, 2); /* the caller's and the cache's */
   pthread_mutex_lock(&cache_mu);
   rb_re *old = cache[cache_next];
   cache[cache_next] = re;
   cache_next = (cache_next + 1) % RE_CACHE_SIZE;
-  bool dead = false;
-  if (old) {
-    old->evicted = true;
-    dead = --old->refs == 0;
-  }
   pthread_mutex_unlock(&cache_mu);
-  if (dead) re_free(old);
+  rb_re_release(old); /* drop the cache's reference to the evicted pattern */
   return re;
 }
 
@@ -571,10 +562,23 @@ int rb_re_exec(const rb_re *re, const char *subject, size_t len, size_t start, s
 
 /* ---- builtins ---------------------------------------------------------------- */
 
+static void release_cb(void *re) { rb_re_release(re); }
+
+/* A compiled pattern for this evaluation: first the evaluation's own cache
+ * (no lock), then the process cache. The caller releases *out. */
 static rego_bi_status get_re(rego_bctx *ctx, const rv *pat, rb_re **out) {
+  rb_re *re = rego_bi_cache_get(ctx, "regex", pat);
+  if (re) {
+    atomic_fetch_add(&re->refs, 1);
+    *out = re;
+    return REGO_BI_OK;
+  }
   char err[400];
-  *out = rb_re_get(pat->u.str.s, pat->u.str.len, 0, 0, err, sizeof err);
-  if (!*out) return rego_bi_error(ctx, "%s", err);
+  re = rb_re_get(pat->u.str.s, pat->u.str.len, 0, 0, err, sizeof err);
+  if (!re) return rego_bi_error(ctx, "%s", err);
+  atomic_fetch_add(&re->refs, 1); /* the evaluation cache's reference */
+  rego_bi_cache_put(ctx, "regex", pat, re, release_cb);
+  *out = re;
   return REGO_BI_OK;
 }
 
