@@ -389,8 +389,12 @@ static size_t cache_next;
 
 static pthread_once_t mctx_once = PTHREAD_ONCE_INIT;
 static pcre2_match_context *mctx;
+static pcre2_compile_context *cctx;
 
 static void mctx_init(void) {
+  /* Go: only "\n" is a newline (for ., ^ and $ under (?m)). */
+  cctx = pcre2_compile_context_create(NULL);
+  if (cctx) pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
   mctx = pcre2_match_context_create(NULL);
   if (mctx) {
     pcre2_set_match_limit(mctx, 2000000);
@@ -485,9 +489,12 @@ rb_re *rb_re_get(const char *pat, size_t n, char ds, char de, char *err, size_t 
   }
   int ec;
   PCRE2_SIZE eo;
-  pcre2_code *code = pcre2_compile(
-      (PCRE2_SPTR)tr.data, tr.len,
-      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C, &ec, &eo, NULL);
+  /* ALT_CIRCUMFLEX: Go's (?m)^ also matches after a final "\n". */
+  pthread_once(&mctx_once, mctx_init);
+  pcre2_code *code = pcre2_compile((PCRE2_SPTR)tr.data, tr.len,
+                                   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
+                                       PCRE2_NEVER_BACKSLASH_C | PCRE2_ALT_CIRCUMFLEX,
+                                   &ec, &eo, cctx);
   if (!code) {
     PCRE2_UCHAR msg[160];
     pcre2_get_error_message(ec, msg, sizeof msg);
