@@ -180,19 +180,28 @@ void kbs_rcar_auth(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp) 
   e = auth_parse(body, &tee, &extra);
   if (!e) e = challenge_extra(tee, extra, &cextra);
   uint8_t nonce[32], idb[16];
+  char *se_nonce = NULL;
+  if (!e && strcmp(tee, "se") == 0) {
+    /* IBM SE: the nonce is the verifier's supplemental challenge (the
+     * attestation request the guest's SE attester completes). */
+    e = tr_as_challenge(k->as, tee, extra, &se_nonce);
+    if (!e && se_nonce && !*se_nonce) free(se_nonce), se_nonce = NULL;
+    if (e) e = tr_err_wrap(e, "supplemental challenge");
+  }
   if (!e) e = tr_random_bytes(nonce, sizeof nonce);
   if (!e) e = tr_random_bytes(idb, sizeof idb);
   if (e) {
     kbs_metrics_inc(k->metrics, KBS_M_AUTH_ERRORS);
     kbs_error_respondf(resp, KBS_E_ATTESTATION, 0, "RCAR handshake Auth failed: %s", tr_err_msg(e));
     tr_err_free(e);
+    json_decref(cextra);
     json_decref(body);
     return;
   }
   idb[6] = (uint8_t)((idb[6] & 0x0f) | 0x40); /* UUIDv4, "simple" form */
   idb[8] = (uint8_t)((idb[8] & 0x3f) | 0x80);
   char *id = tr_hex_encode(idb, sizeof idb);
-  char *nonce_b64 = tr_b64_encode(nonce, sizeof nonce, TR_B64_STD);
+  char *nonce_b64 = se_nonce ? se_nonce : tr_b64_encode(nonce, sizeof nonce, TR_B64_STD);
   int64_t expires = now_s() + k->session_timeout;
   char ts[40];
   kbs_rfc3339(expires, ts);
