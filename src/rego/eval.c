@@ -69,9 +69,14 @@ struct ev {
   bool strict;
   rv **qexprvals;
   bool q_single;
+  const char *stack_base; /* address of a local in the entry point */
 };
 
 #define MAX_CALL_DEPTH 400
+/* C stack the evaluator may use below its entry point. Evaluation recurses
+ * (continuations), so long bodies and deep terms are bounded here with a
+ * clear error instead of overflowing a worker thread's stack. */
+#define MAX_STACK_BYTES (1u << 20)
 
 /* ---- errors ---- */
 
@@ -142,6 +147,7 @@ static int eval_body(ev *e, body *b, int i, kont *k);
 static int eval_expr(ev *e, expr *x, kont *k);
 static int unify_val(ev *e, term *t, rv *v, kont *k);
 static int node_value(ev *e, dnode *n, rloc loc, rv **out);
+static bool stack_exhausted(ev *e);
 static int merge_children(ev *e, dnode *n, rloc loc, rv **v);
 static int package_value(ev *e, dnode *n, rv *base, rloc loc, rv **out);
 
@@ -675,6 +681,7 @@ static int head_walk(ev *e, kont *k, rv *v) {
 
 static int eval_term(ev *e, term *t, kont *k) {
   if (t->constv) return k->fn(e, k, t->constv);
+  if (stack_exhausted(e)) return fail(e, RE_LIMIT, t->loc, "evaluation nesting too deep (stack limit)");
   switch (t->kind) {
   case TK_SCALAR: return k->fn(e, k, t->u.v);
   case TK_VAR: {
@@ -1197,7 +1204,13 @@ out:
   return r;
 }
 
+static bool stack_exhausted(ev *e) {
+  char here;
+  return e->stack_base && (size_t)(e->stack_base - &here) > MAX_STACK_BYTES;
+}
+
 static int eval_expr(ev *e, expr *x, kont *k) {
+  if (stack_exhausted(e)) return fail(e, RE_LIMIT, x->loc, "evaluation nesting too deep (stack limit)");
   if (++e->steps > e->max_steps)
     return fail(e, RE_LIMIT, x->loc, "evaluation step limit (%llu) exceeded", (unsigned long long)e->max_steps);
   if ((e->steps & 1023) == 0 && rv_arena_over_limit(e->a))
@@ -1684,6 +1697,8 @@ static void ev_done(ev *e) { rego_bi_cache_free(e->bctx.cache); }
 int rego_eval_path(const ev_setup *s, const char *const *segs, int nsegs, rv **out, ev_error *err) {
   ev e;
   ev_init(&e, s, err);
+  char stack_marker;
+  e.stack_base = &stack_marker;
   *out = NULL;
   dnode *n = s->p->root;
   rv *base = e.data;
@@ -1732,6 +1747,8 @@ int rego_eval_cquery(const ev_setup *s, const cquery *q, void (*row)(void *, rv 
                      ev_error *err) {
   ev e;
   ev_init(&e, s, err);
+  char stack_marker;
+  e.stack_base = &stack_marker;
   e.frame = frame_new(&e, q->nslots);
   rowk rk = {{row_fn}, q, row, rowctx, NULL};
   rk.exprvals = rv_zalloc(e.a, sizeof(rv *) * (size_t)(q->body->n + 1));

@@ -537,30 +537,41 @@ static term *parse_term(P *ps) {
   return parse_postfix(ps, t);
 }
 
+/* Operator chains build left-deep trees: each operator counts as one
+ * nesting level so that `1-1-1-...` cannot build an unbounded tree. */
 static term *parse_factor(P *ps) {
   term *l = parse_term(ps);
-  for (;;) {
+  int n = 0;
+  for (;; n++) {
     token t = ps->tok;
     const char *op = t.t == T_STAR ? "mul" : t.t == T_SLASH ? "div" : t.t == T_PERCENT ? "rem" : NULL;
-    if (!op || t.nl) return l;
+    if (!op || t.nl) break;
+    enter(ps);
     next(ps);
     l = mk_call2(ps, op, l, parse_term(ps), &t);
   }
+  ps->depth -= n;
+  return l;
 }
 
 static term *parse_arith(P *ps) {
   term *l = parse_factor(ps);
-  for (;;) {
+  int n = 0;
+  for (;; n++) {
     token t = ps->tok;
     const char *op = t.t == T_PLUS ? "plus" : t.t == T_MINUS ? "minus" : NULL;
-    if (!op || t.nl) return l;
+    if (!op || t.nl) break;
+    enter(ps);
     next(ps);
     l = mk_call2(ps, op, l, parse_factor(ps), &t);
   }
+  ps->depth -= n;
+  return l;
 }
 
 static term *parse_rel(P *ps) {
   term *l = parse_arith(ps);
+  int n = 0;
   for (;;) {
     token t = ps->tok;
     const char *op = t.t == T_EQ    ? "equal"
@@ -570,19 +581,27 @@ static term *parse_rel(P *ps) {
                      : t.t == T_GT  ? "gt"
                      : t.t == T_GTE ? "gte"
                                     : NULL;
-    if (!op || t.nl) return l;
+    if (!op || t.nl) break;
+    enter(ps);
+    n++;
     next(ps);
     l = mk_call2(ps, op, l, parse_arith(ps), &t);
   }
+  ps->depth -= n;
+  return l;
 }
 
 static term *parse_and(P *ps) {
   term *l = parse_rel(ps);
+  int n = 0;
   while (ps->tok.t == T_AMP && !ps->tok.nl) {
     token t = ps->tok;
+    enter(ps);
+    n++;
     next(ps);
     l = mk_call2(ps, "and", l, parse_rel(ps), &t);
   }
+  ps->depth -= n;
   return l;
 }
 
@@ -615,11 +634,15 @@ static term *parse_expr_in(P *ps, bool allow_kv) {
     term *args[3] = {l, v, coll};
     l = mk_call(ps, "internal.member_3", args, 3, &it);
   }
+  int n = 0;
   while (is_kw(&ps->tok, "in") && !ps->tok.nl) {
     token it = ps->tok;
+    enter(ps);
+    n++;
     next(ps);
     l = mk_call2(ps, "internal.member_2", l, parse_or(ps), &it);
   }
+  ps->depth -= n;
   leave(ps);
   return l;
 }
@@ -627,11 +650,15 @@ static term *parse_expr_in(P *ps, bool allow_kv) {
 /* Parses a union-capable term: used where `|` cannot be a comprehension bar. */
 static term *parse_full(P *ps, bool allow_kv) {
   term *l = parse_expr_in(ps, allow_kv);
+  int n = 0;
   while (ps->tok.t == T_BAR && !ps->tok.nl) {
     token t = ps->tok;
+    enter(ps);
+    n++;
     next(ps);
     l = mk_call2(ps, "or", l, parse_expr_in(ps, false), &t);
   }
+  ps->depth -= n;
   return l;
 }
 
@@ -970,8 +997,9 @@ static void parse_imports(P *ps, module *m) {
     token it = ps->tok;
     next(ps);
     term *t = parse_ref_text(ps);
+    if (!(t->kind == TK_VAR || (t->kind == TK_REF && t->u.ref.head->kind == TK_VAR)))
+      perr(ps, &it, "invalid import path");
     const char *head = t->kind == TK_VAR ? t->u.var.name : t->u.ref.head->u.var.name;
-    if (t->kind == TK_REF && t->u.ref.head->kind != TK_VAR) perr(ps, &it, "invalid import path");
     const char *last = head;
     if (t->kind == TK_REF) {
       term *lp = t->u.ref.parts[t->u.ref.nparts - 1];
