@@ -1,0 +1,1 @@
+trustee_cmd(grpc-as DEPS grpc)

@@ -1,0 +1,1 @@
+trustee_cmd(rvps DEPS grpc)
