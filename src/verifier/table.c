@@ -17,6 +17,8 @@
   X(az_snp_vtpm)                                                                                             \
   X(az_tdx_vtpm)                                                                                             \
   X(tpm)                                                                                                     \
+  X(tdx)                                                                                                     \
+  X(sgx)                                                                                                     \
   /* other helpers: add `X(<name>) \` above this line, one line per verifier */
 
 #define TR_DECLARE(name) extern const tr_verifier_ops tr_verifier_##name;
