@@ -10,6 +10,7 @@
 #include "core/encoding.h"
 #include "core/json.h"
 #include "crypto/jwk.h"
+#include "verifier/snp/jbytes.h"
 
 #define HCL_FIXED_LEN TR_HCL_VAR_DATA_OFF /* header + hw report area + IgvmRequestData */
 #define MAX_BLOB (1024 * 1024)
@@ -128,18 +129,9 @@ static tr_err *bytes_field(const json_t *o, const char *name, uint8_t **out, siz
   json_t *a = NULL;
   tr_err *e = tr_json_get_array(o, "evidence", name, &a);
   if (e) return e;
-  size_t n = json_array_size(a);
-  if (n > MAX_BLOB) return tr_err_new(TR_E_LIMIT, "evidence.%s is too large", name);
-  *out = malloc(n ? n : 1);
-  if (!*out) return tr_err_new(TR_E_NOMEM, "out of memory");
-  *len = n;
-  for (size_t i = 0; i < n; i++) {
-    json_t *b = json_array_get(a, i);
-    if (!json_is_integer(b) || json_integer_value(b) < 0 || json_integer_value(b) > 255)
-      return tr_err_new(TR_E_INVALID, "evidence.%s[%zu]: expected a byte", name, i);
-    (*out)[i] = (uint8_t)json_integer_value(b);
-  }
-  return NULL;
+  char what[64];
+  snprintf(what, sizeof(what), "evidence.%s", name);
+  return tr_jbytes_alloc(a, what, MAX_BLOB, out, len);
 }
 
 tr_err *tr_az_evidence_parse(const json_t *ev, bool tdx, tr_az_evidence *out) {

@@ -17,6 +17,7 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "verifier/snp/jbytes.h"
 #include "verifier/snp/snp.h"
 
 const char *tr_snp_gen_name(tr_snp_gen g) {
@@ -72,15 +73,9 @@ static tr_err *get_uint(const json_t *obj, const char *label, const char *name, 
 static tr_err *get_bytes(const json_t *obj, const char *label, const char *name, uint8_t *out, size_t n) {
   json_t *v = json_object_get(obj, name);
   if (!v) return tr_err_new(TR_E_INVALID, "%s: missing field `%s`", label, name);
-  if (!json_is_array(v) || json_array_size(v) != n)
-    return tr_err_new(TR_E_INVALID, "%s: field `%s`: expected an array of %zu bytes", label, name, n);
-  for (size_t i = 0; i < n; i++) {
-    json_t *b = json_array_get(v, i);
-    if (!json_is_integer(b) || json_integer_value(b) < 0 || json_integer_value(b) > 255)
-      return tr_err_new(TR_E_INVALID, "%s: field `%s`[%zu]: expected a byte", label, name, i);
-    out[i] = (uint8_t)json_integer_value(b);
-  }
-  return NULL;
+  char what[96];
+  snprintf(what, sizeof(what), "%s: field `%s`", label, name);
+  return tr_jbytes_fixed(v, what, out, n);
 }
 
 static tr_err *put_uint(const json_t *obj, const char *label, const char *name, uint8_t *raw, size_t off,
@@ -93,15 +88,22 @@ static tr_err *put_uint(const json_t *obj, const char *label, const char *name, 
   return NULL;
 }
 
+/* A member object of the report; label receives its path for messages. */
+static tr_err *member(const json_t *obj, const char *name, char label[64], json_t **v) {
+  snprintf(label, 64, "attestation_report.%s", name);
+  *v = json_object_get(obj, name);
+  if (!json_is_object(*v))
+    return tr_err_new(TR_E_INVALID, "attestation_report: field `%s`: expected object", name);
+  return NULL;
+}
+
 /* TCB of the current layout: numbers, encoded later. */
 static tr_err *get_tcb_new(const json_t *obj, const char *name, tr_snp_tcb *t) {
   char label[64];
-  snprintf(label, sizeof(label), "attestation_report.%s", name);
-  json_t *v = json_object_get(obj, name);
-  if (!json_is_object(v))
-    return tr_err_new(TR_E_INVALID, "attestation_report: field `%s`: expected object", name);
+  json_t *v = NULL;
   uint64_t x = 0;
-  tr_err *e;
+  tr_err *e = member(obj, name, label, &v);
+  if (e) return e;
   memset(t, 0, sizeof(*t));
   if ((e = get_uint(v, label, "fmc", 255, true, &t->has_fmc, &x))) return e;
   t->fmc = (uint8_t)x;
@@ -119,11 +121,9 @@ static tr_err *get_tcb_new(const json_t *obj, const char *name, tr_snp_tcb *t) {
 /* TCB of the older layout: written straight into the image. */
 static tr_err *put_tcb_old(const json_t *obj, const char *name, uint8_t *p) {
   char label[64];
-  snprintf(label, sizeof(label), "attestation_report.%s", name);
-  json_t *v = json_object_get(obj, name);
-  if (!json_is_object(v))
-    return tr_err_new(TR_E_INVALID, "attestation_report: field `%s`: expected object", name);
-  tr_err *e;
+  json_t *v = NULL;
+  tr_err *e = member(obj, name, label, &v);
+  if (e) return e;
   if ((e = put_uint(v, label, "bootloader", p, 0, 1))) return e;
   if ((e = put_uint(v, label, "tee", p, 1, 1))) return e;
   if ((e = get_bytes(v, label, "_reserved", p + 2, 4))) return e;
@@ -133,11 +133,9 @@ static tr_err *put_tcb_old(const json_t *obj, const char *name, uint8_t *p) {
 
 static tr_err *put_version3(const json_t *obj, const char *name, uint8_t *p) {
   char label[64];
-  snprintf(label, sizeof(label), "attestation_report.%s", name);
-  json_t *v = json_object_get(obj, name);
-  if (!json_is_object(v))
-    return tr_err_new(TR_E_INVALID, "attestation_report: field `%s`: expected object", name);
-  tr_err *e;
+  json_t *v = NULL;
+  tr_err *e = member(obj, name, label, &v);
+  if (e) return e;
   if ((e = put_uint(v, label, "build", p, 0, 1))) return e;
   if ((e = put_uint(v, label, "minor", p, 1, 1))) return e;
   return put_uint(v, label, "major", p, 2, 1);
@@ -229,10 +227,7 @@ tr_err *tr_snp_report_from_json(const json_t *v, tr_snp_report *r) {
       return tr_err_new(TR_E_INVALID, "attestation_report: expected %d bytes, got an array of %zu",
                         TR_SNP_REPORT_LEN, json_array_size(v));
     uint8_t raw[TR_SNP_REPORT_LEN];
-    json_t *holder = json_pack("{sO}", "attestation_report", v);
-    if (!holder) return tr_err_new(TR_E_NOMEM, "out of memory");
-    tr_err *e = get_bytes(holder, "evidence", "attestation_report", raw, sizeof(raw));
-    json_decref(holder);
+    tr_err *e = tr_jbytes_fixed(v, "attestation_report", raw, sizeof(raw));
     return e ? e : tr_snp_report_from_bytes(raw, sizeof(raw), r);
   }
   if (json_is_string(v)) {

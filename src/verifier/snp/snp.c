@@ -18,6 +18,7 @@
  *     Turin), hwID == CHIP_ID; 6. VMPL 0; 7. REPORT_DATA (pad/trunc 64) and
  *     HOST_DATA (pad/trunc 32) bindings. */
 #include "verifier/snp/snp.h"
+#include "verifier/snp/jbytes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,17 +74,9 @@ static void snp_destroy(void *state) {
 /* Certificate bytes of a cert_chain entry. */
 static tr_err *entry_data(const json_t *d, size_t idx, blob *out) {
   if (json_is_array(d)) {
-    size_t n = json_array_size(d);
-    out->data = malloc(n ? n : 1);
-    if (!out->data) return tr_err_new(TR_E_NOMEM, "out of memory");
-    out->len = n;
-    for (size_t i = 0; i < n; i++) {
-      json_t *b = json_array_get(d, i);
-      if (!json_is_integer(b) || json_integer_value(b) < 0 || json_integer_value(b) > 255)
-        return tr_err_new(TR_E_INVALID, "cert_chain[%zu].data[%zu]: expected a byte", idx, i);
-      out->data[i] = (uint8_t)json_integer_value(b);
-    }
-    return NULL;
+    char what[48];
+    snprintf(what, sizeof(what), "cert_chain[%zu].data", idx);
+    return tr_jbytes_alloc(d, what, 1 << 20, &out->data, &out->len);
   }
   if (json_is_string(d)) {
     const char *s = json_string_value(d);

@@ -8,6 +8,7 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "verifier/snp/jbytes.h"
 
 #define MAX_PCRS 64
 #define MAX_PART (64 * 1024)
@@ -64,28 +65,13 @@ tr_err *tr_tpm_quote_from_hex_json(const json_t *q, const char *label, tr_tpm_qu
   return e;
 }
 
-static tr_err *byte_array(const json_t *a, const char *what, uint8_t *dst, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    json_t *b = json_array_get(a, i);
-    if (!json_is_integer(b) || json_integer_value(b) < 0 || json_integer_value(b) > 255)
-      return tr_err_new(TR_E_INVALID, "%s[%zu]: expected a byte", what, i);
-    dst[i] = (uint8_t)json_integer_value(b);
-  }
-  return NULL;
-}
-
 static tr_err *bytes_field(const json_t *q, const char *label, const char *name, uint8_t **out, size_t *len) {
   json_t *a = NULL;
   tr_err *e = tr_json_get_array(q, label, name, &a);
   if (e) return e;
-  size_t n = json_array_size(a);
-  if (n > MAX_PART) return tr_err_new(TR_E_LIMIT, "%s.%s is too long", label, name);
-  *out = malloc(n ? n : 1);
-  if (!*out) return tr_err_new(TR_E_NOMEM, "out of memory");
-  *len = n;
   char what[96];
   snprintf(what, sizeof(what), "%s.%s", label, name);
-  return byte_array(a, what, *out, n);
+  return tr_jbytes_alloc(a, what, MAX_PART, out, len);
 }
 
 tr_err *tr_tpm_quote_from_bytes_json(const json_t *q, const char *label, tr_tpm_quote *out) {
@@ -100,10 +86,7 @@ tr_err *tr_tpm_quote_from_bytes_json(const json_t *q, const char *label, tr_tpm_
     json_t *p = json_array_get(pcrs, i);
     char what[96];
     snprintf(what, sizeof(what), "%s.pcrs[%zu]", label, i);
-    if (!json_is_array(p) || json_array_size(p) != 32)
-      e = tr_err_new(TR_E_INVALID, "%s: expected an array of 32 bytes", what);
-    else
-      e = byte_array(p, what, out->pcrs[i], 32);
+    e = tr_jbytes_fixed(p, what, out->pcrs[i], 32);
   }
   if (e) tr_tpm_quote_clear(out);
   return e;
