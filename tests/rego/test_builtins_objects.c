@@ -46,6 +46,40 @@ static void test_remove_filter(void **state) {
          "segments but got number");
 }
 
+static void test_json_patch(void **state) {
+  (void)state;
+  EXPECT("json.patch", "[{\"foo\": \"bar\"}, [{\"op\": \"add\", \"path\": \"/baz\", \"value\": \"qux\"}]]",
+         "{\"baz\": \"qux\", \"foo\": \"bar\"}");
+  EXPECT("json.patch",
+         "[{\"foo\": [\"bar\", \"baz\"]}, [{\"op\": \"add\", \"path\": \"/foo/1\", \"value\": \"qux\"}]]",
+         "{\"foo\": [\"bar\", \"qux\", \"baz\"]}");
+  EXPECT("json.patch", "[{\"foo\": [1]}, [{\"op\": \"add\", \"path\": \"/foo/-\", \"value\": 2}]]",
+         "{\"foo\": [1, 2]}");
+  EXPECT("json.patch",
+         "[{\"foo\": [\"all\", \"grass\", \"cows\", \"eat\"]}, [{\"op\": \"move\", \"from\": \"/foo/1\", "
+         "\"path\": \"/foo/3\"}]]",
+         "{\"foo\": [\"all\", \"cows\", \"eat\", \"grass\"]}");
+  EXPECT("json.patch",
+         "[{\"a\": {\"b\": 1}}, [{\"op\": \"copy\", \"from\": \"/a\", \"path\": \"/c\"}, {\"op\": "
+         "\"replace\", \"path\": \"/a/b\", \"value\": 2}]]",
+         "{\"a\": {\"b\": 2}, \"c\": {\"b\": 1}}");
+  EXPECT("json.patch", "[{\"baz\": \"qux\"}, [{\"op\": \"test\", \"path\": \"/baz\", \"value\": \"bar\"}]]",
+         "undefined");
+  EXPECT("json.patch", "[{\"q\": {}}, [{\"op\": \"add\", \"path\": \"/a/b\", \"value\": 1}]]", "undefined");
+  EXPECT("json.patch", "[{\"foo\": [1]}, [{\"op\": \"add\", \"path\": \"/foo/01\", \"value\": 2}]]",
+         "undefined");
+  EXPECT("json.patch", "[{\"foo\": [1]}, [{\"op\": \"remove\", \"path\": \"/foo/1\"}]]", "undefined");
+  EXPECT("json.patch", "[{\"foo\": {\"$set\": [\"a\", \"b\"]}}, [{\"op\": \"remove\", \"path\": \"foo/b\"}]]",
+         "{\"foo\": [\"a\"]}");
+  EXPECT("json.patch",
+         "[{\"foo\": {\"$set\": [\"a\"]}}, [{\"op\": \"add\", \"path\": \"foo/d\", \"value\": \"e\"}]]",
+         "undefined");
+  EXPECT("json.patch", "[{\"$set\": [[1]]}, [{\"op\": \"add\", \"path\": [[1], 1], \"value\": 2}]]",
+         "[[1, 2]]");
+  EXPECT("json.patch", "[{}, [{\"op\": \"frobnicate\", \"path\": \"/a\"}]]", "undefined");
+  EXPECT("json.patch", "[{}, {}]", "type error: operand 2 must be array but got object");
+}
+
 static void test_union_subset(void **state) {
   (void)state;
   EXPECT("object.union", "[{\"a\": {\"b\": 1, \"c\": 2}, \"d\": 1}, {\"a\": {\"b\": 3}, \"e\": 2}]",
@@ -79,6 +113,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_get_keys),
       cmocka_unit_test(test_remove_filter),
+      cmocka_unit_test(test_json_patch),
       cmocka_unit_test(test_union_subset),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

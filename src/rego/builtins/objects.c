@@ -403,10 +403,208 @@ static rego_bi_status bi_json_remove(rego_bctx *ctx, rv *const *args, rv **out) 
   return REGO_BI_OK;
 }
 
+/* ---- json.patch ------------------------------------------------------------------------- */
+
+/* RFC 6902 on Rego values, as OPA's edit tree: object members by key, array
+ * elements by index ("-" appends), set elements by the element itself. Any
+ * failure makes the call undefined (OPA returns no result, not an error). */
+
+/* An array index segment: a non-negative integer number, or a decimal
+ * string without leading zeros. */
+static bool seg_index(const rv *seg, size_t len, bool allow_end, size_t *out) {
+  int64_t i;
+  if (rv_is(seg, RV_NUMBER)) {
+    if (!rv_num_get_i64(seg, &i) || i < 0) return false;
+  } else if (rv_is(seg, RV_STRING)) {
+    const char *s = seg->u.str.s;
+    size_t n = seg->u.str.len;
+    if (n == 0 || n > 18 || (n > 1 && s[0] == '0')) return false;
+    i = 0;
+    for (size_t k = 0; k < n; k++) {
+      if (s[k] < '0' || s[k] > '9') return false;
+      i = i * 10 + (s[k] - '0');
+    }
+  } else {
+    return false;
+  }
+  if ((uint64_t)i > len || (!allow_end && (uint64_t)i == len)) return false;
+  *out = (size_t)i;
+  return true;
+}
+
+static rv *child_of(rv *v, const rv *seg) {
+  size_t idx;
+  switch (v->kind) {
+  case RV_OBJECT: return rv_object_get(v, seg);
+  case RV_ARRAY: return seg_index(seg, v->u.arr.len, false, &idx) ? v->u.arr.items[idx] : NULL;
+  case RV_SET: return rv_set_contains(v, seg) ? (rv *)seg : NULL;
+  default: return NULL;
+  }
+}
+
+enum { PATCH_ADD, PATCH_DEL };
+
+/* v with `seg` set to val (val NULL: removed); NULL on failure. For arrays
+ * `insert` chooses insertion (add) over replacement (a changed child). */
+static rv *with_child(rv_arena *a, rv *v, const rv *seg, rv *val, bool insert) {
+  size_t n = v->kind == RV_OBJECT ? v->u.obj.len : v->u.arr.len, idx;
+  rv_vec items = {0}, keys = {0};
+  switch (v->kind) {
+  case RV_OBJECT: {
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+      if (rv_equal(v->u.obj.keys[i], seg)) {
+        found = true;
+        if (!val) continue;
+        rv_vec_push(a, &keys, v->u.obj.keys[i]);
+        rv_vec_push(a, &items, val);
+      } else {
+        rv_vec_push(a, &keys, v->u.obj.keys[i]);
+        rv_vec_push(a, &items, v->u.obj.vals[i]);
+      }
+    }
+    if (!found && !val) return NULL;
+    if (!found) {
+      rv_vec_push(a, &keys, (rv *)seg);
+      rv_vec_push(a, &items, val);
+    }
+    return rv_object(a, keys.items, items.items, keys.len, NULL);
+  }
+  case RV_ARRAY: {
+    bool append = insert && val && rv_is(seg, RV_STRING) && seg->u.str.len == 1 && seg->u.str.s[0] == '-';
+    if (append)
+      idx = n;
+    else if (!seg_index(seg, n, insert && val, &idx))
+      return NULL;
+    for (size_t i = 0; i <= n; i++) {
+      if (i == idx) {
+        if (val) rv_vec_push(a, &items, val);
+        if (!(insert && val) && i < n) continue; /* replaced or removed */
+      }
+      if (i < n) rv_vec_push(a, &items, v->u.arr.items[i]);
+    }
+    return rv_array(a, items.items, items.len);
+  }
+  case RV_SET: {
+    bool found = rv_set_contains(v, seg);
+    if (insert && val && !rv_equal(val, seg)) return NULL; /* a set member is its own key */
+    if (!insert && !found) return NULL;
+    if (!val && !found) return NULL;
+    for (size_t i = 0; i < n; i++)
+      if (!rv_equal(v->u.arr.items[i], seg)) rv_vec_push(a, &items, v->u.arr.items[i]);
+    if (val) rv_vec_push(a, &items, val);
+    return rv_set(a, items.items, items.len);
+  }
+  default: return NULL;
+  }
+}
+
+static rv *patch_at(rv_arena *a, rv *v, rv *const *path, size_t n, int op, rv *val) {
+  if (n == 0) return op == PATCH_ADD ? val : NULL;
+  if (n == 1) return with_child(a, v, path[0], op == PATCH_ADD ? val : NULL, true);
+  rv *child = child_of(v, path[0]);
+  if (!child) return NULL;
+  rv *nc = patch_at(a, child, path + 1, n - 1, op, val);
+  return nc ? with_child(a, v, path[0], nc, false) : NULL;
+}
+
+static rv *value_at(rv *v, rv *const *path, size_t n) {
+  for (size_t i = 0; i < n && v; i++)
+    v = child_of(v, path[i]);
+  return v;
+}
+
+/* parsePath: "" is the root, "a/b" and "/a/b" are key paths (JSON-pointer
+ * escapes), an array is a list of segments. */
+static bool patch_path(rv_arena *a, const rv *p, rv_vec *segs) {
+  *segs = (rv_vec){0};
+  if (rv_is(p, RV_ARRAY)) {
+    for (size_t i = 0; i < p->u.arr.len; i++)
+      rv_vec_push(a, segs, p->u.arr.items[i]);
+    return true;
+  }
+  if (!rv_is(p, RV_STRING)) return false;
+  if (p->u.str.len == 0) return true;
+  const char *s = p->u.str.s, *e = s + p->u.str.len;
+  while (s < e && *s == '/')
+    s++;
+  for (;;) {
+    const char *slash = memchr(s, '/', (size_t)(e - s));
+    const char *end = slash ? slash : e;
+    char *buf = rv_alloc(a, (size_t)(end - s) + 1);
+    size_t bl = 0;
+    for (const char *q = s; q < end; q++) {
+      if (q[0] == '~' && q + 1 < end && q[1] == '1')
+        buf[bl++] = '/', q++;
+      else
+        buf[bl++] = *q;
+    }
+    size_t out = 0;
+    for (size_t q = 0; q < bl; q++) {
+      if (buf[q] == '~' && q + 1 < bl && buf[q + 1] == '0')
+        buf[out++] = '~', q++;
+      else
+        buf[out++] = buf[q];
+    }
+    buf[out] = '\0';
+    rv_vec_push(a, segs, rv_string_nocopy(a, buf, out));
+    if (!slash) return true;
+    s = slash + 1;
+  }
+}
+
+static rego_bi_status bi_json_patch(rego_bctx *ctx, rv *const *args, rv **out) {
+  RB_EXPECT(ctx, args, 1, RV_ARRAY, "array");
+  rv_arena *a = ctx->arena;
+  rv *doc = args[0];
+  const rv *ops = args[1];
+  for (size_t i = 0; i < ops->u.arr.len; i++) {
+    const rv *o = ops->u.arr.items[i];
+    if (!rv_is(o, RV_OBJECT)) return REGO_BI_UNDEFINED;
+    const rv *opv = rv_object_get_str(o, "op", 2), *pathv = rv_object_get_str(o, "path", 4);
+    rv *from = rv_object_get_str(o, "from", 4), *value = rv_object_get_str(o, "value", 5);
+    if (!rv_is(opv, RV_STRING) || !pathv) return REGO_BI_UNDEFINED;
+    const char *op = opv->u.str.s;
+    rv_vec path, fpath;
+    if (!patch_path(a, pathv, &path)) return REGO_BI_UNDEFINED;
+    bool needs_from = !strcmp(op, "move") || !strcmp(op, "copy");
+    bool needs_value = !strcmp(op, "add") || !strcmp(op, "replace") || !strcmp(op, "test");
+    if ((needs_from && (!from || !patch_path(a, from, &fpath))) || (needs_value && !value))
+      return REGO_BI_UNDEFINED;
+    if (!strcmp(op, "add")) {
+      doc = patch_at(a, doc, path.items, path.len, PATCH_ADD, value);
+    } else if (!strcmp(op, "remove")) {
+      doc = patch_at(a, doc, path.items, path.len, PATCH_DEL, NULL);
+    } else if (!strcmp(op, "replace")) {
+      doc = path.len ? patch_at(a, doc, path.items, path.len, PATCH_DEL, NULL) : doc;
+      if (doc) doc = patch_at(a, doc, path.items, path.len, PATCH_ADD, value);
+    } else if (!strcmp(op, "move") || !strcmp(op, "copy")) {
+      rv *chunk = value_at(doc, fpath.items, fpath.len);
+      if (!chunk) return REGO_BI_UNDEFINED;
+      if (op[0] == 'm') doc = patch_at(a, doc, fpath.items, fpath.len, PATCH_DEL, NULL);
+      if (doc) doc = patch_at(a, doc, path.items, path.len, PATCH_ADD, chunk);
+    } else if (!strcmp(op, "test")) {
+      rv *cur = value_at(doc, path.items, path.len);
+      if (!cur || !rv_equal(cur, value)) return REGO_BI_UNDEFINED;
+    } else {
+      return REGO_BI_UNDEFINED;
+    }
+    if (!doc) return REGO_BI_UNDEFINED;
+  }
+  *out = doc;
+  return REGO_BI_OK;
+}
+
 const rego_builtin_def rego_builtins_objects[] = {
-    {"object.get", 3, bi_get, 0},          {"object.keys", 1, bi_keys, 0},
-    {"object.remove", 2, bi_remove, 0},    {"object.filter", 2, bi_filter, 0},
-    {"object.union", 2, bi_union, 0},      {"object.union_n", 1, bi_union_n, 0},
-    {"object.subset", 2, bi_subset, 0},    {"json.filter", 2, bi_json_filter, 0},
-    {"json.remove", 2, bi_json_remove, 0}, {NULL, 0, NULL, 0},
+    {"object.get", 3, bi_get, 0},
+    {"object.keys", 1, bi_keys, 0},
+    {"object.remove", 2, bi_remove, 0},
+    {"object.filter", 2, bi_filter, 0},
+    {"object.union", 2, bi_union, 0},
+    {"object.union_n", 1, bi_union_n, 0},
+    {"object.subset", 2, bi_subset, 0},
+    {"json.filter", 2, bi_json_filter, 0},
+    {"json.remove", 2, bi_json_remove, 0},
+    {"json.patch", 2, bi_json_patch, 0},
+    {NULL, 0, NULL, 0},
 };
