@@ -5,6 +5,7 @@
  * embedded AMD roots, the chain cache, and VCEK sources (offline store and a
  * KDS-shaped server on loopback with retry and caches). */
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -735,6 +736,72 @@ static void test_kds(void **st) {
   free(der);
 }
 
+/* Threads share one verifier: every evaluation succeeds, the chain is
+ * verified at most once per racing thread, and KDS is asked once. */
+typedef struct {
+  tu_verifier *v;
+  json_t *ev;
+  int ok;
+} worker_arg;
+
+static void *worker(void *p) {
+  worker_arg *a = p;
+  for (int i = 0; i < 5; i++) {
+    tr_expected none = {false, NULL, 0};
+    tr_verified_list out = {0};
+    tr_err *e = a->v->ops->evaluate(a->v->state, a->ev, &none, &none, &out);
+    if (!e && out.len == 1) a->ok++;
+    tr_err_free(e);
+    tr_verified_list_clear(&out);
+  }
+  return NULL;
+}
+
+static void test_threads(void **st) {
+  (void)st;
+  char *dir = mkdtemp_dir();
+  size_t n = 0;
+  uint8_t *der = e2e_vcek(&n);
+  char *prefix = NULL, *cfg = NULL;
+  assert_true(asprintf(&prefix, "/vcek/v1/Genoa/%s", e2e_hwid()) > 0);
+  kds_server s = kds_start(dir, der, n, prefix, 0);
+  assert_true(
+      asprintf(
+          &cfg,
+          "{\"snp_verifier\":{\"vcek_sources\":[{\"type\":\"KDS\",\"base_url\":\"http://127.0.0.1:%d\"}]}}",
+          s.port) > 0);
+  for (int with_chain = 0; with_chain < 2; with_chain++) {
+    tu_verifier v = tu_make("snp", cfg);
+    json_t *ev = e2e_evidence();
+    if (!with_chain) json_object_del(ev, "cert_chain");
+    pthread_t th[4];
+    worker_arg args[4];
+    for (int i = 0; i < 4; i++) {
+      args[i] = (worker_arg){&v, ev, 0};
+      assert_int_equal(pthread_create(&th[i], NULL, worker, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+      pthread_join(th[i], NULL);
+      assert_int_equal(args[i].ok, 5);
+    }
+    uint64_t verified = 0, hits = 0;
+    tr_snp_ctx_stats(*(tr_snp_ctx **)v.state, &verified, &hits);
+    assert_true(verified >= 1 && verified <= 4);
+    assert_int_equal(verified + hits, 20);
+    json_decref(ev);
+    tu_free(&v);
+  }
+  assert_int_equal(count_lines(s.log), 1); /* one KDS request for 20 evaluations */
+  kds_stop(&s);
+  free(s.dir);
+  free(s.log);
+  rm_rf(dir);
+  free(dir);
+  free(prefix);
+  free(cfg);
+  free(der);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_e2e_evidence),  cmocka_unit_test(test_e2e_mutations),
@@ -742,7 +809,7 @@ int main(void) {
       cmocka_unit_test(test_v2_raw_report), cmocka_unit_test(test_doc_example_old_layout),
       cmocka_unit_test(test_vek_checks),    cmocka_unit_test(test_roots_and_helpers),
       cmocka_unit_test(test_chain_cache),   cmocka_unit_test(test_offline_store),
-      cmocka_unit_test(test_kds),
+      cmocka_unit_test(test_kds),           cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
