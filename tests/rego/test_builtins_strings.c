@@ -109,6 +109,13 @@ static void test_sprintf(void **state) {
   EXPECT("sprintf", "[\"%#v|%T|%T|%b|%o|%O\", [\"s\", 1.5, 1, 5, 8, 8]]",
          "\"\\\"s\\\"|float64|int|101|10|0o10\"");
   EXPECT("sprintf", "[\"%d\", 1]", "type error: operand 2 must be array but got number");
+  /* more Go fmt details */
+  EXPECT("sprintf", "[\"%08.3f|%+.3e|%.0f|%g|%g\", [-3.14159, 1234.5678, 2.5, 100000.5, 1000000.5]]",
+         "\"-003.142|+1.235e+03|2|100000.5|1.0000005e+06\"");
+  EXPECT("sprintf", "[\"%# x|%5.1q|%q|%o|%08d\", [\"hi\", \"abc\", 65, -8, -12345678901234567890]]",
+         "\"0x68 0x69|  \\\"a\\\"|'A'|-10|-12345678901234567890\"");
+  EXPECT("sprintf", "[\"%010d|%-4d|%x\", [-123456789012345678901, 7, \"\"]]", "\"-123456789012345678901|7   |\"");
+  EXPECT("sprintf", "[\"%U|%c|%d\", [-1, -1, null]]", "\"U+FFFFFFFFFFFFFFFF|\\ufffd|%!d(string=null)\"");
 }
 
 int main(void) {
