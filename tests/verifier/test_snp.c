@@ -697,6 +697,23 @@ static void test_kds(void **st) {
            "http://127.0.0.1:");
   tu_free(&v);
   free(cfg);
+  /* A 200 answer that is not a certificate is an error and is not cached. */
+  free(s.dir);
+  free(s.log);
+  s = kds_start(dir, (const uint8_t *)"<html>busy</html>", 17, prefix, 0);
+  assert_true(
+      asprintf(
+          &cfg,
+          "{\"snp_verifier\":{\"vcek_sources\":[{\"type\":\"KDS\",\"base_url\":\"http://127.0.0.1:%d\"}]}}",
+          s.port) > 0);
+  v = tu_make("snp", cfg);
+  int before_garbage = count_lines(s.log);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "is not a DER certificate");
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "is not a DER certificate");
+  assert_int_equal(count_lines(s.log), before_garbage + 2);
+  tu_free(&v);
+  kds_stop(&s);
+  free(cfg);
   /* 404 is final (one request) */
   free(s.dir);
   free(s.log);

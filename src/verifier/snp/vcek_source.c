@@ -20,6 +20,7 @@
  * verifies the chain. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,14 @@ static tr_err *http_get(const source *src, const char *url, uint8_t **der, size_
   return last;
 }
 
+static bool is_der_cert(const uint8_t *d, size_t n) {
+  const unsigned char *p = d;
+  X509 *x = d2i_X509(NULL, &p, (long)n);
+  bool ok = x && p == d + n;
+  X509_free(x);
+  return ok;
+}
+
 static tr_err *mkdir_p(const char *path) {
   char *p = strdup(path);
   if (!p) return tr_err_new(TR_E_NOMEM, "out of memory");
@@ -296,6 +305,13 @@ static tr_err *from_kds(tr_snp_sources *s, const source *src, const tr_snp_repor
   if (de) {
     tr_err_free(de);
     e = http_get(src, url, der, len);
+    if (!e && !is_der_cert(*der, *len)) {
+      /* Never cache an answer that is not even a certificate (a proxy's
+       * error page, a truncated body). */
+      free(*der);
+      *der = NULL;
+      e = tr_err_new(TR_E_IO, "KDS answer for %s is not a DER certificate", url);
+    }
     if (!e && disk) {
       char *dir = strdup(disk);
       char *slash = dir ? strrchr(dir, '/') : NULL;
