@@ -100,6 +100,9 @@ typedef struct kbs_verified {
  * releases. */
 tr_err *kbs_token_verify_cached(kbs_token_verifier *v, const char *token, kbs_verified **out);
 void kbs_verified_release(kbs_verified *vt);
+/* Caches a token the built-in AS has just issued (in-process, so already
+ * trusted) without verifying its signature again. */
+void kbs_token_seed(kbs_token_verifier *v, const char *token);
 /* Extracts the TEE public key (JWK JSON, borrowed from claims) per §3.3. */
 tr_err *kbs_token_tee_key(const kbs_token_verifier *v, const json_t *claims, const json_t **jwk);
 

@@ -328,6 +328,34 @@ static kbs_verified *verified_new(const kbs_token_verifier *v, const char *token
   return vt;
 }
 
+static void cache_put(kbs_token_verifier *v, size_t slot, kbs_verified *vt) {
+  pthread_mutex_t *mu = &v->locks[slot % CACHE_LOCKS];
+  pthread_mutex_lock(mu);
+  kbs_verified *old = v->cache[slot];
+  v->cache[slot] = vt;
+  pthread_mutex_unlock(mu);
+  kbs_verified_release(old);
+}
+
+void kbs_token_seed(kbs_token_verifier *v, const char *token) {
+  tr_jws jws;
+  if (tr_jws_parse(token, strlen(token), &jws) != NULL) return; /* not cached; verified on use */
+  json_t *claims = NULL;
+  tr_err *e = tr_json_parse((const char *)jws.payload, jws.payload_len, &claims);
+  tr_jws_clear(&jws);
+  if (e || !json_is_object(claims) || !json_is_integer(json_object_get(claims, "exp"))) {
+    tr_err_free(e);
+    json_decref(claims);
+    return;
+  }
+  kbs_verified *vt = verified_new(v, token, claims);
+  if (!vt) {
+    json_decref(claims);
+    return;
+  }
+  cache_put(v, (size_t)(fnv1a(token) % CACHE_SLOTS), vt);
+}
+
 tr_err *kbs_token_verify_cached(kbs_token_verifier *v, const char *token, kbs_verified **out) {
   uint64_t h = fnv1a(token);
   size_t slot = (size_t)(h % CACHE_SLOTS);
@@ -351,11 +379,7 @@ tr_err *kbs_token_verify_cached(kbs_token_verifier *v, const char *token, kbs_ve
     return tr_err_new(TR_E_NOMEM, "out of memory");
   }
   atomic_fetch_add(&vt->refs, 1); /* one for the cache, one for the caller */
-  pthread_mutex_lock(mu);
-  kbs_verified *old = v->cache[slot];
-  v->cache[slot] = vt;
-  pthread_mutex_unlock(mu);
-  kbs_verified_release(old);
+  cache_put(v, slot, vt);
   *out = vt;
   return NULL;
 }
