@@ -218,13 +218,23 @@ static int walk_with_key(ev *e, kont *k, rv *key) {
   return walk_value(e, w->t, w->i + 1, c, w->next);
 }
 
+/* Base data is JSON: data.x[2] also finds data.x["2"]. */
+static rv *index_data_value(ev *e, rv *v, rv *key, bool in_data) {
+  rv *r = index_value(e, v, key);
+  if (r || !in_data || v->kind != RV_OBJECT || key->kind != RV_NUMBER) return r;
+  rv_buf b = {.a = e->a};
+  rv_write_number(&b, key);
+  return rv_object_get_str(v, b.s, b.len);
+}
+
 static int walk_value(ev *e, term *t, int i, rv *v, kont *k) {
+  bool in_data = t->u.ref.head->kind == TK_VAR && t->u.ref.head->u.var.res == VR_DATA;
   for (; i < t->u.ref.nparts; i++) {
     term *pt = t->u.ref.parts[i];
     rv *key = pt->constv;
     if (!key && pt->kind == TK_VAR && pt->u.var.res == VR_LOCAL) key = e->frame[pt->u.var.slot];
     if (key) {
-      v = index_value(e, v, key);
+      v = index_data_value(e, v, key, in_data);
       if (!v) return RC_OK;
       continue;
     }
@@ -1502,7 +1512,9 @@ static int eval_complete(ev *e, dnode *n, rv **out) {
 
 /* An object rule node may also have constant-path rules below it
  * (p[k] := v and p.foo := 1): their values join the object. */
-static rv *deep_merge(ev *e, rv *a, rv *b, bool *conflict) {
+/* Merges two documents; la/lb = how many levels of a/b are path structure
+ * (below that, objects are rule values and must not be merged into). */
+static rv *deep_merge(ev *e, rv *a, rv *b, int la, int lb, bool *conflict) {
   if (rv_equal(a, b)) return a;
   if (a->kind == RV_SET && b->kind == RV_SET) {
     rv *args[2] = {a, b};
@@ -1513,7 +1525,7 @@ static rv *deep_merge(ev *e, rv *a, rv *b, bool *conflict) {
     (void)args;
     return rv_set(e->a, items, n);
   }
-  if (a->kind != RV_OBJECT || b->kind != RV_OBJECT) {
+  if (a->kind != RV_OBJECT || b->kind != RV_OBJECT || la <= 0 || lb <= 0) {
     *conflict = true;
     return NULL;
   }
@@ -1522,7 +1534,7 @@ static rv *deep_merge(ev *e, rv *a, rv *b, bool *conflict) {
     rv *k = a->u.obj.keys[i], *va = a->u.obj.vals[i];
     rv *vb = rv_object_get(b, k);
     if (vb) {
-      va = deep_merge(e, va, vb, conflict);
+      va = deep_merge(e, va, vb, la - 1, lb - 1, conflict);
       if (!va) return NULL;
     }
     rv_vec_push(e->a, &ks, k);
@@ -1538,8 +1550,16 @@ static rv *deep_merge(ev *e, rv *a, rv *b, bool *conflict) {
 
 /* An object rule node may also have constant-path rules below it
  * (p[k] := v and p.foo := 1): their values join the object. */
+static int rule_levels(const dnode *n) {
+  int l = 0;
+  for (int i = 0; i < n->nrules; i++)
+    if (n->rules[i]->npath - n->rules[i]->nstatic > l) l = n->rules[i]->npath - n->rules[i]->nstatic;
+  return l;
+}
+
 static int merge_children(ev *e, dnode *n, rloc loc, rv **v) {
   rv *obj = *v ? *v : &rv_empty_obj_v;
+  int la = rule_levels(n);
   for (int i = 0; i < n->nchildren; i++) {
     dnode *ch = n->children[i];
     if (ch->kind == RK_FUNC) continue;
@@ -1550,7 +1570,8 @@ static int merge_children(ev *e, dnode *n, rloc loc, rv **v) {
     rv *kk = ch->key;
     rv *one = rv_object(e->a, &kk, &cv, 1, NULL);
     bool conflict = false;
-    obj = deep_merge(e, obj, one, &conflict);
+    int lb = ch->kind < 0 ? 1000 : 1 + (ch->kind == RK_OBJECT ? rule_levels(ch) : 0);
+    obj = deep_merge(e, obj, one, la, lb, &conflict);
     if (!obj) return fail(e, RE_CONFLICT, loc, "object keys must be unique");
   }
   *v = obj;
