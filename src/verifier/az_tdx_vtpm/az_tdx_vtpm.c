@@ -8,15 +8,15 @@
  * Claims: the TDX quote claims (no event log) + DCAP custom claims, then
  * "tpm": {"pcrNN"}, "init_data" = hex(PCR8), "report_data" = hex(nonce).
  *
- * Everything but step 4 is done here. Step 4 needs the Intel DCAP verifier
- * (quote signature, PCK chain, collateral): until it exists this verifier
- * runs every other check and then refuses with TR_E_UNSUPPORTED — it never
- * passes evidence whose TD quote it has not verified. See DCAP HOOK below. */
+ * Everything but step 4 is done here. Step 4 is the Intel DCAP verifier
+ * (src/verifier/dcap: quote signature, PCK chain, collateral per
+ * `verifier_config.dcap_verifier`), called through the DCAP HOOK below. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
 #include "verifier/az_snp_vtpm/azure.h"
+#include "verifier/dcap/dcap.h"
 #include "verifier/verifier.h"
 
 #define TDX_TEE_TYPE 0x81
@@ -55,7 +55,7 @@ static tr_err *td_quote_report_data(const uint8_t *q, size_t n, const uint8_t **
 
 /* ==== DCAP HOOK ==============================================================
  * The TD quote's own verification belongs to the Intel DCAP verifier, which
- * is not built yet. When it lands it provides (in its own module)
+ * provides (src/verifier/dcap/dcap.h)
  *
  *     tr_err *tr_dcap_verify_td_quote(void *dcap_state, const uint8_t *quote,
  *                                     size_t len, json_t **claims);
@@ -77,24 +77,29 @@ typedef struct {
 } az_tdx_state;
 
 static tr_err *az_tdx_verify_td_quote(az_tdx_state *s, const uint8_t *quote, size_t len, json_t **claims) {
-  (void)s;
-  (void)quote;
-  (void)len;
-  *claims = NULL;
-  return tr_err_new(TR_E_UNSUPPORTED,
-                    "az-tdx-vtpm: TD quote verification requires the Intel DCAP verifier, not built yet");
+  return tr_dcap_verify_td_quote(s->dcap, quote, len, claims);
 }
 /* ==== end of DCAP HOOK ===================================================== */
 
 static tr_err *az_tdx_create(const json_t *config, void **state) {
-  (void)config;
   az_tdx_state *s = calloc(1, sizeof(*s));
   if (!s) return tr_err_new(TR_E_NOMEM, "out of memory");
+  tr_dcap *d = NULL;
+  tr_err *e = tr_dcap_new(config, &d);
+  s->dcap = d;
+  if (e) {
+    free(s);
+    return e;
+  }
   *state = s;
   return NULL;
 }
 
-static void az_tdx_destroy(void *state) { free(state); }
+static void az_tdx_destroy(void *state) {
+  az_tdx_state *s = state;
+  if (s) tr_dcap_free(s->dcap);
+  free(s);
+}
 
 static tr_err *az_tdx_check(az_tdx_state *s, const json_t *evidence, const tr_expected *report_data,
                             const tr_expected *init_data, json_t **claims) {
