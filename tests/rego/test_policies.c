@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,6 +519,51 @@ static void test_step_limit(void **s) {
   rego_policy_free(p);
 }
 
+/* One compiled policy, evaluated concurrently from several threads. */
+typedef struct {
+  rego_policy *p;
+  int bad;
+} thr_arg;
+
+static void *thr_main(void *arg) {
+  thr_arg *a = arg;
+  json_t *in = J(snp_input);
+  rvctx rc = {.rvs = J("{\"snp_launch_measurement\":[\"8f3a\"],\"snp_bootloader\":[3],\"snp_microcode\":[209],"
+                       "\"snp_snp_svn\":[20],\"snp_tee_svn\":[0]}")};
+  for (int i = 0; i < 300; i++) {
+    rc.asked[0] = 0;
+    rego_host_binding hb = {"query_reference_value", qrv, &rc};
+    rego_eval_opts o = {.input = in, .hosts = &hb, .nhosts = 1, .strict_builtin_errors = true};
+    rego_status st;
+    json_t *v = NULL;
+    tr_err *e = rego_eval_rule(a->p, "data.policy.trust_claims", &o, &st, &v);
+    if (e || st != REGO_DEFINED || claim(v, "executables") != 3 || claim(v, "hardware") != 2 ||
+        claim(v, "configuration") != 3)
+      a->bad++;
+    tr_err_free(e);
+    json_decref(v);
+  }
+  json_decref(rc.rvs);
+  json_decref(in);
+  return NULL;
+}
+
+static void test_concurrent_evaluation(void **s) {
+  (void)s;
+  rego_policy *p = compile_file("attestation-service/policies/ear_default_policy_cpu.rego");
+  pthread_t t[4];
+  thr_arg args[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (thr_arg){p, 0};
+    assert_int_equal(pthread_create(&t[i], NULL, thr_main, &args[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(args[i].bad, 0);
+  }
+  rego_policy_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_all_policies_compile),
@@ -533,6 +579,7 @@ int main(void) {
       cmocka_unit_test(test_strict_vs_lenient),
       cmocka_unit_test(test_deep_nesting_is_error),
       cmocka_unit_test(test_step_limit),
+      cmocka_unit_test(test_concurrent_evaluation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
