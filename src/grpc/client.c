@@ -210,9 +210,7 @@ tr_err *tr_grpc_call(tr_grpc_client *c, const char *method, const uint8_t *req, 
   grpc_metadata_array_destroy(&initial);
   grpc_metadata_array_destroy(&trailing);
   grpc_call_unref(call);
-  grpc_completion_queue_shutdown(cq);
-  while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN) {
-  }
+  grpc_completion_queue_shutdown(cq); /* every event of this queue was plucked */
   grpc_completion_queue_destroy(cq);
   checkin(c, si);
   return e;
@@ -245,9 +243,7 @@ tr_err *tr_grpc_client_wait_ready(tr_grpc_client *c, int64_t timeout_ms) {
     }
     st = now;
   }
-  grpc_completion_queue_shutdown(cq);
-  while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN) {
-  }
+  grpc_completion_queue_shutdown(cq); /* every event of this queue was plucked */
   grpc_completion_queue_destroy(cq);
   checkin(c, si);
   if (st == GRPC_CHANNEL_READY) return NULL;
