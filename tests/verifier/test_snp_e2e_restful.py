@@ -5,8 +5,9 @@ Starts restful-as on a free loopback port with its own temp directory, posts
 upstream's vectors in the current request shape (verification_requests) and
 the documented single-request shape ({"tee", "evidence", ...}), checks the
 EAR token (signature against GET /.well-known/jwks.json) carries the
-verifier's claims, and that a tampered report and az-tdx-vtpm (DCAP not built)
-are refused with their precise errors."""
+verifier's claims, and that a tampered report and az-tdx-vtpm
+are refused with their precise errors (az-tdx-vtpm reaches the Intel DCAP
+step, which needs collateral that is not available offline)."""
 import base64
 import http.client
 import json
@@ -117,7 +118,9 @@ def main():
         return 77
     srv = Server({"attestation_token_broker": {"type": "Ear", "duration_min": 5},
                   "verifier_config": {"snp_verifier": {"vcek_sources": [{"type": "OfflineStore",
-                                                                          "path": "/nonexistent"}]}}})
+                                                                          "path": "/nonexistent"}]},
+                                      # no Intel collateral offline: a closed loopback port
+                                      "dcap_verifier": {"collateral_service": "http://127.0.0.1:1/"}}})
     try:
         ev = json.loads(load("attestation-service/tests/e2e/evidence.json"))
         rd = bytes(ev["attestation_report"]["report_data"])
@@ -169,12 +172,13 @@ def main():
         status, tok = srv.post("/attestation", {"tee": "az-snp-vtpm", "evidence": b64u(azv2),
                                                 "runtime_data": {"raw": b64u(rd2)}, "policy_ids": []})
         check(status == 200, f"az-snp-vtpm v2 documented shape: {status} {tok[:300]}")
-        # az-tdx-vtpm: refused until the DCAP verifier exists
+        # az-tdx-vtpm: every vTPM/HCL check passes, the TD quote's DCAP verification cannot (no collateral)
         tdx = load("deps/verifier/test_data/az-tdx-vtpm/evidence-v1.json")
         status, body = srv.post("/attestation", {"verification_requests": [
             {"tee": "az-tdx-vtpm", "evidence": b64u(tdx), "runtime_data": {"raw": b64u(b"challenge")}}],
             "policy_ids": []})
-        check(status != 200 and "requires the Intel DCAP verifier, not built yet" in body, f"az-tdx: {status} {body}")
+        check(status != 200 and "DCAP quote verification: collateral from http://127.0.0.1:1/" in body
+              and "fmspc=00806F050000" in body, f"az-tdx: {status} {body}")
     finally:
         srv.stop()
     if failures:

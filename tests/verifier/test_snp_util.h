@@ -29,7 +29,7 @@ static inline char *tu_path(const char *rel) {
   return p;
 }
 
-static inline uint8_t *tu_read(const char *rel, size_t *len) {
+__attribute__((noinline)) static uint8_t *tu_read(const char *rel, size_t *len) {
   char *p = tu_path(rel);
   uint8_t *data = NULL;
   tr_err *e = tr_read_file(p, 0, &data, len);
