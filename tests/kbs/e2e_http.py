@@ -341,6 +341,17 @@ try:
                                            '[admin.authorization.regex_acl]\nacls = [{ role = "a", allowed_endpoints = "/kbs/.*" }]\n' % pub),
             "must start with `^/kbs`")
     refuses("TLS without certificate", config().replace("insecure_http = true", "insecure_http = false"), "Missing certificate")
+    p_env = wd.file("env.toml", config(storage="Memory").replace("{dir}", wd.path))
+    pe = subprocess.Popen([KBS_BIN], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=dict(os.environ, KBS_CONFIG_FILE=p_env, TRUSTEE_LOG="info"))
+    line = ""
+    for _ in range(50):
+        line = pe.stdout.readline()
+        if not line or "listening on" in line:
+            break
+    pe.terminate()
+    pe.wait(20)
+    R.check("KBS_CONFIG_FILE selects the configuration", "listening on" in line, line)
     r = subprocess.run([KBS_BIN], capture_output=True, text=True, env={"PATH": "/usr/bin"})
     R.check("no --config-file and no KBS_CONFIG_FILE → usage error", r.returncode == 2 and "KBS_CONFIG_FILE" in r.stderr, r.stderr)
 finally:

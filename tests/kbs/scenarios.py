@@ -118,6 +118,39 @@ try:
     rc, out, err = get(passport, "one/two/three", "--attestation-token", tokfile, "--tee-key-file", wd.join("https.key"))
     R.check("passport: a TEE key that does not match the token cannot decrypt", rc != 0, err)
     passport.stop()
+    # kbs-client admin token lookup: ./kbs/config/docker-compose/admin-token, then $HOME/.trustee/admin-token
+    r = full.client("config", "get-resource-policy", check=False)
+    R.check("client: no admin token anywhere → anonymous request refused", r.returncode != 0 and
+            b"Failed to parse HTTP Auth Bearer header" in r.stderr, r.stderr)
+    wd.file(".trustee/admin-token", admin_token(key) + "\n")
+    r = full.client("config", "get-resource-policy", check=False)
+    R.check("client: $HOME/.trustee/admin-token is used", r.returncode == 0 and b"resource-policy" in r.stdout, r.stderr)
+    wd.file("kbs/config/docker-compose/admin-token", "garbage\n")
+    r = full.client("config", "get-resource-policy", check=False)
+    R.check("client: ./kbs/config/docker-compose/admin-token takes precedence", r.returncode != 0, r.stdout)
+    os.remove(wd.join("kbs/config/docker-compose/admin-token"))
+    os.remove(wd.join(".trustee/admin-token"))
+    r = full.client("config", "--admin-token-file", tokf, "set-sample-reference-value", "svn", "1", check=False)
+    R.check("client: set-sample-reference-value", r.returncode == 0 and b"Reference Values Updated" in r.stdout, r.stderr)
+    r = full.client("config", "--admin-token-file", tokf, "get-reference-value", "--id", "svn", check=False)
+    R.check("client: get-reference-value prints the body as upstream ({:?})",
+            r.returncode == 0 and r.stdout.decode().strip() == '"[\\"1\\"]"', r.stdout)
+    r = full.client("config", "--admin-token-file", tokf, "set-sample-reference-value", "n", "7", "--as-integer",
+                    "--as-single-value", check=False)
+    r2 = full.client("config", "--admin-token-file", tokf, "get-reference-value", "--id", "n", check=False)
+    R.check("client: --as-integer --as-single-value stores 7", r2.stdout.decode().strip() == '"7"', r2.stdout)
+    ev = wd.file("evidence.json", json.dumps({"svn": "1", "report_data": base64.b64encode(b"\0" * 48).decode()}))
+    r = full.client("attest", "--evidence-file", ev, check=False)
+    R.check("client: --evidence-file is what gets sent (unbound evidence → attestation refused)",
+            r.returncode != 0 and b"RCAR handshake Attest failed" in r.stderr, r.stderr)
+    r = full.client("attest", "--tee-key-type", "P-521", check=False)
+    payload = json.loads(base64.urlsafe_b64decode(r.stdout.decode().strip().split(".")[1] + "==")) if r.returncode == 0 else {}
+    tpk = payload.get("submods", {}).get("cpu0", {}).get("ear.veraison.annotated-evidence", {}).get(
+        "runtime_data_claims", {}).get("tee-pubkey", {})
+    R.check("client: --tee-key-type P-521 → token holds a P-521 ECDH-ES+A256KW key",
+            tpk.get("crv") == "P-521" and tpk.get("alg") == "ECDH-ES+A256KW", r.stderr)
+    r = full.client("get-resource", check=False)
+    R.check("client: get-resource without --path → usage error naming --path", r.returncode != 0 and b"--path" in r.stderr, r.stderr)
     full.stop()
 
     # ---- docker-e2e (§3.2): the default policy refuses the sample TEE --------------------------------------
