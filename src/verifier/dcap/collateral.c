@@ -281,7 +281,10 @@ static tr_err *signed_doc(const char *text, const uint8_t sig[64], const char *c
   if (e) return e;
   e = tr_dcap_ecdsa_verify_pkey(X509_get0_pubkey(sk_X509_value(sk, 0)), (const uint8_t *)text, strlen(text), sig);
   tr_x509_stack_free(sk);
-  if (e) return tr_err_new(TR_E_VERIFY, "%s signature does not verify with its issuer chain", what);
+  if (e) {
+    tr_err_free(e);
+    return tr_err_new(TR_E_VERIFY, "%s signature does not verify with its issuer chain", what);
+  }
   e = tr_json_parse(text, strlen(text), out);
   if (e) return tr_err_wrap(e, "%s", what);
   const char *is, *nu;

@@ -12,6 +12,7 @@
  *     v4/v5: cert type u16 (= 6) + size u32 wrapping exactly that same
  *            v3 tail (QE report ... PCK chain).
  * Nothing is trusted here; every length is checked against what remains. */
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <string.h>
@@ -146,7 +147,10 @@ tr_err *tr_dcap_ecdsa_verify_pkey(EVP_PKEY *pk, const uint8_t *msg, size_t len, 
   int ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pk) == 1 &&
            EVP_DigestVerify(ctx, der, l + 2, msg, len) == 1;
   EVP_MD_CTX_free(ctx);
-  if (!ok) return tr_err_new(TR_E_VERIFY, "ECDSA P-256 signature does not verify");
+  if (!ok) {
+    ERR_clear_error();
+    return tr_err_new(TR_E_VERIFY, "ECDSA P-256 signature does not verify");
+  }
   return NULL;
 }
 

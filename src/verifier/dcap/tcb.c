@@ -128,8 +128,8 @@ static tr_err *comp_svn(const json_t *tcb, const char *arr, int i, int64_t *out)
     return tr_json_get_int(json_array_get(a, (size_t)i), arr, "svn", out);
   }
   if (strcmp(arr, "sgxtcbcomponents") != 0) return tr_err_new(TR_E_INVALID, "tcbLevels: `%s` missing", arr);
-  char key[24];
-  snprintf(key, sizeof(key), "sgxtcbcomp%02dsvn", i + 1);
+  char key[32];
+  snprintf(key, sizeof(key), "sgxtcbcomp%02dsvn", (i + 1) & 0x1f);
   return tr_json_get_int(tcb, "tcbLevels.tcb", key, out);
 }
 
