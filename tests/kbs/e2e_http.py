@@ -332,7 +332,6 @@ try:
         R.check("refuses to start: %s" % label, r.returncode != 0 and want in r.stderr, r.stderr)
 
     refuses("empty [attestation_token]", config(token=""), "no way to verify a token")
-    refuses("coco_as_grpc", config(as_section='[attestation_service]\ntype = "coco_as_grpc"\n'), "coco_as_grpc")
     refuses("intel_ta", config(as_section='[attestation_service]\ntype = "intel_ta"\nbase_url = "https://x"\n'
                                           'api_key = "k"\ncerts_file = "c"\n'), "intel_ta")
     refuses("unknown plugin", config(plugins='[[plugins]]\nname = "nebula-ca"\n'), "nebula-ca")
