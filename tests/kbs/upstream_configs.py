@@ -102,7 +102,7 @@ try:
         rel = os.path.relpath(f, root)
         text = open(f).read()
         text = re.sub(r"sockets = \[[^\]]*\]", 'sockets = ["127.0.0.1:0"]', text)
-        text = text.replace(GRPC, 'type = "coco_as_builtin"')
+        text = text.replace('type = "coco_as_grpc"', 'type = "coco_as_builtin"')
         text = re.sub(r'as_addr = .*\n', "", text)
         text = text.replace("/etc/kbs-private.key", os.path.join(work, "https.key"))
         text = text.replace("/etc/kbs-cert.pem", os.path.join(work, "https.crt"))
