@@ -74,8 +74,9 @@ int rb_semver_compare(const rb_semver *a, const rb_semver *b) {
     if (a->num[k] != b->num[k]) return a->num[k] < b->num[k] ? -1 : 1;
   if (a->pre_len == 0 && b->pre_len > 0) return 1;
   if (b->pre_len == 0 && a->pre_len > 0) return -1;
+  if (a->pre_len == 0) return 0; /* neither has a pre-release */
   const char *pa = a->pre, *pb = b->pre, *ea = a->pre + a->pre_len, *eb = b->pre + b->pre_len;
-  while (a->pre_len && b->pre_len) {
+  for (;;) {
     bool ha = pa < ea, hb = pb < eb;
     if (!ha) return hb ? -1 : 0;
     if (!hb) return 1;
