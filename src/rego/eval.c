@@ -218,6 +218,26 @@ static int walk_with_key(ev *e, kont *k, rv *key) {
   return walk_value(e, w->t, w->i + 1, c, w->next);
 }
 
+/* Iteration over arrays (index, item), objects (key, value) and sets
+ * (element, element); scalars have no entries. */
+static size_t coll_len(const rv *v) {
+  if (v->kind == RV_OBJECT) return v->u.obj.len;
+  if (v->kind == RV_ARRAY || v->kind == RV_SET) return v->u.arr.len;
+  return 0;
+}
+
+static void coll_entry(ev *e, const rv *v, size_t j, rv **key, rv **val) {
+  if (v->kind == RV_OBJECT) {
+    *key = v->u.obj.keys[j];
+    *val = v->u.obj.vals[j];
+  } else if (v->kind == RV_SET) {
+    *key = *val = v->u.arr.items[j];
+  } else {
+    *key = rv_int(e->a, (int64_t)j);
+    *val = v->u.arr.items[j];
+  }
+}
+
 /* Base data is JSON: data.x[2] also finds data.x["2"]. */
 static rv *index_data_value(ev *e, rv *v, rv *key, bool in_data) {
   rv *r = index_value(e, v, key);
@@ -244,34 +264,15 @@ static int walk_value(ev *e, term *t, int i, rv *v, kont *k) {
     }
     /* iterate, unifying the part with each key */
     walkk wk = {{walk_after_unify}, t, i + 1, NULL, k};
-    size_t mark = e->ntrail;
-    switch (v->kind) {
-    case RV_ARRAY:
-      for (size_t j = 0; j < v->u.arr.len; j++) {
-        wk.child = v->u.arr.items[j];
-        int r = unify_val(e, pt, rv_int(e->a, (int64_t)j), &wk.k);
-        undo(e, mark);
-        if (r) return r;
-      }
-      return RC_OK;
-    case RV_OBJECT:
-      for (size_t j = 0; j < v->u.obj.len; j++) {
-        wk.child = v->u.obj.vals[j];
-        int r = unify_val(e, pt, v->u.obj.keys[j], &wk.k);
-        undo(e, mark);
-        if (r) return r;
-      }
-      return RC_OK;
-    case RV_SET:
-      for (size_t j = 0; j < v->u.arr.len; j++) {
-        wk.child = v->u.arr.items[j];
-        int r = unify_val(e, pt, v->u.arr.items[j], &wk.k);
-        undo(e, mark);
-        if (r) return r;
-      }
-      return RC_OK;
-    default: return RC_OK;
+    size_t mark = e->ntrail, n = coll_len(v);
+    for (size_t j = 0; j < n; j++) {
+      rv *key;
+      coll_entry(e, v, j, &key, &wk.child);
+      int r = unify_val(e, pt, key, &wk.k);
+      undo(e, mark);
+      if (r) return r;
     }
+    return RC_OK;
   }
   return k->fn(e, k, v);
 }
@@ -984,30 +985,13 @@ static int bind_kv(ev *e, term *kp, term *vp, rv *key, rv *val, kont *k) {
 static int somein_coll(ev *e, kont *k, rv *coll) {
   inK *s = (inK *)k;
   expr *x = s->x;
-  size_t mark = e->ntrail;
-  switch (coll->kind) {
-  case RV_ARRAY:
-    for (size_t i = 0; i < coll->u.arr.len; i++) {
-      int r = bind_kv(e, x->a, x->b, x->a ? rv_int(e->a, (int64_t)i) : NULL, coll->u.arr.items[i], s->next);
-      undo(e, mark);
-      if (r) return r;
-    }
-    break;
-  case RV_SET:
-    for (size_t i = 0; i < coll->u.arr.len; i++) {
-      int r = bind_kv(e, x->a, x->b, coll->u.arr.items[i], coll->u.arr.items[i], s->next);
-      undo(e, mark);
-      if (r) return r;
-    }
-    break;
-  case RV_OBJECT:
-    for (size_t i = 0; i < coll->u.obj.len; i++) {
-      int r = bind_kv(e, x->a, x->b, coll->u.obj.keys[i], coll->u.obj.vals[i], s->next);
-      undo(e, mark);
-      if (r) return r;
-    }
-    break;
-  default: break;
+  size_t mark = e->ntrail, n = coll_len(coll);
+  for (size_t i = 0; i < n; i++) {
+    rv *key, *val;
+    coll_entry(e, coll, i, &key, &val);
+    int r = bind_kv(e, x->a, x->b, key, val, s->next);
+    undo(e, mark);
+    if (r) return r;
   }
   return RC_OK;
 }
@@ -1037,14 +1021,10 @@ static int every_coll(ev *e, kont *k, rv *coll) {
   everybodyk eb = {{every_elem}, x->body, true};
   if (coll->kind != RV_OBJECT && coll->kind != RV_ARRAY && coll->kind != RV_SET) return RC_OK;
   size_t mark = e->ntrail;
-  size_t n = coll->kind == RV_OBJECT ? coll->u.obj.len
-             : (coll->kind == RV_ARRAY || coll->kind == RV_SET) ? coll->u.arr.len
-                                                                 : 0;
+  size_t n = coll_len(coll);
   for (size_t i = 0; i < n && eb.ok; i++) {
     rv *key, *val;
-    if (coll->kind == RV_OBJECT) key = coll->u.obj.keys[i], val = coll->u.obj.vals[i];
-    else if (coll->kind == RV_SET) key = val = coll->u.arr.items[i];
-    else key = rv_int(e->a, (int64_t)i), val = coll->u.arr.items[i];
+    coll_entry(e, coll, i, &key, &val);
     int r = bind_kv(e, x->a, x->b, key, val, &eb.k);
     undo(e, mark);
     if (r == RC_ERR) return r;

@@ -537,76 +537,45 @@ static term *parse_term(P *ps) {
   return parse_postfix(ps, t);
 }
 
+/* Binary operators by precedence level (loosest first): & ; relations ;
+ * + - ; * / %. Names are OPA's builtin names. */
+static const char *binop_name(int lvl, ttype t) {
+  switch (lvl) {
+  case 0: return t == T_AMP ? "and" : NULL;
+  case 1:
+    return t == T_EQ    ? "equal"
+           : t == T_NEQ ? "neq"
+           : t == T_LT  ? "lt"
+           : t == T_LTE ? "lte"
+           : t == T_GT  ? "gt"
+           : t == T_GTE ? "gte"
+                        : NULL;
+  case 2: return t == T_PLUS ? "plus" : t == T_MINUS ? "minus" : NULL;
+  default: return t == T_STAR ? "mul" : t == T_SLASH ? "div" : t == T_PERCENT ? "rem" : NULL;
+  }
+}
+
 /* Operator chains build left-deep trees: each operator counts as one
  * nesting level so that `1-1-1-...` cannot build an unbounded tree. */
-static term *parse_factor(P *ps) {
-  term *l = parse_term(ps);
-  int n = 0;
-  for (;; n++) {
-    token t = ps->tok;
-    const char *op = t.t == T_STAR ? "mul" : t.t == T_SLASH ? "div" : t.t == T_PERCENT ? "rem" : NULL;
-    if (!op || t.nl) break;
-    enter(ps);
-    next(ps);
-    l = mk_call2(ps, op, l, parse_term(ps), &t);
-  }
-  ps->depth -= n;
-  return l;
-}
-
-static term *parse_arith(P *ps) {
-  term *l = parse_factor(ps);
-  int n = 0;
-  for (;; n++) {
-    token t = ps->tok;
-    const char *op = t.t == T_PLUS ? "plus" : t.t == T_MINUS ? "minus" : NULL;
-    if (!op || t.nl) break;
-    enter(ps);
-    next(ps);
-    l = mk_call2(ps, op, l, parse_factor(ps), &t);
-  }
-  ps->depth -= n;
-  return l;
-}
-
-static term *parse_rel(P *ps) {
-  term *l = parse_arith(ps);
+static term *parse_level(P *ps, int lvl) {
+  if (lvl > 3) return parse_term(ps);
+  term *l = parse_level(ps, lvl + 1);
   int n = 0;
   for (;;) {
     token t = ps->tok;
-    const char *op = t.t == T_EQ    ? "equal"
-                     : t.t == T_NEQ ? "neq"
-                     : t.t == T_LT  ? "lt"
-                     : t.t == T_LTE ? "lte"
-                     : t.t == T_GT  ? "gt"
-                     : t.t == T_GTE ? "gte"
-                                    : NULL;
+    const char *op = binop_name(lvl, t.t);
     if (!op || t.nl) break;
     enter(ps);
     n++;
     next(ps);
-    l = mk_call2(ps, op, l, parse_arith(ps), &t);
-  }
-  ps->depth -= n;
-  return l;
-}
-
-static term *parse_and(P *ps) {
-  term *l = parse_rel(ps);
-  int n = 0;
-  while (ps->tok.t == T_AMP && !ps->tok.nl) {
-    token t = ps->tok;
-    enter(ps);
-    n++;
-    next(ps);
-    l = mk_call2(ps, "and", l, parse_rel(ps), &t);
+    l = mk_call2(ps, op, l, parse_level(ps, lvl + 1), &t);
   }
   ps->depth -= n;
   return l;
 }
 
 static term *parse_or(P *ps) {
-  term *l = parse_and(ps);
+  term *l = parse_level(ps, 0);
   while (ps->tok.t == T_BAR && !ps->tok.nl) {
     /* `|` inside a comprehension head is the separator, handled by the caller:
      * only treat it as union when it cannot be one. The comprehension parser
