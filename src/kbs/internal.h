@@ -30,6 +30,7 @@
 
 typedef struct tr_kv tr_kv;
 typedef struct tr_as tr_as;
+typedef struct tr_rvps tr_rvps;
 typedef struct rego_policy rego_policy;
 struct rego_value;
 
@@ -172,7 +173,9 @@ struct kbs {
   const tr_kbs_config *cfg;
   tr_kv *kv;
   tr_kv *session_kv; /* == kv unless session_storage_type differs */
-  tr_as *as;         /* NULL: resource-only (passport) KBS */
+  tr_as *as;         /* NULL: resource-only (passport) KBS, or a remote AS */
+  struct tr_grpc_as_client *remote_as; /* [attestation_service] type = "coco_as_grpc" (src/grpc) */
+  tr_rvps *remote_rvps; /* built-in AS with rvps_config GrpcRemote (owned) */
   kbs_repo *repo;
   kbs_policy *policy;
   kbs_token_verifier *tv;

@@ -28,6 +28,7 @@
 #include "crypto/jwe.h"
 #include "kbs/internal.h"
 #include "kv/kv.h"
+#include "grpc/as_client.h"
 #include "rvps/rvps.h"
 
 #ifndef TRUSTEE_VERSION
@@ -124,7 +125,8 @@ static void set_attestation_policy(kbs *k, const kbs_http_req *req, kbs_http_res
   if (!e && (e = kbs_b64url_nopad(p64, &text, &len)))
     e = tr_err_wrap(e, "`policy` must be base64url without padding");
   if (!e && strlen((char *)text) != len) e = tr_err_new(TR_E_INVALID, "policy contains NUL bytes");
-  if (!e) e = tr_as_set_policy(k->as, id, (const char *)text);
+  if (!e) e = k->remote_as ? tr_grpc_as_set_policy(k->remote_as, id, (const char *)text)
+                          : tr_as_set_policy(k->as, id, (const char *)text);
   if (e) {
     kbs_error_respondf(resp, KBS_E_ATTESTATION, 0, "Set Attestation Policy failed: %s", tr_err_msg(e));
     tr_err_free(e);
@@ -137,7 +139,8 @@ static void set_attestation_policy(kbs *k, const kbs_http_req *req, kbs_http_res
 }
 
 static void register_reference_value(kbs *k, const kbs_http_req *req, kbs_http_resp *resp) {
-  tr_err *e = tr_rvps_register(tr_as_rvps(k->as), (const char *)req->body, req->body_len);
+  tr_rvps *rv = k->remote_as ? tr_grpc_as_client_rvps(k->remote_as) : tr_as_rvps(k->as);
+  tr_err *e = tr_rvps_register(rv, (const char *)req->body, req->body_len);
   if (e) return kbs_error_respond_err(resp, KBS_E_RVPS, 0, e);
   kbs_http_resp_set(resp, 200, "application/json", NULL, 0);
 }
@@ -150,7 +153,8 @@ static void query_reference_value(kbs *k, const kbs_target *t, kbs_http_resp *re
   }
   json_t *v = NULL;
   const char *name = id.data ? (const char *)id.data : "";
-  tr_err *e = tr_rvps_query(tr_as_rvps(k->as), name, &v);
+  tr_rvps *rv = k->remote_as ? tr_grpc_as_client_rvps(k->remote_as) : tr_as_rvps(k->as);
+  tr_err *e = tr_rvps_query(rv, name, &v);
   if (e)
     kbs_error_respond_err(resp, KBS_E_RVPS, 0, e);
   else if (!v)
@@ -173,7 +177,7 @@ static bool builtin(kbs *k, const kbs_http_req *req, const kbs_target *t, kbs_ht
       get_resource_policy(k, resp);
     return true;
   }
-  if (!k->as) return false;
+  if (!k->as && !k->remote_as) return false;
   if (strcmp(seg, "auth") == 0 && post) return kbs_rcar_auth(k, req, resp), true;
   if (strcmp(seg, "attest") == 0 && post) return kbs_rcar_attest(k, req, resp), true;
   if (strcmp(seg, "attestation-policy") == 0 && post) {
@@ -236,7 +240,7 @@ static void plugin_request(kbs *k, const kbs_http_req *req, const kbs_target *t,
     const char *s0 = t->segs[0];
     bool as_ep = strcmp(s0, "auth") == 0 || strcmp(s0, "attest") == 0 ||
                  strcmp(s0, "attestation-policy") == 0 || strcmp(s0, "reference-value") == 0;
-    if (!k->as && as_ep)
+    if (!k->as && !k->remote_as && as_ep)
       return kbs_error_respondf(resp, KBS_E_PLUGIN_NOT_FOUND, 0,
                                 "%s (resource-only KBS: [attestation_service] type = \"none\")", s0);
     return kbs_error_respond(resp, KBS_E_PLUGIN_NOT_FOUND, 0, s0);
@@ -359,11 +363,6 @@ done:
  * missing key file further down). */
 static tr_err *check_supported(const tr_kbs_config *cfg) {
   const tr_kbs_as_config *ac = &cfg->attestation_service;
-  if (ac->type == TR_KBS_AS_COCO_GRPC)
-    return tr_err_new(TR_E_UNSUPPORTED,
-                      "[attestation_service] type = \"coco_as_grpc\" (remote gRPC AS at %s) is "
-                      "not supported yet; use \"coco_as_builtin\"",
-                      ac->as_addr ? ac->as_addr : "?");
   if (ac->type == TR_KBS_AS_INTEL_TA)
     return tr_err_new(
         TR_E_UNSUPPORTED,
@@ -381,6 +380,13 @@ static tr_err *check_supported(const tr_kbs_config *cfg) {
 
 static tr_err *open_as(kbs *k, const tr_kbs_config *cfg) {
   const tr_kbs_as_config *ac = &cfg->attestation_service;
+  if (ac->type == TR_KBS_AS_COCO_GRPC) {
+    /* remote gRPC AS (src/grpc, docs/grpc.md); its tokens are trusted through [attestation_token] */
+    const char *addr = ac->as_addr ? ac->as_addr : TR_KBS_DEFAULT_AS_ADDR;
+    tr_err *ge = tr_grpc_as_client_new(addr, (size_t)ac->pool_size, &k->remote_as);
+    if (!ge) TR_INFO("kbs", "connect to remote AS [%s] with pool size %llu", addr, (unsigned long long)ac->pool_size);
+    return ge ? tr_err_wrap(ge, "[attestation_service] coco_as_grpc") : NULL;
+  }
   if (ac->type != TR_KBS_AS_COCO_BUILTIN) return NULL;
   /* The built-in AS keeps its policies and reference values in the KBS's
    * unified storage unless its section names its own. */
@@ -390,7 +396,11 @@ static tr_err *open_as(kbs *k, const tr_kbs_config *cfg) {
                            "backends", cfg->storage.backends);
     json_object_set_new(asc, "storage_backend", sb);
   }
-  tr_err *e = tr_as_new(asc, &k->as);
+  tr_err *e = NULL;
+  if (tr_grpc_rvps_config_is_remote(asc)) /* rvps_config GrpcRemote: a remote RVPS (src/grpc) */
+    e = tr_grpc_rvps_from_as_config(json_object_get(asc, "rvps_config"), &k->remote_rvps);
+  tr_as_shared sh = {.rvps = k->remote_rvps};
+  if (!e) e = tr_as_new_shared(asc, &sh, &k->as);
   json_decref(asc);
   return e ? tr_err_wrap(e, "[attestation_service] built-in attestation service") : NULL;
 }
@@ -475,7 +485,7 @@ tr_err *kbs_new(const tr_kbs_config *cfg, kbs **out) {
   return NULL;
 }
 
-bool kbs_resource_only(const kbs *k) { return k->as == NULL; }
+bool kbs_resource_only(const kbs *k) { return k->as == NULL && k->remote_as == NULL; }
 
 /* ------------------------------------------------------------ serving */
 
@@ -660,6 +670,8 @@ void kbs_free(kbs *k) {
   kbs_policy_free(k->policy);
   kbs_repo_free(k->repo);
   if (k->as) tr_as_free(k->as);
+  tr_rvps_free(k->remote_rvps);
+  tr_grpc_as_client_free(k->remote_as);
   kbs_admin_free(k->admin);
   kbs_token_verifier_free(k->tv);
   if (k->session_kv && k->session_kv != k->kv) tr_kv_close(k->session_kv);

@@ -16,6 +16,7 @@
 #include "core/encoding.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "grpc/as_client.h"
 #include "kbs/internal.h"
 #include "kv/kv.h"
 
@@ -184,7 +185,8 @@ void kbs_rcar_auth(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp) 
   if (!e && strcmp(tee, "se") == 0) {
     /* IBM SE: the nonce is the verifier's supplemental challenge (the
      * attestation request the guest's SE attester completes). */
-    e = tr_as_challenge(k->as, tee, extra, &se_nonce);
+    e = k->remote_as ? tr_grpc_as_challenge(k->remote_as, tee, extra, &se_nonce)
+                     : tr_as_challenge(k->as, tee, extra, &se_nonce);
     if (!e && se_nonce && !*se_nonce) free(se_nonce), se_nonce = NULL;
     if (e) e = tr_err_wrap(e, "supplemental challenge");
   }
@@ -332,7 +334,8 @@ static tr_err *attest_verify(struct kbs *k, const char *tee, attestation *a, cha
   }
   if (!e) {
     const char *ids[] = {"default"};
-    e = tr_as_evaluate(k->as, reqs, n, ids, 1, token);
+    e = k->remote_as ? tr_grpc_as_evaluate(k->remote_as, reqs, n, ids, 1, token)
+                     : tr_as_evaluate(k->as, reqs, n, ids, 1, token);
   }
   json_decref(devices);
   json_decref(rd_primary);
