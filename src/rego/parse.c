@@ -342,6 +342,21 @@ static char *call_name(P *ps, term *fn) {
   return b.s;
 }
 
+/* t.part / t[part]: turns t into a ref (if it is not one) and appends. */
+static term *ref_append(P *ps, term *t, term *part, const token *at) {
+  if (t->kind != TK_REF) {
+    term *r = mk(ps, TK_REF, at);
+    r->loc = t->loc;
+    r->u.ref.head = t;
+    t = r;
+  }
+  pvec v = {(void **)t->u.ref.parts, t->u.ref.nparts, t->u.ref.nparts};
+  pv_push(ps, &v, part);
+  t->u.ref.parts = (term **)v.items;
+  t->u.ref.nparts = v.n;
+  return t;
+}
+
 static term *parse_postfix(P *ps, term *t) {
   for (;;) {
     token *tk = &ps->tok;
@@ -352,16 +367,7 @@ static term *parse_postfix(P *ps, term *t) {
       if (ps->tok.t != T_IDENT) perr(ps, &ps->tok, "expected name after '.'");
       term *part = mk_scalar(ps, rv_string(ps->a, ps->tok.s, ps->tok.n), &ps->tok);
       next(ps);
-      if (t->kind != TK_REF) {
-        term *r = mk(ps, TK_REF, &dt);
-        r->loc = t->loc;
-        r->u.ref.head = t;
-        t = r;
-      }
-      pvec v = {(void **)t->u.ref.parts, t->u.ref.nparts, t->u.ref.nparts};
-      pv_push(ps, &v, part);
-      t->u.ref.parts = (term **)v.items;
-      t->u.ref.nparts = v.n;
+      t = ref_append(ps, t, part, &dt);
     } else if (tk->t == T_LBRACK) {
       token bt = *tk;
       next(ps);
@@ -369,16 +375,7 @@ static term *parse_postfix(P *ps, term *t) {
       term *part = parse_expr_in(ps, false);
       leave(ps);
       expect(ps, T_RBRACK, "']'");
-      if (t->kind != TK_REF) {
-        term *r = mk(ps, TK_REF, &bt);
-        r->loc = t->loc;
-        r->u.ref.head = t;
-        t = r;
-      }
-      pvec v = {(void **)t->u.ref.parts, t->u.ref.nparts, t->u.ref.nparts};
-      pv_push(ps, &v, part);
-      t->u.ref.parts = (term **)v.items;
-      t->u.ref.nparts = v.n;
+      t = ref_append(ps, t, part, &bt);
     } else if (tk->t == T_LPAREN && (t->kind == TK_VAR || t->kind == TK_REF)) {
       char *name = call_name(ps, t);
       if (!name) perr(ps, tk, "invalid function name");
