@@ -76,8 +76,12 @@ bool rego_policy_defines(const rego_policy *p, const char *path) {
   return n && n->has_rules_below;
 }
 
+/* Memory one evaluation may allocate before it stops with a limit error. */
+#define EVAL_MEMORY_LIMIT ((size_t)256 << 20)
+
 static tr_err *setup(const rego_policy *p, const rego_eval_opts *opts, rv_arena *a, ev_setup *s) {
   memset(s, 0, sizeof(*s));
+  rv_arena_set_limit(a, EVAL_MEMORY_LIMIT);
   s->p = p;
   s->arena = a;
   if (opts) {
