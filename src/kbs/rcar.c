@@ -401,7 +401,10 @@ void kbs_rcar_attest(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp
     goto out;
   }
   kbs_metrics_inc_label(k->metrics, KBS_L_ATTEST_SUCCESSES, tee);
-  kbs_token_seed(k->tv, token);
+  /* Only a token our in-process AS just signed skips re-verification; one
+   * from a remote AS (possibly over plaintext gRPC) is verified on use with
+   * [attestation_token], as upstream. */
+  if (k->as) kbs_token_seed(k->tv, token);
   char ts[40];
   kbs_rfc3339(expires, ts);
   json_t *nrec = json_pack("{s:{s:s,s:s,s:s}}", "Attested", "token", token, "id", id, "timeout", ts);
