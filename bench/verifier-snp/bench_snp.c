@@ -85,7 +85,8 @@ int main(int argc, char **argv) {
   json_t *d = json_object_get(json_array_get(json_object_get(ev, "cert_chain"), 0), "data");
   uint8_t der[4096];
   size_t dn = json_array_size(d);
-  for (size_t i = 0; i < dn && i < sizeof(der); i++) der[i] = (uint8_t)json_integer_value(json_array_get(d, i));
+  for (size_t i = 0; i < dn && i < sizeof(der); i++)
+    der[i] = (uint8_t)json_integer_value(json_array_get(d, i));
   tr_snp_vek *vek = NULL;
   die(tr_snp_report_finalize(&r, TR_SNP_GENOA), "finalize");
   die(tr_snp_vek_verify(ctx, TR_SNP_GENOA, TR_SNP_VCEK, der, dn, NULL, 0, NULL, 0, &vek), "vek");
@@ -112,7 +113,8 @@ int main(int argc, char **argv) {
       json_decref(j);
     });
     SLICE(tr, {
-      if (EVP_PKEY_verify(pc, sder, (size_t)sl, dg, dl) != 1) die(tr_err_new(TR_E_VERIFY, "raw verify"), "raw");
+      if (EVP_PKEY_verify(pc, sder, (size_t)sl, dg, dl) != 1)
+        die(tr_err_new(TR_E_VERIFY, "raw verify"), "raw");
     });
   }
   printf("%-20s %.0f\n", "snp-evaluate", te.n / te.t);

@@ -12,7 +12,8 @@ static void exercise(tr_snp_report *r) {
   tr_snp_gen g = TR_SNP_GEN_NONE, cands[TR_SNP_NGEN];
   tr_err_free(tr_snp_report_cpuid_gen(r, &g));
   size_t n = tr_snp_report_v2_candidates(r, cands);
-  for (size_t i = 0; i < n; i++) tr_err_free(tr_snp_report_finalize(r, cands[i]));
+  for (size_t i = 0; i < n; i++)
+    tr_err_free(tr_snp_report_finalize(r, cands[i]));
   for (int gen = TR_SNP_MILAN; gen <= TR_SNP_TURIN; gen++) {
     if (tr_snp_report_finalize(r, (tr_snp_gen)gen)) continue;
     char hw[129], prefix[48];
@@ -31,7 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_t *j = NULL;
     tr_err *e = tr_json_parse((const char *)data, size, &j);
     if (!e) {
-      json_t *rep = json_is_object(j) && json_object_get(j, "attestation_report") ? json_object_get(j, "attestation_report") : j;
+      json_t *rep = json_is_object(j) && json_object_get(j, "attestation_report")
+                        ? json_object_get(j, "attestation_report")
+                        : j;
       e = tr_snp_report_from_json(rep, r);
       if (!e) exercise(r);
     }

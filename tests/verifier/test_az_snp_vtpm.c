@@ -12,19 +12,31 @@
 #define AZ "vectors/trustee/deps/verifier/test_data/az-snp-vtpm/"
 #define PCR0_V01 "e15c44796beabf46abcec7c57e590942041e47497e4ec27571c8b7664f48dced"
 #define PCR0_V2 "84275b2f4312cd4fc6cbe6b152ad3c3683e513d9f1e23c34fca160c8cca7a6a7"
-#define RD_V2 "982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9aa398f647caa2338748cd0fd9f5f819ef"
+#define RD_V2                                                                                                \
+  "982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9aa398f647caa2338748cd0fd9f5f819ef"
 
 static const uint8_t CHALLENGE[] = "challenge";
 #define CH CHALLENGE, 9, true
 
 static void check_string_claims(const json_t *c) {
   /* Every SNP value is a string in this verifier. */
-  const char *keys[] = {"policy_abi_major",      "policy_abi_minor",      "policy_smt_allowed",
-                        "policy_migrate_ma",     "policy_debug_allowed",  "policy_single_socket",
-                        "reported_tcb_bootloader", "reported_tcb_tee",    "reported_tcb_snp",
-                        "reported_tcb_microcode", "platform_tsme_enabled", "platform_smt_enabled",
-                        "measurement",           "report_data",           "init_data"};
-  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) assert_true(json_is_string(json_object_get(c, keys[i])));
+  const char *keys[] = {"policy_abi_major",
+                        "policy_abi_minor",
+                        "policy_smt_allowed",
+                        "policy_migrate_ma",
+                        "policy_debug_allowed",
+                        "policy_single_socket",
+                        "reported_tcb_bootloader",
+                        "reported_tcb_tee",
+                        "reported_tcb_snp",
+                        "reported_tcb_microcode",
+                        "platform_tsme_enabled",
+                        "platform_smt_enabled",
+                        "measurement",
+                        "report_data",
+                        "init_data"};
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    assert_true(json_is_string(json_object_get(c, keys[i])));
   const char *b = json_string_value(json_object_get(c, "policy_smt_allowed"));
   assert_true(strcmp(b, "true") == 0 || strcmp(b, "false") == 0);
   /* measurement: standard base64 of 48 bytes */
@@ -165,7 +177,8 @@ static void test_unit_files(void **st) {
   char *s = strdup(json_string_value(sig));
   s[1] = s[1] == '0' ? '1' : '0';
   json_string_set(sig, s);
-  tu_fails(&v, ev, CH, NULL, 0, false, "vTPM quote is not signed by AKpub: TPM quote is not signed by the AK");
+  tu_fails(&v, ev, CH, NULL, 0, false,
+           "vTPM quote is not signed by AKpub: TPM quote is not signed by the AK");
   free(s);
   json_decref(ev);
   ev = unit_evidence(hcl, n);
@@ -209,7 +222,8 @@ static void test_init_data_pcr8(void **st) {
   tr_expected e = {true, id, 32};
   assert_null(tr_tpm_verify_init_data(&q, &e));
   id[0] ^= 1;
-  tu_err_has(tr_tpm_verify_init_data(&q, &e), "Expected init_data digest is different from the content of PCR8");
+  tu_err_has(tr_tpm_verify_init_data(&q, &e),
+             "Expected init_data digest is different from the content of PCR8");
   tr_expected none = {false, NULL, 0};
   assert_null(tr_tpm_verify_init_data(&q, &none));
   /* The claim extension (upstream test_extend_claim). */

@@ -13,7 +13,8 @@
  * point the DCAP verifier at a closed loopback port so that the TD quote's
  * own verification fails deterministically, after every vTPM/HCL check. */
 #define CFG "{\"dcap_verifier\":{\"collateral_service\":\"http://127.0.0.1:1/\"}}"
-#define DCAP_MSG "az-tdx-vtpm: DCAP quote verification: collateral from http://127.0.0.1:1/: failed to fetch TcbInfo"
+#define DCAP_MSG                                                                                             \
+  "az-tdx-vtpm: DCAP quote verification: collateral from http://127.0.0.1:1/: failed to fetch TcbInfo"
 
 static const uint8_t CHALLENGE[] = "challenge";
 #define CH CHALLENGE, 9, true
@@ -68,7 +69,8 @@ static json_t *unit_evidence(const uint8_t *hcl, size_t hn, const uint8_t *td, s
   json_t *q = tu_json(AZT "tpm-quote-v1.json");
   char *hb = tr_b64_encode(hcl, hn, TR_B64_URL);
   char *tb = tr_b64_encode(td, tn, TR_B64_URL);
-  json_t *ev = json_pack("{s:i, s:o, s:s, s:s}", "version", 1, "tpm_quote", q, "hcl_report", hb, "td_quote", tb);
+  json_t *ev =
+      json_pack("{s:i, s:o, s:s, s:s}", "version", 1, "tpm_quote", q, "hcl_report", hb, "td_quote", tb);
   free(hb);
   free(tb);
   return ev;

@@ -19,7 +19,8 @@ static void test_upstream_evidence(void **st) {
   const char *rd = json_string_value(json_object_get(c, "report_data"));
   assert_int_equal(strlen(rd), 128);
   assert_memory_equal(rd, "a04182b5", 8);
-  assert_string_equal(rd + 64, "ef0e41a18b3569ab678f1497fbc5c12000000000000000000000000000000000"); /* …c120 ‖ 0×16 */
+  assert_string_equal(rd + 64,
+                      "ef0e41a18b3569ab678f1497fbc5c12000000000000000000000000000000000"); /* …c120 ‖ 0×16 */
   assert_int_equal(strlen(json_string_value(json_object_get(c, "init_data"))), 64);
   assert_string_equal(json_string_value(json_object_get(c, "init_data")),
                       json_string_value(json_object_get(c, "pcr08")));
@@ -43,7 +44,8 @@ static void test_upstream_evidence(void **st) {
     int pos;
     const char *err;
   } cases[] = {
-      {"tpm_quote.signature", 40, "tpm: TPM quote signature verification failed: TPM quote is not signed by the AK"},
+      {"tpm_quote.signature", 40,
+       "tpm: TPM quote signature verification failed: TPM quote is not signed by the AK"},
       {"tpm_quote.message", 60, "TPM quote signature verification failed"},
       {"ak_public", 80, "TPM quote signature verification failed"},
   };
@@ -76,7 +78,8 @@ static void test_upstream_evidence(void **st) {
   free(b);
   free(raw);
   json_object_del(ev, "ak_public");
-  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "Failed to deserialize TPM Evidence: field `evidence.ak_public`");
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false,
+           "Failed to deserialize TPM Evidence: field `evidence.ak_public`");
   json_decref(ev);
   tu_free(&v);
 }
@@ -123,8 +126,8 @@ static json_t *make_evidence(EVP_PKEY *ak, const uint8_t *nonce, size_t nn, uint
     json_array_append_new(pl, json_string(h));
     free(h);
   }
-  json_t *ev = json_pack("{s:s, s:{s:s, s:s, s:o}}", "ak_public", ak64, "tpm_quote", "signature", s64, "message", m64,
-                         "pcrs", pl);
+  json_t *ev = json_pack("{s:s, s:{s:s, s:s, s:o}}", "ak_public", ak64, "tpm_quote", "signature", s64,
+                         "message", m64, "pcrs", pl);
   OPENSSL_free(spki);
   free(ak64);
   free(m64);
@@ -139,7 +142,8 @@ static void test_generated_quote(void **st) {
   uint8_t pcrs[24][32];
   memset(pcrs, 0, sizeof(pcrs));
   uint8_t id[32], in[64] = {0};
-  for (int i = 0; i < 32; i++) id[i] = (uint8_t)(i * 7);
+  for (int i = 0; i < 32; i++)
+    id[i] = (uint8_t)(i * 7);
   memcpy(in + 32, id, 32);
   unsigned int dl = 0;
   assert_true(EVP_Digest(in, 64, pcrs[8], &dl, EVP_sha256(), NULL)); /* PCR8 = extend(0, init data) */
@@ -163,7 +167,8 @@ static void test_generated_quote(void **st) {
   c = tu_ok(&v, ev, NULL, 0, false, NULL, 0, false);
   assert_null(json_object_get(c, "init_data"));
   json_decref(c);
-  tu_fails(&v, ev, NULL, 0, false, id, 32, true, "the quote carries 4 PCRs; PCR8 is needed to check init data");
+  tu_fails(&v, ev, NULL, 0, false, id, 32, true,
+           "the quote carries 4 PCRs; PCR8 is needed to check init data");
   json_decref(ev);
   tu_free(&v);
   EVP_PKEY_free(ak);
