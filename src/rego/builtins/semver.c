@@ -6,6 +6,7 @@
 
 #include "rego/builtins/common_internal.h"
 #include "rego/builtins/semver_internal.h"
+#include "rego/builtins/sprintf_internal.h"
 
 static bool parse_int64(const char *s, size_t n, int64_t *out) {
   size_t i = 0;
@@ -104,14 +105,22 @@ static rego_bi_status bi_is_valid(rego_bctx *ctx, rv *const *args, rv **out) {
   return REGO_BI_OK;
 }
 
+/* OPA prints the operand as a Rego string (quoted, Go escapes). */
+static rego_bi_status invalid_version(rego_bctx *ctx, int argno, const rv *s) {
+  tr_buf q = TR_BUF_INIT;
+  rb_fmt_quote(&q, s->u.str.s, s->u.str.len > 200 ? 200 : s->u.str.len, false);
+  rego_bi_status st = rego_bi_error(ctx, "operand %d: string %s is not a valid SemVer", argno,
+                                    q.data ? (const char *)q.data : "\"\"");
+  tr_buf_free(&q);
+  return st;
+}
+
 static rego_bi_status bi_compare(rego_bctx *ctx, rv *const *args, rv **out) {
   RB_EXPECT(ctx, args, 0, RV_STRING, "string");
   RB_EXPECT(ctx, args, 1, RV_STRING, "string");
   rb_semver a, b;
-  if (!rb_semver_parse(args[0]->u.str.s, args[0]->u.str.len, &a))
-    return rego_bi_error(ctx, "operand 1: string %s is not a valid SemVer", args[0]->u.str.s);
-  if (!rb_semver_parse(args[1]->u.str.s, args[1]->u.str.len, &b))
-    return rego_bi_error(ctx, "operand 2: string %s is not a valid SemVer", args[1]->u.str.s);
+  if (!rb_semver_parse(args[0]->u.str.s, args[0]->u.str.len, &a)) return invalid_version(ctx, 1, args[0]);
+  if (!rb_semver_parse(args[1]->u.str.s, args[1]->u.str.len, &b)) return invalid_version(ctx, 2, args[1]);
   *out = rv_int(ctx->arena, rb_semver_compare(&a, &b));
   return REGO_BI_OK;
 }
