@@ -1123,12 +1123,24 @@ tr_err *rego_compile_modules(rego_policy *p) {
     p->nnodes = next_id;
   }
   /* 2-5. each rule */
-  for (int mi = 0; mi < p->nmods && !c.failed; mi++) {
+  if (c.failed) return tr_err_new(TR_E_INVALID, "%s", c.err);
+  /* every rule is compiled; each failing rule reports its first error (one per line) */
+  rv_buf all = {.a = p->arena};
+  int nerr = 0;
+  for (int mi = 0; mi < p->nmods; mi++) {
     module *m = p->mods[mi];
     c.m = m;
-    for (int ri = 0; ri < m->nrules && !c.failed; ri++) compile_rule_chain(&c, m->rules[ri]);
+    for (int ri = 0; ri < m->nrules; ri++) {
+      compile_rule_chain(&c, m->rules[ri]);
+      if (!c.failed) continue;
+      if (nerr++ < 20) {
+        if (all.len) rv_buf_putc(&all, '\n');
+        rv_buf_puts(&all, c.err);
+      }
+      c.failed = false;
+    }
   }
-  if (c.failed) return tr_err_new(TR_E_INVALID, "%s", c.err);
+  if (nerr) return tr_err_new(TR_E_INVALID, "%s", all.s);
   return NULL;
 }
 

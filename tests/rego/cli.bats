@@ -81,6 +81,12 @@ teardown() {
   run "$BIN" check "$T/b.rego"
   [ "$status" -eq 1 ]
   [[ "$output" =~ b.rego:3:3:\ rego_unsafe_var_error ]]
+  # every failing rule is reported, one per line
+  printf 'package c\np if q > 1\nr := count(1, 2, 3)\n' > "$T/c.rego"
+  run "$BIN" check "$T/c.rego"
+  [ "$status" -eq 1 ]
+  [[ "$output" =~ c.rego:2:6:\ rego_unsafe_var_error ]]
+  [[ "$output" =~ c.rego:3:6:\ rego_type_error ]]
 }
 
 @test "usage errors exit 2" {
