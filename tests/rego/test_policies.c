@@ -315,6 +315,42 @@ static void test_as_cpu_snp(void **s) {
   rego_policy_free(p);
 }
 
+static const char *tdx_input =
+    "{\"tdx\":{\"quote\":{\"header\":{\"tee_type\":\"81000000\",\"vendor_id\":\"939a7233f79c4ca9940a0db3957f0607\"},"
+    "\"body\":{\"mr_td\":\"aa\",\"rtmr_1\":\"r1\",\"rtmr_2\":\"r2\",\"xfam\":\"e718060000000000\"}},"
+    "\"tcb_status\":\"UpToDate\",\"collateral_expiration_status\":\"0\",\"td_attributes\":{\"debug\":false},"
+    "\"uefi_event_logs\":[{\"type_name\":\"EV_EFI_BOOT_SERVICES_APPLICATION\",\"details\":{\"device_paths\":"
+    "[\"PciRoot(0x0)\",\"File(kernel)\"]},\"digests\":[{\"alg\":\"SHA-384\",\"digest\":\"kdigest\"}]},"
+    "{\"type_name\":\"EV_EVENT_TAG\",\"details\":{\"string\":\"LOADED_IMAGE::LoadOptions\"},\"digests\":"
+    "[{\"alg\":\"SHA-384\",\"digest\":\"pdigest\"}]}]}}";
+
+static void test_as_cpu_tdx(void **s) {
+  (void)s;
+  rego_policy *p = compile_file("attestation-service/policies/ear_default_policy_cpu.rego");
+  json_t *in = J(tdx_input);
+  rvctx rc = {.rvs = J("{\"rtmr_1\":[\"r1\"],\"rtmr_2\":[\"r2\"],\"tdvfkernel\":\"kdigest\",\"tdvfkernelparams\":"
+                       "\"pdigest\",\"mr_td\":[\"aa\"],\"xfam\":[\"e718060000000000\"]}")};
+  json_t *tc = trust_claims(p, in, &rc);
+  assert_int_equal(claim(tc, "executables"), 3);
+  assert_int_equal(claim(tc, "hardware"), 2);
+  assert_int_equal(claim(tc, "configuration"), 2);
+  assert_null(strstr(rc.asked, "snp"));
+  json_decref(tc);
+  /* kernel params digest not matching: the RTMR-only branch (4) */
+  json_object_set_new(rc.rvs, "tdvfkernelparams", json_string("other"));
+  tc = trust_claims(p, in, &rc);
+  assert_int_equal(claim(tc, "executables"), 4);
+  json_decref(tc);
+  /* out-of-date TCB: hardware not affirmed */
+  json_object_set_new(json_object_get(in, "tdx"), "tcb_status", json_string("OutOfDate"));
+  tc = trust_claims(p, in, &rc);
+  assert_int_equal(claim(tc, "hardware"), 97);
+  json_decref(tc);
+  json_decref(rc.rvs);
+  json_decref(in);
+  rego_policy_free(p);
+}
+
 static void test_as_other_tees_and_defaults(void **s) {
   (void)s;
   rego_policy *p = compile_file("attestation-service/policies/ear_default_policy_cpu.rego");
@@ -571,6 +607,7 @@ int main(void) {
       cmocka_unit_test(test_kbs_default_and_affirming),
       cmocka_unit_test(test_as_cpu_sample),
       cmocka_unit_test(test_as_cpu_snp),
+      cmocka_unit_test(test_as_cpu_tdx),
       cmocka_unit_test(test_as_other_tees_and_defaults),
       cmocka_unit_test(test_as_no_rv_policy),
       cmocka_unit_test(test_host_missing_is_error),
