@@ -753,6 +753,82 @@ static void test_kds(void **st) {
   free(der);
 }
 
+/* Turin: TCB layout fmc,bl,tee,snp,0,0,0,ucode; hwID = first 8 bytes of
+ * CHIP_ID; the KDS URL carries fmcSPL first; fmc is checked. */
+static void test_turin_encoding_and_kds_url(void **st) {
+  (void)st;
+  json_t *ev = e2e_evidence();
+  json_t *rep = json_object_get(ev, "attestation_report");
+  json_object_set_new(rep, "cpuid_fam_id", json_integer(0x1A));
+  json_object_set_new(rep, "cpuid_mod_id", json_integer(0x01));
+  json_t *tcb =
+      json_pack("{s:i, s:i, s:i, s:i, s:i}", "fmc", 5, "bootloader", 3, "tee", 1, "snp", 8, "microcode", 15);
+  json_object_set(rep, "reported_tcb", tcb);
+  tr_snp_report r;
+  assert_null(tr_snp_report_from_json(rep, &r));
+  tr_snp_gen g;
+  assert_null(tr_snp_report_cpuid_gen(&r, &g));
+  assert_int_equal(g, TR_SNP_TURIN);
+  assert_null(tr_snp_report_finalize(&r, g));
+  static const uint8_t want[8] = {5, 3, 1, 8, 0, 0, 0, 15};
+  assert_memory_equal(r.raw + 0x180, want, 8);
+  assert_true(r.reported_tcb.has_fmc);
+  assert_int_equal(r.reported_tcb.fmc, 5);
+  char hw[129], prefix[48];
+  tr_snp_hwid_hex(&r, hw);
+  assert_string_equal(hw, "371c55d6d15cb50f");
+  tr_snp_tcb_prefix(&r.reported_tcb, prefix);
+  assert_string_equal(prefix, "bl03_tee01_snp08_ucode15_fmc05");
+  /* fmc is compared on Turin (the Genoa VCEK has no fmc extension). */
+  tr_snp_ctx *ctx = NULL;
+  assert_null(tr_snp_ctx_new(&ctx));
+  size_t n = 0;
+  uint8_t *der = e2e_vcek(&n);
+  tr_snp_vek *k = NULL;
+  assert_null(tr_snp_vek_verify(ctx, TR_SNP_GENOA, TR_SNP_VCEK, der, n, NULL, 0, NULL, 0, &k));
+  /* The e2e report decoded as Turin, with the VCEK's own bl/tee/snp/ucode:
+   * only fmc remains, and this Genoa VCEK has no fmc extension. */
+  assert_null(tr_snp_report_from_json(json_object_get(ev, "attestation_report"), &r));
+  assert_null(tr_snp_report_finalize(&r, TR_SNP_TURIN));
+  r.reported_tcb = (tr_snp_tcb){true, 5, 10, 0, 23, 25};
+  tu_err_has(tr_snp_verify_tcb(&r, k, true), "VEK lacks the FMC SPL extension (1.3.6.1.4.1.3704.1.3.9)");
+  assert_null(tr_snp_verify_tcb(&r, k, false));
+  r.raw[0x1A0 + 9] ^= 1;
+  tu_err_has(tr_snp_verify_tcb(&r, k, false), "Chip ID mismatch");
+  tr_snp_vek_unref(k);
+  tr_snp_ctx_free(ctx);
+  /* The KDS request for a Turin report. */
+  char *dir = mkdtemp_dir();
+  kds_server s = kds_start(dir, der, n, "/vcek/v1/Turin/371c55d6d15cb50f", 0);
+  char *cfg = NULL;
+  assert_true(
+      asprintf(
+          &cfg,
+          "{\"snp_verifier\":{\"vcek_sources\":[{\"type\":\"KDS\",\"base_url\":\"http://127.0.0.1:%d\"}]}}",
+          s.port) > 0);
+  tu_verifier v = tu_make("snp", cfg);
+  json_object_del(ev, "cert_chain");
+  tu_fails(
+      &v, ev, NULL, 0, false, NULL, 0, false,
+      "Certificate chain from KDS failed verification: VCEK `SEV-VCEK` is not signed by ASK `SEV-Turin`");
+  uint8_t *log = NULL;
+  size_t ln = 0;
+  assert_null(tr_read_file(s.log, 0, &log, &ln));
+  assert_string_equal((char *)log,
+                      "/vcek/v1/Turin/371c55d6d15cb50f?fmcSPL=05&blSPL=03&teeSPL=01&snpSPL=08&ucodeSPL=15\n");
+  free(log);
+  tu_free(&v);
+  kds_stop(&s);
+  free(s.dir);
+  free(s.log);
+  rm_rf(dir);
+  free(dir);
+  free(cfg);
+  free(der);
+  json_decref(tcb);
+  json_decref(ev);
+}
+
 /* Threads share one verifier: every evaluation succeeds, the chain is
  * verified at most once per racing thread, and KDS is asked once. */
 typedef struct {
@@ -821,12 +897,19 @@ static void test_threads(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_e2e_evidence),  cmocka_unit_test(test_e2e_mutations),
-      cmocka_unit_test(test_raw_and_pem),   cmocka_unit_test(test_provided_ark_ask),
-      cmocka_unit_test(test_v2_raw_report), cmocka_unit_test(test_doc_example_old_layout),
-      cmocka_unit_test(test_vek_checks),    cmocka_unit_test(test_roots_and_helpers),
-      cmocka_unit_test(test_chain_cache),   cmocka_unit_test(test_offline_store),
-      cmocka_unit_test(test_kds),           cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_e2e_evidence),
+      cmocka_unit_test(test_e2e_mutations),
+      cmocka_unit_test(test_raw_and_pem),
+      cmocka_unit_test(test_provided_ark_ask),
+      cmocka_unit_test(test_v2_raw_report),
+      cmocka_unit_test(test_doc_example_old_layout),
+      cmocka_unit_test(test_vek_checks),
+      cmocka_unit_test(test_roots_and_helpers),
+      cmocka_unit_test(test_chain_cache),
+      cmocka_unit_test(test_offline_store),
+      cmocka_unit_test(test_kds),
+      cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_turin_encoding_and_kds_url),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
