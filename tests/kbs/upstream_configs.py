@@ -95,6 +95,30 @@ try:
         else:
             R.check("%s refuses to start naming: %s" % (rel, want), not running and p.returncode == 1 and want in out,
                     out[-500:])
+    # Our own examples (deploy/kbs) run as written once their key files exist.
+    deploy = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../deploy/kbs")
+    _, apub = admin_keypair(sub, "admin")
+    os.rename(apub, os.path.join(work, "admin.pub"))
+    for f in sorted(glob.glob(os.path.join(deploy, "*.toml"))):
+        text = open(f).read()
+        text = re.sub(r"sockets = \[[^\]]*\]", 'sockets = ["127.0.0.1:0"]', text)
+        text = text.replace("/opt/confidential-containers/kbs/user-keys", work)
+        text = text.replace("/opt/confidential-containers", opt)
+        cfg = wd.file("deploy.toml", text)
+        log = open(wd.join("deploy.out"), "w")
+        p = subprocess.Popen([KBS_BIN, "--config-file", cfg], stdout=log, stderr=subprocess.STDOUT, cwd=wd.path,
+                             env=dict(os.environ, TRUSTEE_LOG="info"))
+        deadline = time.time() + 15
+        while time.time() < deadline and p.poll() is None and "listening on" not in open(wd.join("deploy.out")).read():
+            time.sleep(0.05)
+        out = open(wd.join("deploy.out")).read()
+        running = p.poll() is None
+        if running:
+            p.terminate()
+            p.wait(20)
+        log.close()
+        R.check("deploy/kbs/%s runs" % os.path.basename(f), running and "listening on" in out, out[-500:])
+
     # The TLS profiles themselves, with the built-in AS instead of the gRPC one:
     # each serves HTTPS, and the version bounds hold.
     import ssl
