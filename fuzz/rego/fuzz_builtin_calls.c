@@ -30,6 +30,7 @@ static const char *const one_arg[] = {
     "upper",
     "trim_space",
     "base64.is_valid",
+    "uuid.parse",
 };
 static const char *const two_args[] = {
     "time.parse_ns", "semver.compare", "regex.match",   "regex.split", "split",     "indexof_n",
