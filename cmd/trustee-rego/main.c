@@ -1,7 +1,7 @@
 /* trustee-rego — evaluate and check Rego policies with the trustee-c engine.
  *
  *   trustee-rego eval [-d FILE|DIR]... [-i INPUT.json] [--format json|pretty]
- *                     [--strict-builtin-errors] [--reference-values RV.json] QUERY
+ *                     [--strict-builtin-errors] [--reference-values RV.json] [--v0-compatible] QUERY
  *   trustee-rego check FILE...
  *
  * OPA-compatible where the same things exist: `-d` loads .rego modules and
@@ -31,7 +31,8 @@ typedef struct {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: trustee-rego eval [-d FILE|DIR]... [-i INPUT.json] [--format json|pretty]\n"
-             "                         [--strict-builtin-errors] [--reference-values RV.json] QUERY\n"
+             "                         [--strict-builtin-errors] [--reference-values RV.json]\n"
+             "                         [--v0-compatible] QUERY\n"
              "       trustee-rego check FILE...\n");
 }
 
@@ -233,7 +234,7 @@ static void print_pretty(json_t *res) {
 static int cmd_eval(int argc, char **argv) {
   loader l = {.data = json_object()};
   const char *input_path = NULL, *rv_path = NULL, *query = NULL, *format = "json";
-  bool strict = false;
+  bool strict = false, v0 = false;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if ((strcmp(a, "-d") == 0 || strcmp(a, "--data") == 0) && i + 1 < argc) load_path(&l, argv[++i], "", true);
@@ -241,6 +242,7 @@ static int cmd_eval(int argc, char **argv) {
     else if ((strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) && i + 1 < argc) format = argv[++i];
     else if (strncmp(a, "--format=", 9) == 0) format = a + 9;
     else if (strcmp(a, "--strict-builtin-errors") == 0) strict = true;
+    else if (strcmp(a, "--v0-compatible") == 0) v0 = true;
     else if (strcmp(a, "--reference-values") == 0 && i + 1 < argc) rv_path = argv[++i];
     else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "trustee-rego: unknown option %s\n", a);
@@ -280,7 +282,7 @@ static int cmd_eval(int argc, char **argv) {
     }
   }
   rego_host_decl h = {"query_reference_value", 1};
-  rego_compile_opts copts = {0};
+  rego_compile_opts copts = {.v0_compat = v0};
   rego_host_binding hb = {0};
   if (rv_path) {
     uint8_t *text;

@@ -209,7 +209,8 @@ struct rego_policy {
 
 /* ---- parse.c ---- */
 /* Parses one module. Memory in arena. */
-tr_err *rego_parse_module(rv_arena *a, const char *file, const char *text, int max_depth, module **out);
+tr_err *rego_parse_module(rv_arena *a, const char *file, const char *text, int max_depth, bool v0_compat,
+                          module **out);
 /* Parses a query body ("x = 1; y := 2") or a term. */
 tr_err *rego_parse_query(rv_arena *a, const char *file, const char *text, int max_depth, body **out);
 tr_err *rego_parse_term_text(rv_arena *a, const char *text, int max_depth, term **out);

@@ -68,6 +68,7 @@ typedef struct {
   char err[512];
   int wildcard;
   const char *prev_end; /* end of the previous token */
+  bool v0; /* accept v0 rule bodies without `if` */
 } P;
 
 static void __attribute__((noreturn, format(printf, 3, 4))) perr(P *ps, const token *at, const char *fmt, ...) {
@@ -842,6 +843,7 @@ static void parse_else_chain(P *ps, module *m, rule *r) {
       next(ps);
       e->body = parse_if_body(ps);
     } else if (ps->tok.t == T_LBRACE && !ps->tok.nl) {
+      if (!ps->v0) perr(ps, &ps->tok, "`if` keyword is required before rule body");
       e->body = parse_braced_body(ps);
     }
     prev->else_ = e;
@@ -913,6 +915,7 @@ static void parse_rule(P *ps, module *m, pvec *rules) {
     r->body = parse_if_body(ps);
   } else if (ps->tok.t == T_LBRACE && !ps->tok.nl) {
     /* v0 body without `if` */
+    if (!ps->v0) perr(ps, &ps->tok, "`if` keyword is required before rule body");
     r->body = parse_braced_body(ps);
     if (!has_value && r->kind == RK_COMPLETE && bracket_last && r->npath == 2) {
       /* v0 partial set: p[x] { ... } */
@@ -1002,10 +1005,12 @@ static void init_parser(P *ps, rv_arena *a, const char *file, const char *text, 
   ps->max_depth = max_depth > 0 ? max_depth : 1000;
 }
 
-tr_err *rego_parse_module(rv_arena *a, const char *file, const char *text, int max_depth, module **out) {
+tr_err *rego_parse_module(rv_arena *a, const char *file, const char *text, int max_depth, bool v0_compat,
+                          module **out) {
   P *ps = malloc(sizeof(P));
   if (!ps) abort();
   init_parser(ps, a, file, text, max_depth);
+  ps->v0 = v0_compat;
   module *m = rv_zalloc(a, sizeof(module));
   m->file = rv_strndup(a, ps->file, strlen(ps->file));
   if (setjmp(ps->jb)) {

@@ -26,7 +26,8 @@ tr_err *rego_compile(const rego_module_src *modules, size_t nmodules, const rego
   }
   p->mods = rv_alloc(p->arena, sizeof(module *) * (nmodules ? nmodules : 1));
   for (size_t i = 0; i < nmodules; i++) {
-    tr_err *e = rego_parse_module(p->arena, modules[i].name, modules[i].text, p->max_depth, &p->mods[i]);
+    tr_err *e = rego_parse_module(p->arena, modules[i].name, modules[i].text, p->max_depth,
+                                  opts && opts->v0_compat, &p->mods[i]);
     if (e) {
       rego_policy_free(p);
       return e;

@@ -507,6 +507,34 @@ static void test_strict_vs_lenient(void **s) {
   rego_policy_free(p);
 }
 
+/* Trustee's regorus runs in v1 mode: v0 bodies without `if` are rejected
+ * unless the caller asks for compatibility. */
+static void test_v0_syntax(void **s) {
+  (void)s;
+  const char *v0 = "package p\nq[x] { x := [1, 2][_] }\nallow { q[2] }\n";
+  tr_err *e;
+  rego_policy *p = compile_text(v0, &e);
+  assert_null(p);
+  assert_non_null(e);
+  assert_non_null(strstr(tr_err_msg(e), "t.rego:2:6: rego_parse_error: `if` keyword is required"));
+  tr_err_free(e);
+  rego_module_src m = {"t.rego", v0};
+  rego_compile_opts o = {.v0_compat = true};
+  assert_null(rego_compile(&m, 1, &o, &p));
+  rego_status st;
+  json_t *v = NULL;
+  rego_eval_opts eo = {0};
+  assert_null(rego_eval_rule(p, "data.p.q", &eo, &st, &v));
+  json_t *want = J("[1, 2]");
+  assert_true(json_equal(v, want));
+  json_decref(v);
+  json_decref(want);
+  assert_null(rego_eval_rule(p, "data.p.allow", &eo, &st, &v));
+  assert_true(json_is_true(v));
+  json_decref(v);
+  rego_policy_free(p);
+}
+
 static void test_deep_nesting_is_error(void **s) {
   (void)s;
   size_t n = 100000;
@@ -614,6 +642,7 @@ int main(void) {
       cmocka_unit_test(test_host_error_aborts),
       cmocka_unit_test(test_undefined_vs_no_rule_and_conflict),
       cmocka_unit_test(test_strict_vs_lenient),
+      cmocka_unit_test(test_v0_syntax),
       cmocka_unit_test(test_deep_nesting_is_error),
       cmocka_unit_test(test_step_limit),
       cmocka_unit_test(test_concurrent_evaluation),
