@@ -44,7 +44,6 @@ typedef struct {
   const rego_builtin_def *bi;
   dnode *fnode;
   term *repl; /* TK_CALL marker naming the replacement function, or NULL */
-  bool busy;  /* the replacement is running: calls inside it see the original */
 } override;
 
 struct ev {
@@ -563,7 +562,7 @@ static int call_host(ev *e, int idx, rv **args, int nargs, term *t, rv **out) {
 static override *find_fn_override(ev *e, term *t) {
   for (int o = e->novr - 1; o >= 0; o--) {
     override *ov = &e->ovr[o];
-    if (ov->kind != 1 || ov->busy) continue;
+    if (ov->kind != 1) continue;
     if (t->u.call.ct == CT_BUILTIN && ov->bi == t->u.call.bi && ov->bi) return ov;
     if (t->u.call.ct == CT_FUNC && ov->fnode == t->u.call.node && ov->fnode) return ov;
   }
@@ -1072,11 +1071,9 @@ typedef struct {
   kont k;
   kont *next;
   /* state to restore for the continuation and re-apply after */
-  rv *outer_input, *inner_input, *outer_data;
-  int outer_novr, inner_novr;
-  int outer_ndata, inner_ndata, outer_nfn, inner_nfn;
-  uint32_t outer_epoch, inner_epoch;
-  override *inner_ovr;
+  rv *outer_input, *outer_data;
+  int outer_novr, outer_ndata, outer_nfn;
+  uint32_t outer_epoch;
 } withk;
 
 static int with_cont(ev *e, kont *k, rv *v) {
@@ -1181,7 +1178,7 @@ static int eval_with(ev *e, expr *x, kont *k) {
   }
   e->epoch = ++e->epoch_next;
   {
-    withk wk = {{with_cont}, k, outer_input, NULL, outer_data, outer_novr, 0, outer_nd, 0, outer_nf, 0, outer_epoch, 0, NULL};
+    withk wk = {{with_cont}, k, outer_input, outer_data, outer_novr, outer_nd, outer_nf, outer_epoch};
     r = eval_expr_inner(e, x, &wk.k);
   }
 out:
@@ -1258,14 +1255,10 @@ static int complete_solution(ev *e, kont *k, rv *unused) {
   (void)unused;
   completek *c = (completek *)k;
   if (!c->r->value) return complete_val(e, k, RV_TRUE);
-  completek *self = c;
-  kont vk = {complete_val};
-  (void)vk;
   /* evaluate the value term; complete_val sees the same struct */
-  kont saved = self->k;
-  self->k.fn = complete_val;
-  int r = eval_term(e, c->r->value, &self->k);
-  self->k = saved;
+  c->k.fn = complete_val;
+  int r = eval_term(e, c->r->value, &c->k);
+  c->k.fn = complete_solution;
   return r;
 }
 
@@ -1381,12 +1374,9 @@ static int partial_solution(ev *e, kont *k, rv *unused) {
   (void)unused;
   partialk *p = (partialk *)k;
   if (p->r->kind == RK_SET) {
-    kont sk = {set_elem};
-    (void)sk;
-    kont saved = p->k;
     p->k.fn = set_elem;
     int r = eval_term(e, p->r->key, &p->k);
-    p->k = saved;
+    p->k.fn = partial_solution;
     return r;
   }
   return partial_emit_obj(e, p, 0);
@@ -1497,12 +1487,10 @@ static int eval_complete(ev *e, dnode *n, rv **out) {
 static rv *deep_merge(ev *e, rv *a, rv *b, int la, int lb, bool *conflict) {
   if (rv_equal(a, b)) return a;
   if (a->kind == RV_SET && b->kind == RV_SET) {
-    rv *args[2] = {a, b};
     size_t n = a->u.arr.len + b->u.arr.len;
     rv **items = rv_alloc(e->a, sizeof(rv *) * n);
     memcpy(items, a->u.arr.items, sizeof(rv *) * a->u.arr.len);
     memcpy(items + a->u.arr.len, b->u.arr.items, sizeof(rv *) * b->u.arr.len);
-    (void)args;
     return rv_set(e->a, items, n);
   }
   if (a->kind != RV_OBJECT || b->kind != RV_OBJECT || la <= 0 || lb <= 0) {

@@ -5,6 +5,7 @@
  * replace_n tries keys in sorted order). */
 #include <stdlib.h>
 
+#include "rego/builtins/case_internal.h"
 #include "rego/builtins/common_internal.h"
 #include "rego/builtins/sprintf_internal.h"
 #include "rego/builtins/utf8_internal.h"
@@ -14,55 +15,10 @@
 
 static rv *mkstr(rego_bctx *ctx, const char *s, size_t n) { return rv_string(ctx->arena, s, n); }
 
-/* ---- case mapping (a subset of Unicode: ASCII, Latin-1, Latin
- * Extended-A, Greek, Cyrillic) --------------------------------------------- */
+/* ---- case mapping (Unicode simple mappings, case_internal.h) ------------- */
 
-static int32_t to_lower_rune(int32_t r) {
-  if (r < 0x80) return (r >= 'A' && r <= 'Z') ? r + 32 : r;
-  if ((r >= 0xC0 && r <= 0xDE && r != 0xD7)) return r + 32;
-  if (r >= 0x100 && r <= 0x17F) {
-    if (r == 0x130) return 'i';
-    if ((r >= 0x139 && r <= 0x148) || (r >= 0x179 && r <= 0x17E)) return (r & 1) ? r + 1 : r;
-    if (r == 0x178) return 0xFF;
-    if (r == 0x138 || r == 0x149 || r == 0x17F) return r;
-    return (r & 1) ? r : r + 1;
-  }
-  if (r >= 0x391 && r <= 0x3AB && r != 0x3A2) return r + 32;
-  if (r >= 0x386 && r <= 0x38F) {
-    if (r == 0x386) return 0x3AC;
-    if (r >= 0x388 && r <= 0x38A) return r + 37;
-    if (r == 0x38C) return 0x3CC;
-    if (r == 0x38E || r == 0x38F) return r + 63;
-  }
-  if (r >= 0x410 && r <= 0x42F) return r + 32;
-  if (r >= 0x400 && r <= 0x40F) return r + 80;
-  if (r >= 0x460 && r <= 0x4FF && !(r >= 0x482 && r <= 0x489)) return (r & 1) ? r : r + 1;
-  return r;
-}
-
-static int32_t to_upper_rune(int32_t r) {
-  if (r < 0x80) return (r >= 'a' && r <= 'z') ? r - 32 : r;
-  if (r == 0xB5) return 0x39C;
-  if (r >= 0xE0 && r <= 0xFE && r != 0xF7) return r - 32;
-  if (r == 0xFF) return 0x178;
-  if (r >= 0x100 && r <= 0x17F) {
-    if (r == 0x131) return 'I';
-    if (r == 0x17F) return 'S';
-    if ((r >= 0x139 && r <= 0x148) || (r >= 0x179 && r <= 0x17E)) return (r & 1) ? r : r - 1;
-    if (r == 0x138 || r == 0x149 || r == 0x130 || r == 0x178) return r;
-    return (r & 1) ? r - 1 : r;
-  }
-  if (r >= 0x3B1 && r <= 0x3CB && r != 0x3C2) return r - 32;
-  if (r == 0x3C2) return 0x3A3;
-  if (r == 0x3AC) return 0x386;
-  if (r >= 0x3AD && r <= 0x3AF) return r - 37;
-  if (r == 0x3CC) return 0x38C;
-  if (r == 0x3CD || r == 0x3CE) return r - 63;
-  if (r >= 0x430 && r <= 0x44F) return r - 32;
-  if (r >= 0x450 && r <= 0x45F) return r - 80;
-  if (r >= 0x460 && r <= 0x4FF && !(r >= 0x482 && r <= 0x489)) return (r & 1) ? r - 1 : r;
-  return r;
-}
+static int32_t to_lower_rune(int32_t r) { return RB_TO_LOWER(r); }
+static int32_t to_upper_rune(int32_t r) { return RB_TO_UPPER(r); }
 
 static rego_bi_status map_case(rego_bctx *ctx, rv *const *args, rv **out, int32_t (*fn)(int32_t)) {
   RB_EXPECT(ctx, args, 0, RV_STRING, "string");
