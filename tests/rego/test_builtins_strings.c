@@ -16,6 +16,12 @@ static void test_basic(void **state) {
   EXPECT("endswith", "[\"abcdefgh\", \"fgh\"]", "true");
   EXPECT("lower", "[\"AbCdEf\u00c5\u0394\u0416\"]", "\"abcdef\u00e5\u03b4\u0436\"");
   EXPECT("upper", "[\"AbCdEf\u00e5\u03b4\u0436\"]", "\"ABCDEF\u00c5\u0394\u0416\"");
+  EXPECT("lower", "[\"A\\u00ff\"]", "\"a\u00ff\"");
+  /* full Unicode simple mappings, as Go: Armenian, Georgian, Cherokee, Deseret, dotted I, sharp s */
+  EXPECT("lower", "[\"\u0531\u10a0\u13a0\\ud801\\udc00\u0130\u1e9e\u01c5\"]",
+         "\"\u0561\u2d00\uab70\\ud801\\udc28i\u00df\u01c6\"");
+  EXPECT("upper", "[\"\u0561\u2d00\\ud801\\udc28\u00df\u0131\u017f\u01c5\"]",
+         "\"\u0531\u10a0\\ud801\\udc00\u00dfIS\u01c4\"");
 }
 
 static void test_indexing(void **state) {
@@ -114,7 +120,8 @@ static void test_sprintf(void **state) {
          "\"-003.142|+1.235e+03|2|100000.5|1.0000005e+06\"");
   EXPECT("sprintf", "[\"%# x|%5.1q|%q|%o|%08d\", [\"hi\", \"abc\", 65, -8, -12345678901234567890]]",
          "\"0x68 0x69|  \\\"a\\\"|'A'|-10|-12345678901234567890\"");
-  EXPECT("sprintf", "[\"%010d|%-4d|%x\", [-123456789012345678901, 7, \"\"]]", "\"-123456789012345678901|7   |\"");
+  EXPECT("sprintf", "[\"%010d|%-4d|%x\", [-123456789012345678901, 7, \"\"]]",
+         "\"-123456789012345678901|7   |\"");
   EXPECT("sprintf", "[\"%U|%c|%d\", [-1, -1, null]]", "\"U+FFFFFFFFFFFFFFFF|\\ufffd|%!d(string=null)\"");
 }
 

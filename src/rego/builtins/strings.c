@@ -20,6 +20,9 @@ static rv *mkstr(rego_bctx *ctx, const char *s, size_t n) { return rv_string(ctx
 static int32_t to_lower_rune(int32_t r) { return RB_TO_LOWER(r); }
 static int32_t to_upper_rune(int32_t r) { return RB_TO_UPPER(r); }
 
+/* Go's strings.ToLower/ToUpper: ASCII-only strings keep their bytes;
+ * otherwise strings.Map, which also turns each invalid UTF-8 byte into
+ * U+FFFD. */
 static rego_bi_status map_case(rego_bctx *ctx, rv *const *args, rv **out, int32_t (*fn)(int32_t)) {
   RB_EXPECT(ctx, args, 0, RV_STRING, "string");
   const rv *s = args[0];
@@ -28,14 +31,10 @@ static rego_bi_status map_case(rego_bctx *ctx, rv *const *args, rv **out, int32_
   bool changed = false;
   while (i < LEN(s)) {
     int32_t r = rb_utf8_decode((const unsigned char *)STR(s) + i, LEN(s) - i, &w);
-    int32_t m = (w == 1 && r == RB_RUNE_ERROR) ? r : fn(r);
-    if (m != r) changed = true;
-    if (w == 1 && r == RB_RUNE_ERROR)
-      tr_buf_append(&b, STR(s) + i, 1);
-    else {
-      char enc[4];
-      tr_buf_append(&b, enc, rb_utf8_encode(m, enc));
-    }
+    int32_t m = fn(r);
+    if (m != r || (w == 1 && r == RB_RUNE_ERROR)) changed = true;
+    char enc[4];
+    tr_buf_append(&b, enc, rb_utf8_encode(m, enc));
     i += w;
   }
   *out = changed ? mkstr(ctx, (const char *)b.data, b.len) : (rv *)s;
