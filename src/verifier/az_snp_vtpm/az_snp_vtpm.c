@@ -30,10 +30,9 @@ typedef struct {
 } az_state;
 
 static tr_err *az_create(const json_t *config, void **state) {
-  (void)config;
   az_state *s = calloc(1, sizeof(*s));
   if (!s) return tr_err_new(TR_E_NOMEM, "out of memory");
-  tr_err *e = tr_snp_ctx_new(&s->ctx);
+  tr_err *e = tr_snp_ctx_new_config(config, &s->ctx);
   if (e) {
     free(s);
     return e;

@@ -52,7 +52,7 @@ static void chain_free(chain_in *c) {
 static tr_err *snp_create(const json_t *config, void **state) {
   snp_state *s = calloc(1, sizeof(*s));
   if (!s) return tr_err_new(TR_E_NOMEM, "out of memory");
-  tr_err *e = tr_snp_ctx_new(&s->ctx);
+  tr_err *e = tr_snp_ctx_new_config(config, &s->ctx);
   if (!e) e = tr_snp_sources_new(config, &s->sources);
   if (e) {
     tr_snp_ctx_free(s->ctx);

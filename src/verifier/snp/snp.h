@@ -111,6 +111,11 @@ void tr_snp_vek_unref(tr_snp_vek *v);
  * cache. Thread-safe. */
 typedef struct tr_snp_ctx tr_snp_ctx;
 tr_err *tr_snp_ctx_new(tr_snp_ctx **out);
+/* Same, reading `snp_verifier.vendor_certs` of the AS verifier_config (may
+ * be NULL): {"Milan"|"Genoa"|"Turin": "<PEM file with ASK, ARK, ASVK>"}
+ * replaces that generation's embedded AMD certificates (lab/test platforms;
+ * logged as a warning). */
+tr_err *tr_snp_ctx_new_config(const json_t *verifier_config, tr_snp_ctx **out);
 void tr_snp_ctx_free(tr_snp_ctx *c);
 /* Built-in certificates (borrowed): which 0 = ASK, 1 = ARK, 2 = ASVK. */
 X509 *tr_snp_ctx_root(const tr_snp_ctx *c, tr_snp_gen gen, int which);

@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/encoding.h"
+#include "core/log.h"
 #include "verifier/amd_roots/amd_roots.h"
 #include "verifier/snp/snp.h"
 
@@ -71,7 +73,70 @@ static tr_err *parse_cert(const uint8_t *data, size_t len, const char *what, X50
 
 static const char *const gen_keys[TR_SNP_NGEN] = {"Milan", "Genoa", "Turin"};
 
-tr_err *tr_snp_ctx_new(tr_snp_ctx **out) {
+/* Loads one ASK, ARK, ASVK bundle into roots[g] (replacing what was there)
+ * and checks that the ARK is self-signed and signs the other two. */
+static tr_err *load_bundle(tr_snp_ctx *c, int g, const void *pem, int len, const char *origin) {
+  X509 *certs[3] = {NULL, NULL, NULL};
+  BIO *b = BIO_new_mem_buf(pem, len);
+  for (int i = 0; i < 3 && b; i++)
+    certs[i] = PEM_read_bio_X509(b, NULL, NULL, NULL);
+  BIO_free(b);
+  tr_err *e = NULL;
+  for (int i = 0; i < 3 && !e; i++)
+    if (!certs[i])
+      e = tr_err_new(TR_E_INVALID, "%s: %s: expected three PEM certificates (ASK, ARK, ASVK)", origin,
+                     gen_keys[g]);
+  EVP_PKEY *ark = e ? NULL : X509_get0_pubkey(certs[1]);
+  for (int i = 0; i < 3 && !e; i++)
+    if (X509_verify(certs[i], ark) != 1)
+      e = tr_err_new(TR_E_INVALID, "%s: %s certificate %d (ASK, ARK, ASVK order) is not signed by the ARK",
+                     origin, gen_keys[g], i);
+  for (int i = 0; i < 3; i++) {
+    if (e) {
+      X509_free(certs[i]);
+    } else {
+      X509_free(c->roots[g][i]);
+      c->roots[g][i] = certs[i];
+    }
+  }
+  return e;
+}
+
+/* snp_verifier.vendor_certs: {"Milan"|"Genoa"|"Turin": "<PEM bundle path>"}
+ * replaces the embedded AMD certificates of that generation — for lab and
+ * test platforms whose chain is not AMD's. */
+static tr_err *load_overrides(tr_snp_ctx *c, const json_t *verifier_config) {
+  const json_t *snp =
+      json_is_object(verifier_config) ? json_object_get(verifier_config, "snp_verifier") : NULL;
+  const json_t *vc = json_is_object(snp) ? json_object_get(snp, "vendor_certs") : NULL;
+  if (!vc || json_is_null(vc)) return NULL;
+  if (!json_is_object(vc)) return tr_err_new(TR_E_INVALID, "snp_verifier.vendor_certs: expected an object");
+  const char *key;
+  json_t *val;
+  json_object_foreach((json_t *)vc, key, val) {
+    int g = -1;
+    for (int i = 0; i < TR_SNP_NGEN; i++)
+      if (strcmp(key, gen_keys[i]) == 0) g = i;
+    if (g < 0 || !json_is_string(val))
+      return tr_err_new(
+          TR_E_INVALID,
+          "snp_verifier.vendor_certs: expected {\"Milan\"|\"Genoa\"|\"Turin\": \"<PEM file>\"}, got `%s`",
+          key);
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    tr_err *e = tr_read_file(json_string_value(val), 1 << 20, &pem, &len);
+    if (!e) e = load_bundle(c, g, pem, (int)len, "snp_verifier.vendor_certs");
+    free(pem);
+    if (e) return e;
+    TR_WARN("snp", "%s: using the vendor certificates of %s instead of AMD's embedded ones", key,
+            json_string_value(val));
+  }
+  return NULL;
+}
+
+tr_err *tr_snp_ctx_new(tr_snp_ctx **out) { return tr_snp_ctx_new_config(NULL, out); }
+
+tr_err *tr_snp_ctx_new_config(const json_t *verifier_config, tr_snp_ctx **out) {
   *out = NULL;
   tr_snp_ctx *c = calloc(1, sizeof(*c));
   if (!c) return tr_err_new(TR_E_NOMEM, "out of memory");
@@ -80,21 +145,10 @@ tr_err *tr_snp_ctx_new(tr_snp_ctx **out) {
   const char *pems[TR_SNP_NGEN] = {tr_amd_roots_milan_pem, tr_amd_roots_genoa_pem, tr_amd_roots_turin_pem};
   tr_err *e = c->slots ? NULL : tr_err_new(TR_E_NOMEM, "out of memory");
   for (int g = 0; g < TR_SNP_NGEN && !e; g++) {
-    BIO *b = BIO_new_mem_buf(pems[g], -1);
-    for (int i = 0; i < 3 && b; i++)
-      c->roots[g][i] = PEM_read_bio_X509(b, NULL, NULL, NULL);
-    BIO_free(b);
-    for (int i = 0; i < 3; i++)
-      if (!c->roots[g][i])
-        e = tr_err_new(TR_E_INTERNAL, "embedded AMD %s certificates are malformed", gen_keys[g]);
-    if (e) break;
-    /* ARK self-signed; ARK signs ASK and ASVK. */
-    EVP_PKEY *ark = X509_get0_pubkey(c->roots[g][1]);
-    for (int i = 0; i < 3; i++)
-      if (X509_verify(c->roots[g][i], ark) != 1)
-        e = tr_err_new(TR_E_INTERNAL, "embedded AMD %s certificate %d is not signed by its ARK", gen_keys[g],
-                       i);
+    e = load_bundle(c, g, pems[g], -1, "embedded AMD certificates");
+    if (e) e = tr_err_recode(e, TR_E_INTERNAL);
   }
+  if (!e) e = load_overrides(c, verifier_config);
   if (e) {
     tr_snp_ctx_free(c);
     return e;
