@@ -356,6 +356,7 @@ bool rv_num_is_integer(const rv *v) {
 }
 
 static int cmp_str_bytes(const char *a, size_t al, const char *b, size_t bl) {
+  if (al && bl && a[0] != b[0]) return (unsigned char)a[0] < (unsigned char)b[0] ? -1 : 1;
   int c = memcmp(a, b, al < bl ? al : bl);
   if (c) return c;
   return al < bl ? -1 : (al > bl);
@@ -380,8 +381,18 @@ rv *rv_object_get(const rv *obj, const rv *key) {
 }
 
 rv *rv_object_get_str(const rv *obj, const char *key, size_t len) {
-  size_t lo = 0, hi = obj->u.obj.len;
+  size_t n = obj->u.obj.len;
   rv *const *ks = obj->u.obj.keys;
+  if (n <= 8) { /* small objects (most of an input): a scan with cheap rejects beats bisection */
+    for (size_t i = 0; i < n; i++) {
+      const rv *k = ks[i];
+      if (k->kind == RV_STRING && k->u.str.len == len && (len == 0 || k->u.str.s[0] == key[0]) &&
+          memcmp(k->u.str.s, key, len) == 0)
+        return obj->u.obj.vals[i];
+    }
+    return NULL;
+  }
+  size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
     const rv *k = ks[mid];
