@@ -392,6 +392,89 @@ static void test_as_other_tees_and_defaults(void **s) {
   }
 }
 
+/* The AS documentation examples (flattened claim names) and the GPU policy. */
+static json_t *eval_json(rego_policy *p, const char *rule, json_t *in, rvctx *rc) {
+  rego_host_binding hb = {"query_reference_value", qrv, rc};
+  rego_eval_opts o = {.input = in, .hosts = &hb, .nhosts = rc ? 1 : 0, .strict_builtin_errors = true};
+  rego_status st;
+  json_t *v = NULL;
+  tr_err *e = rego_eval_rule(p, rule, &o, &st, &v);
+  if (e) fail_msg("%s: %s", rule, tr_err_msg(e));
+  if (st != REGO_DEFINED) fail_msg("%s: not defined", rule);
+  return v;
+}
+
+static void test_as_examples_and_gpu(void **s) {
+  (void)s;
+  struct {
+    const char *policy, *input;
+    int want;
+  } ex[] = {
+      {"attestation-service/tests/coco-as/policy/example-1.rego",
+       "{\"sgx.body.mr_enclave\":\"8f173e4613ff05c52aaf04162d234edae8c9977eae47eb2299ae16a553011c68\","
+       "\"sgx.body.mr_signer\":\"83d719e77deaca1470f6baf62a4d774303c899db69020f9c70ee1dfc08c7ce9e\"}",
+       3},
+      {"attestation-service/tests/coco-as/policy/example-1.rego", "{\"sgx.body.mr_enclave\":\"00\"}", 33},
+      {"attestation-service/tests/coco-as/policy/example-3.rego",
+       "{\"se.version\":256,\"se.user_data\":\"00\",\"se.tag\":\"773780962a7350165054673b6c54235d\","
+       "\"se.image_phkh\":\"92d0aff6eb86719b6b1ea0cb98d2c99ff2ec693df3efff2158f54112f6961508\","
+       "\"se.attestation_phkh\":\"92d0aff6eb86719b6b1ea0cb98d2c99ff2ec693df3efff2158f54112f6961508\"}",
+       3},
+      {"attestation-service/tests/coco-as/policy/example-3.rego", "{\"se.version\":257}", 33},
+  };
+  for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+    rego_policy *p = compile_file(ex[i].policy);
+    json_t *in = J(ex[i].input);
+    json_t *v = eval_json(p, "data.policy.executables", in, NULL);
+    if (json_integer_value(v) != ex[i].want) fail_msg("%s case %zu", ex[i].policy, i);
+    json_decref(v);
+    json_decref(in);
+    rego_policy_free(p);
+  }
+  rego_policy *np = compile_file("attestation-service/tests/coco-as/policy/new_policy.rego");
+  json_t *empty = J("{}");
+  json_t *v = eval_json(np, "data.policy.allow", empty, NULL);
+  assert_true(json_is_true(v));
+  json_decref(v);
+  rego_policy_free(np);
+
+  rego_policy *gpu = compile_file("attestation-service/policies/ear_default_policy_gpu.rego");
+  rvctx rc = {.rvs = J("{\"allowed_vbios_versions\":[\"96.00.5e.00.01\"],\"allowed_driver_versions\":[\"550.90.07\"]}")};
+  /* sampledevice: data.reference is never defined in the AS, so the defaults */
+  json_t *sd = J("{\"sampledevice\":{\"svn\":\"1\"}}");
+  json_t *tc = eval_json(gpu, "data.policy.trust_claims", sd, &rc);
+  assert_int_equal(claim(tc, "hardware"), 97);
+  assert_int_equal(claim(tc, "executables"), 33);
+  json_decref(tc);
+  json_t *nv = J("{\"nvidia\":{\"x-nvidia-gpu-attestation-report-cert-chain\":{\"x-nvidia-cert-ocsp-status\":\"good\","
+                 "\"x-nvidia-cert-status\":\"valid\"},\"x-nvidia-gpu-attestation-report-cert-chain-fwid-match\":true,"
+                 "\"x-nvidia-gpu-attestation-report-parsed\":true,\"x-nvidia-gpu-attestation-report-signature-verified\":"
+                 "true,\"x-nvidia-gpu-arch-check\":true,\"secboot\":true,\"dbgstat\":\"disabled\","
+                 "\"x-nvidia-gpu-vbios-version\":\"96.00.5e.00.01\",\"x-nvidia-gpu-driver-version\":\"550.90.07\","
+                 "\"x-nvidia-gpu-vbios-rim-cert-chain\":{\"x-nvidia-cert-ocsp-status\":\"good\",\"x-nvidia-cert-status\":"
+                 "\"valid\"},\"x-nvidia-gpu-driver-rim-fetched\":true,\"x-nvidia-gpu-driver-rim-measurements-available\":"
+                 "true,\"x-nvidia-gpu-driver-rim-schema-validated\":true,\"x-nvidia-gpu-driver-rim-signature-verified\":"
+                 "true,\"x-nvidia-gpu-driver-rim-version-match\":true,\"x-nvidia-gpu-vbios-rim-fetched\":true,"
+                 "\"x-nvidia-gpu-vbios-rim-measurements-available\":true,\"x-nvidia-gpu-vbios-rim-schema-validated\":true,"
+                 "\"x-nvidia-gpu-vbios-rim-signature-verified\":true,\"x-nvidia-gpu-vbios-rim-version-match\":true,"
+                 "\"measres\":\"success\"}}");
+  tc = eval_json(gpu, "data.policy.trust_claims", nv, &rc);
+  assert_int_equal(claim(tc, "hardware"), 2);
+  assert_int_equal(claim(tc, "configuration"), 2);
+  assert_int_equal(claim(tc, "executables"), 3);
+  json_decref(tc);
+  /* a driver not in the reference values: configuration falls back to 3 */
+  json_object_set_new(json_object_get(nv, "nvidia"), "x-nvidia-gpu-driver-version", json_string("535.0"));
+  tc = eval_json(gpu, "data.policy.trust_claims", nv, &rc);
+  assert_int_equal(claim(tc, "configuration"), 3);
+  json_decref(tc);
+  json_decref(nv);
+  json_decref(sd);
+  json_decref(empty);
+  json_decref(rc.rvs);
+  rego_policy_free(gpu);
+}
+
 static void test_as_no_rv_policy(void **s) {
   (void)s;
   rego_policy *p = compile_file("attestation-service/tests/coco-as/policy/opa/ear_no_rv_policy_cpu.rego");
@@ -453,6 +536,22 @@ static void test_host_error_aborts(void **s) {
   assert_int_equal(tr_err_code(e), TR_E_IO);
   tr_err_free(e);
   json_decref(in);
+  rego_policy_free(p);
+  /* an undefined argument makes the call undefined without calling the host */
+  rego_module_src m = {"u.rego", "package p\nx := query_reference_value(input.nope)\n"};
+  rego_compile_opts co = {.hosts = &qrv_decl, .nhosts = 1};
+  assert_null(rego_compile(&m, 1, &co, &p));
+  json_t *empty = J("{}");
+  o.input = empty;
+  assert_null(rego_eval_rule(p, "data.p.x", &o, &st, &v));
+  assert_int_equal(st, REGO_UNDEFINED);
+  /* out-parameter calls to a host function are rejected */
+  rego_policy *q = NULL;
+  rego_module_src m2 = {"o.rego", "package p\nx if query_reference_value(\"a\", y)\n"};
+  e = rego_compile(&m2, 1, &co, &q);
+  assert_non_null(e);
+  tr_err_free(e);
+  json_decref(empty);
   rego_policy_free(p);
 }
 
@@ -637,6 +736,7 @@ int main(void) {
       cmocka_unit_test(test_as_cpu_snp),
       cmocka_unit_test(test_as_cpu_tdx),
       cmocka_unit_test(test_as_other_tees_and_defaults),
+      cmocka_unit_test(test_as_examples_and_gpu),
       cmocka_unit_test(test_as_no_rv_policy),
       cmocka_unit_test(test_host_missing_is_error),
       cmocka_unit_test(test_host_error_aborts),
