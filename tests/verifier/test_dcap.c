@@ -405,6 +405,27 @@ static void test_qvl_tdx(void **st) {
     claim_str(claims, "tcb_status", "UpToDate");
     json_decref(claims);
   }
+  /* the caches never skip a check: after the good quote, the same chain
+   * with a changed QE report, QE signature, quote signature or TCB field fails */
+  static const struct {
+    size_t off;
+    const char *err;
+  } muts[] = {{48 + 584 + 4 + 128 + 6 + 100, "QE report signature does not verify"},
+              {48 + 584 + 4 + 128 + 6 + 384 + 9, "QE report signature does not verify"},
+              {48 + 584 + 4 + 7, "quote signature does not verify"},
+              {48 + TR_TD_TEE_TCB_SVN + 2, "quote signature does not verify"}};
+  for (size_t i = 0; i < sizeof(muts) / sizeof(muts[0]); i++) {
+    uint8_t *m = malloc(c.len);
+    memcpy(m, c.quote, c.len);
+    m[muts[i].off] ^= 0x10;
+    tr_dcap_quote mq;
+    assert_null(tr_dcap_quote_parse(m, c.len, &mq));
+    expect_err(tr_dcap_verify_quote(c.d, &mq, NULL, NULL, &claims), TR_E_VERIFY, muts[i].err);
+    free(m);
+    assert_null(tr_dcap_verify_quote(c.d, &c.q, NULL, NULL, &claims));
+    claim_str(claims, "tcb_status", "UpToDate");
+    json_decref(claims);
+  }
   /* the TDX quote against the SGX collateral */
   qvl_case s;
   qvl_open(&s, "sgx_quote", "reject");

@@ -26,6 +26,12 @@ X509_CRL *tr_dcap_collateral_root_crl(const tr_dcap_collateral *c);
 X509 *tr_dcap_collateral_pck_ca(const tr_dcap_collateral *c);
 void tr_dcap_collateral_crl_nums(const tr_dcap_collateral *c, int64_t *pck, int64_t *root);
 
+/* SHA-256 fetched once (OpenSSL 3 fetches implicitly on every use of
+ * EVP_sha256(), under a global lock). */
+const EVP_MD *tr_dcap_sha256(void);
+/* A P-256 public key from raw x || y. */
+tr_err *tr_dcap_p256_pubkey(const uint8_t xy[64], EVP_PKEY **out);
+
 /* ---- sources (source.c) ---- */
 typedef struct tr_dcap_sources tr_dcap_sources;
 /* `cfg` is the dcap_verifier object (may be NULL). */

@@ -17,7 +17,9 @@
 #include <openssl/x509.h>
 #include <string.h>
 
-#include "verifier/dcap/dcap.h"
+#include <pthread.h>
+
+#include "verifier/dcap/dcap_internal.h"
 
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t le32(const uint8_t *p) {
@@ -136,17 +138,27 @@ static size_t der_int(uint8_t *out, const uint8_t *v, size_t n) {
   return 2 + pad + n;
 }
 
+static EVP_MD *g_sha256;
+static pthread_once_t g_sha_once = PTHREAD_ONCE_INIT;
+static void fetch_sha256(void) { g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
+const EVP_MD *tr_dcap_sha256(void) {
+  pthread_once(&g_sha_once, fetch_sha256);
+  return g_sha256 ? g_sha256 : EVP_sha256();
+}
+
 tr_err *tr_dcap_ecdsa_verify_pkey(EVP_PKEY *pk, const uint8_t *msg, size_t len, const uint8_t sig_rs[64]) {
-  uint8_t der[80];
+  uint8_t der[80], dg[32];
   size_t l = der_int(der + 2, sig_rs, 32);
   l += der_int(der + 2 + l, sig_rs + 32, 32);
   der[0] = 0x30;
   der[1] = (uint8_t)l;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned int dl = 0;
+  if (EVP_Digest(msg, len, dg, &dl, tr_dcap_sha256(), NULL) != 1) return tr_err_new(TR_E_CRYPTO, "SHA-256 failed");
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
   if (!ctx) return tr_err_new(TR_E_NOMEM, "out of memory");
-  int ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pk) == 1 &&
-           EVP_DigestVerify(ctx, der, l + 2, msg, len) == 1;
-  EVP_MD_CTX_free(ctx);
+  int ok = EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_verify(ctx, der, l + 2, dg, sizeof(dg)) == 1;
+  EVP_PKEY_CTX_free(ctx);
   if (!ok) {
     ERR_clear_error();
     return tr_err_new(TR_E_VERIFY, "ECDSA P-256 signature does not verify");
@@ -154,15 +166,25 @@ tr_err *tr_dcap_ecdsa_verify_pkey(EVP_PKEY *pk, const uint8_t *msg, size_t len, 
   return NULL;
 }
 
-tr_err *tr_dcap_ecdsa_p256_verify(const uint8_t pub_xy[64], const uint8_t *msg, size_t len,
-                                  const uint8_t sig_rs[64]) {
+tr_err *tr_dcap_p256_pubkey(const uint8_t xy[64], EVP_PKEY **out) {
   uint8_t spki[sizeof(P256_SPKI_PREFIX) + 64];
   memcpy(spki, P256_SPKI_PREFIX, sizeof(P256_SPKI_PREFIX));
-  memcpy(spki + sizeof(P256_SPKI_PREFIX), pub_xy, 64);
+  memcpy(spki + sizeof(P256_SPKI_PREFIX), xy, 64);
   const unsigned char *p = spki;
-  EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)sizeof(spki));
-  if (!pk) return tr_err_new(TR_E_VERIFY, "attestation key is not a P-256 point");
-  tr_err *e = tr_dcap_ecdsa_verify_pkey(pk, msg, len, sig_rs);
+  *out = d2i_PUBKEY(NULL, &p, (long)sizeof(spki));
+  if (!*out) {
+    ERR_clear_error();
+    return tr_err_new(TR_E_VERIFY, "attestation key is not a P-256 point");
+  }
+  return NULL;
+}
+
+tr_err *tr_dcap_ecdsa_p256_verify(const uint8_t pub_xy[64], const uint8_t *msg, size_t len,
+                                  const uint8_t sig_rs[64]) {
+  EVP_PKEY *pk = NULL;
+  tr_err *e = tr_dcap_p256_pubkey(pub_xy, &pk);
+  if (e) return e;
+  e = tr_dcap_ecdsa_verify_pkey(pk, msg, len, sig_rs);
   EVP_PKEY_free(pk);
   return e;
 }

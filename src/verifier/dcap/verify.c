@@ -58,6 +58,18 @@ typedef struct {
   X509 *leaf, *inter;
   tr_dcap_dates dates;
   const tr_dcap_collateral *crl_checked; /* collateral the CRL checks passed with */
+  /* QE report signature and attestation-key binding verified for these
+   * bytes (SHA-256 of QE report || its signature || attestation key || QE
+   * auth data), with the attestation key parsed once. */
+  bool qe_ok;
+  uint8_t qe_key[32];
+  EVP_PKEY *ak;
+  /* the DCAP claims computed for (collateral, expiry, TCB-relevant body
+   * fields, QE bytes): the TCB evaluation is a pure function of these. */
+  json_t *memo;
+  const tr_dcap_collateral *memo_col;
+  bool memo_expired;
+  uint8_t memo_key[32];
 } chain_entry;
 
 struct tr_dcap {
@@ -142,6 +154,8 @@ void tr_dcap_free(tr_dcap *d) {
   for (size_t i = 0; i < d->nchains; i++) {
     X509_free(d->chains[i].leaf);
     X509_free(d->chains[i].inter);
+    EVP_PKEY_free(d->chains[i].ak);
+    json_decref(d->chains[i].memo);
   }
   free(d->cols);
   free(d->retired);
@@ -191,7 +205,7 @@ static tr_err *load_pck_chain(const tr_dcap_quote *q, tr_dcap_platform *pi, X509
 static tr_err *pck_chain(tr_dcap *d, const tr_dcap_quote *q, chain_entry *out) {
   uint8_t key[32];
   unsigned int kl = 0;
-  if (EVP_Digest(q->pck_chain, q->pck_chain_len, key, &kl, EVP_sha256(), NULL) != 1)
+  if (EVP_Digest(q->pck_chain, q->pck_chain_len, key, &kl, tr_dcap_sha256(), NULL) != 1)
     return tr_err_new(TR_E_CRYPTO, "SHA-256 failed");
   pthread_rwlock_rdlock(&d->lock);
   for (size_t i = 0; i < d->nchains; i++) {
@@ -199,6 +213,8 @@ static tr_err *pck_chain(tr_dcap *d, const tr_dcap_quote *q, chain_entry *out) {
       *out = d->chains[i];
       X509_up_ref(out->leaf);
       X509_up_ref(out->inter);
+      if (out->ak) EVP_PKEY_up_ref(out->ak);
+      out->memo = json_deep_copy(out->memo);
       pthread_rwlock_unlock(&d->lock);
       return NULL;
     }
@@ -225,6 +241,8 @@ static tr_err *pck_chain(tr_dcap *d, const tr_dcap_quote *q, chain_entry *out) {
     slot = d->next_evict++ % MAX_CHAINS;
     X509_free(d->chains[slot].leaf);
     X509_free(d->chains[slot].inter);
+    EVP_PKEY_free(d->chains[slot].ak);
+    json_decref(d->chains[slot].memo);
   }
   if (slot != SIZE_MAX) {
     d->chains[slot] = c;
@@ -239,6 +257,36 @@ static tr_err *pck_chain(tr_dcap *d, const tr_dcap_quote *q, chain_entry *out) {
 static void chain_release(chain_entry *c) {
   X509_free(c->leaf);
   X509_free(c->inter);
+  EVP_PKEY_free(c->ak);
+  json_decref(c->memo);
+}
+
+/* Remembers what this quote proved about its chain's entry: the QE bytes
+ * and parsed attestation key, and the DCAP claims with their key. */
+static void chain_remember(tr_dcap *d, const chain_entry *c, const json_t *memo) {
+  pthread_rwlock_wrlock(&d->lock);
+  for (size_t i = 0; i < d->nchains; i++) {
+    chain_entry *e = &d->chains[i];
+    if (memcmp(e->key, c->key, 32) != 0) continue;
+    if (c->qe_ok && c->ak) {
+      e->qe_ok = true;
+      memcpy(e->qe_key, c->qe_key, 32);
+      EVP_PKEY_up_ref(c->ak);
+      EVP_PKEY_free(e->ak);
+      e->ak = c->ak;
+    }
+    if (memo) {
+      json_t *copy = json_deep_copy(memo);
+      if (copy) {
+        json_decref(e->memo);
+        e->memo = copy;
+        e->memo_col = c->memo_col;
+        e->memo_expired = c->memo_expired;
+        memcpy(e->memo_key, c->memo_key, 32);
+      }
+    }
+  }
+  pthread_rwlock_unlock(&d->lock);
 }
 
 static void chain_mark_checked(tr_dcap *d, const uint8_t key[32], const tr_dcap_collateral *col) {
@@ -358,32 +406,62 @@ static tr_err *check_revocation(tr_dcap *d, const chain_entry *ch, const tr_dcap
   return NULL;
 }
 
-static tr_err *check_signatures(const tr_dcap_quote *q, X509 *leaf) {
-  if (memcmp(q->raw + 12, INTEL_QE_VENDOR, 16) != 0)
-    return tr_err_new(TR_E_VERIFY, "quote: QE vendor ID is not Intel's");
-  tr_err *e = tr_dcap_ecdsa_verify_pkey(X509_get0_pubkey(leaf), q->qe_report, TR_DCAP_REPORT_LEN, q->qe_report_sig);
-  if (e) {
-    ERR_clear_error();
-    tr_err_free(e);
-    return tr_err_new(TR_E_VERIFY, "QE report signature does not verify with the PCK certificate");
-  }
-  uint8_t h[32];
+static tr_err *sha256_parts(uint8_t out[32], const void *a, size_t al, const void *b, size_t bl, const void *c,
+                           size_t cl, const void *d4, size_t dl) {
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   unsigned int hl = 0;
-  bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(ctx, q->att_key, 64) == 1 &&
-            EVP_DigestUpdate(ctx, q->qe_auth, q->qe_auth_len) == 1 && EVP_DigestFinal_ex(ctx, h, &hl) == 1;
+  bool ok = ctx && EVP_DigestInit_ex(ctx, tr_dcap_sha256(), NULL) == 1 && EVP_DigestUpdate(ctx, a, al) == 1 &&
+            EVP_DigestUpdate(ctx, b, bl) == 1 && EVP_DigestUpdate(ctx, c, cl) == 1 &&
+            EVP_DigestUpdate(ctx, d4, dl) == 1 && EVP_DigestFinal_ex(ctx, out, &hl) == 1;
   EVP_MD_CTX_free(ctx);
-  if (!ok) return tr_err_new(TR_E_CRYPTO, "SHA-256 failed");
-  static const uint8_t zero[32];
-  const uint8_t *rd = q->qe_report + TR_SGX_REPORTDATA;
-  if (memcmp(rd, h, 32) != 0 || memcmp(rd + 32, zero, 32) != 0)
-    return tr_err_new(TR_E_VERIFY,
-                      "QE report data does not bind the attestation key (SHA-256(key || QE auth data) mismatch)");
-  e = tr_dcap_ecdsa_p256_verify(q->att_key, q->raw, q->signed_len, q->sig);
+  return ok ? NULL : tr_err_new(TR_E_CRYPTO, "SHA-256 failed");
+}
+
+/* QE vendor, QE report signature (PCK key), attestation-key binding, quote
+ * signature (attestation key). With `ch`, the QE part is skipped when these
+ * exact QE bytes were verified for this chain before, and the parsed
+ * attestation key is reused; ch->qe_ok/qe_key/ak are updated. */
+static tr_err *check_signatures(const tr_dcap_quote *q, X509 *leaf, chain_entry *ch) {
+  if (memcmp(q->raw + 12, INTEL_QE_VENDOR, 16) != 0)
+    return tr_err_new(TR_E_VERIFY, "quote: QE vendor ID is not Intel's");
+  uint8_t qe_key[32];
+  tr_err *e = sha256_parts(qe_key, q->qe_report, TR_DCAP_REPORT_LEN + 64, q->att_key, 64, q->qe_auth,
+                           q->qe_auth_len, "", 0);
+  if (e) return e;
+  bool known = ch && ch->qe_ok && ch->ak && memcmp(ch->qe_key, qe_key, 32) == 0;
+  if (!known) {
+    e = tr_dcap_ecdsa_verify_pkey(X509_get0_pubkey(leaf), q->qe_report, TR_DCAP_REPORT_LEN, q->qe_report_sig);
+    if (e) {
+      tr_err_free(e);
+      return tr_err_new(TR_E_VERIFY, "QE report signature does not verify with the PCK certificate");
+    }
+    uint8_t h[32];
+    if ((e = sha256_parts(h, q->att_key, 64, q->qe_auth, q->qe_auth_len, "", 0, "", 0))) return e;
+    static const uint8_t zero[32];
+    const uint8_t *rd = q->qe_report + TR_SGX_REPORTDATA;
+    if (memcmp(rd, h, 32) != 0 || memcmp(rd + 32, zero, 32) != 0)
+      return tr_err_new(TR_E_VERIFY,
+                        "QE report data does not bind the attestation key (SHA-256(key || QE auth data) mismatch)");
+  }
+  EVP_PKEY *ak = known ? ch->ak : NULL;
+  bool own = false;
+  if (!ak) {
+    if ((e = tr_dcap_p256_pubkey(q->att_key, &ak))) return e;
+    own = true;
+  }
+  e = tr_dcap_ecdsa_verify_pkey(ak, q->raw, q->signed_len, q->sig);
   if (e) {
-    ERR_clear_error();
     tr_err_free(e);
+    if (own) EVP_PKEY_free(ak);
     return tr_err_new(TR_E_VERIFY, "quote signature does not verify with the attestation key");
+  }
+  if (own && ch) {
+    EVP_PKEY_free(ch->ak);
+    ch->ak = ak;
+    ch->qe_ok = true;
+    memcpy(ch->qe_key, qe_key, 32);
+  } else if (own) {
+    EVP_PKEY_free(ak);
   }
   return NULL;
 }
@@ -491,19 +569,41 @@ tr_err *tr_dcap_verify_quote(tr_dcap *d, const tr_dcap_quote *q, const tr_dcap_c
         TR_WARN("dcap", "collateral expired at %s (verification time %s): accepted by policy", lim, when);
     }
   }
-  if (!e) e = check_signatures(q, ch.leaf);
-  tr_tcb_result r;
-  memset(&r, 0, sizeof(r));
-  if (!e) e = tr_tcb_evaluate(tr_dcap_collateral_tcb_info(col), tr_dcap_collateral_qe_identity(col), q, &ch.pi, &r);
-  if (!e && r.status == TR_TCB_REVOKED) e = tr_err_new(TR_E_VERIFY, "TCB status is Revoked");
-  if (!e) {
-    int64_t pn, rn;
-    tr_dcap_collateral_crl_nums(col, &pn, &rn);
-    e = custom_claims(&ch.pi, &r, &dt, pn, rn, eval_num(tr_dcap_collateral_tcb_info(col), tr_dcap_collateral_qe_identity(col)),
-                      expired, custom);
+  if (!e) e = check_signatures(q, ch.leaf, &ch);
+  /* The DCAP claims are a pure function of the collateral, the expiry, the
+   * QE bytes and the TCB-relevant body fields: memoised per chain. */
+  uint8_t memo_key[32];
+  const uint8_t *b = q->body;
+  static const uint8_t none16[16];
+  if (!e)
+    e = sha256_parts(memo_key, ch.qe_key, 32, q->tee_type == TR_DCAP_TEE_TDX ? b : none16,
+                     q->tee_type == TR_DCAP_TEE_TDX ? TR_TD_TD_ATTRIBUTES : 16,
+                     q->body_type == 3 ? b + TR_TD_TEE_TCB_SVN2 : none16, 16, &q->body_type, sizeof(q->body_type));
+  bool hit = !e && own == NULL && ch.memo && ch.memo_col == col && ch.memo_expired == expired &&
+             memcmp(ch.memo_key, memo_key, 32) == 0;
+  if (hit) {
+    *custom = ch.memo;
+    ch.memo = NULL;
+  } else if (!e) {
+    tr_tcb_result r;
+    memset(&r, 0, sizeof(r));
+    e = tr_tcb_evaluate(tr_dcap_collateral_tcb_info(col), tr_dcap_collateral_qe_identity(col), q, &ch.pi, &r);
+    if (!e && r.status == TR_TCB_REVOKED) e = tr_err_new(TR_E_VERIFY, "TCB status is Revoked");
+    if (!e) {
+      int64_t pn, rn;
+      tr_dcap_collateral_crl_nums(col, &pn, &rn);
+      e = custom_claims(&ch.pi, &r, &dt, pn, rn,
+                        eval_num(tr_dcap_collateral_tcb_info(col), tr_dcap_collateral_qe_identity(col)), expired, custom);
+    }
+    tr_tcb_result_clear(&r);
+    if (!e && !own) {
+      ch.memo_col = col;
+      ch.memo_expired = expired;
+      memcpy(ch.memo_key, memo_key, 32);
+    }
   }
+  if (!e) chain_remember(d, &ch, hit || own ? NULL : *custom);
   if (!e && platform) *platform = ch.pi;
-  tr_tcb_result_clear(&r);
   tr_dcap_collateral_free(own);
   chain_release(&ch);
   return e ? tr_err_wrap(e, "DCAP quote verification") : NULL;
@@ -514,7 +614,7 @@ tr_err *tr_dcap_verify_quote_signatures(const tr_dcap_quote *q, tr_dcap_platform
   tr_dcap_platform pi;
   X509 *leaf = NULL, *inter = NULL;
   tr_err *e = load_pck_chain(q, &pi, &leaf, &inter);
-  if (!e) e = check_signatures(q, leaf);
+  if (!e) e = check_signatures(q, leaf, NULL);
   X509_free(leaf);
   X509_free(inter);
   if (!e && platform) *platform = pi;
