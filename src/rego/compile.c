@@ -1058,6 +1058,178 @@ static void compile_rule_chain(cctx *c, rule *r) {
   }
 }
 
+/* ---- recursion (static, as OPA: a rule that depends on itself is a compile error) ---- */
+
+typedef struct {
+  rv_arena *a;
+  dnode **byid;
+  int n;
+  int **deps; /* per node id: dependency ids */
+  int *ndeps, *capdeps;
+} depgraph;
+
+static void dep_add(depgraph *g, int from, int to) {
+  for (int i = 0; i < g->ndeps[from]; i++)
+    if (g->deps[from][i] == to) return;
+  if (g->ndeps[from] == g->capdeps[from]) {
+    int nc = g->capdeps[from] ? g->capdeps[from] * 2 : 4;
+    int *nd = rv_alloc(g->a, sizeof(int) * (size_t)nc);
+    if (g->ndeps[from]) memcpy(nd, g->deps[from], sizeof(int) * (size_t)g->ndeps[from]);
+    g->deps[from] = nd;
+    g->capdeps[from] = nc;
+  }
+  g->deps[from][g->ndeps[from]++] = to;
+}
+
+static void dep_subtree(depgraph *g, int from, const dnode *n) {
+  if (n->kind >= 0) dep_add(g, from, n->id);
+  for (int i = 0; i < n->nchildren; i++)
+    if (n->children[i]->has_rules_below) dep_subtree(g, from, n->children[i]);
+}
+
+/* The rules a data ref may read: constant parts must match, variable parts
+ * match any child, and a ref that stops at a package reads all of it. */
+static void dep_match(depgraph *g, int from, const dnode *n, term *const *parts, int k, int nparts) {
+  if (n->kind >= 0) {
+    dep_add(g, from, n->id);
+    return;
+  }
+  if (k == nparts) {
+    dep_subtree(g, from, n);
+    return;
+  }
+  const term *pt = parts[k];
+  if (pt->constv) {
+    if (pt->constv->kind != RV_STRING) return;
+    const dnode *ch = rego_node_child(n, pt->constv->u.str.s, pt->constv->u.str.len);
+    if (ch) dep_match(g, from, ch, parts, k + 1, nparts);
+    return;
+  }
+  for (int i = 0; i < n->nchildren; i++)
+    if (n->children[i]->has_rules_below) dep_match(g, from, n->children[i], parts, k + 1, nparts);
+}
+
+static void deps_term(depgraph *g, int from, const term *t, dnode *root);
+static void deps_body(depgraph *g, int from, const body *b, dnode *root);
+
+static void deps_expr(depgraph *g, int from, const expr *x, dnode *root) {
+  if (x->a) deps_term(g, from, x->a, root);
+  if (x->b) deps_term(g, from, x->b, root);
+  if (x->c) deps_term(g, from, x->c, root);
+  if (x->neg) deps_expr(g, from, x->neg, root);
+  if (x->body) deps_body(g, from, x->body, root);
+  for (int i = 0; i < x->nwith; i++) deps_term(g, from, x->withs[i].value, root);
+}
+
+static void deps_body(depgraph *g, int from, const body *b, dnode *root) {
+  for (int i = 0; i < b->n; i++) deps_expr(g, from, b->exprs[i], root);
+}
+
+static void deps_term(depgraph *g, int from, const term *t, dnode *root) {
+  switch (t->kind) {
+  case TK_VAR:
+    if (t->u.var.res == VR_DATA) dep_subtree(g, from, root);
+    return;
+  case TK_REF:
+    if (t->u.ref.head->kind == TK_VAR && t->u.ref.head->u.var.res == VR_DATA)
+      dep_match(g, from, root, t->u.ref.parts, 0, t->u.ref.nparts);
+    else
+      deps_term(g, from, t->u.ref.head, root);
+    for (int i = 0; i < t->u.ref.nparts; i++) deps_term(g, from, t->u.ref.parts[i], root);
+    return;
+  case TK_ARRAY:
+  case TK_SET:
+  case TK_OBJECT:
+    for (int i = 0; i < t->u.coll.n; i++) deps_term(g, from, t->u.coll.items[i], root);
+    return;
+  case TK_ARRCOMP:
+  case TK_SETCOMP:
+  case TK_OBJCOMP:
+    if (t->u.comp.key) deps_term(g, from, t->u.comp.key, root);
+    deps_term(g, from, t->u.comp.val, root);
+    deps_body(g, from, t->u.comp.body, root);
+    return;
+  case TK_CALL:
+    if (t->u.call.ct == CT_FUNC && t->u.call.node) dep_add(g, from, t->u.call.node->id);
+    for (int i = 0; i < t->u.call.nargs; i++) deps_term(g, from, t->u.call.args[i], root);
+    return;
+  default: return;
+  }
+}
+
+static void index_nodes(dnode *n, dnode **byid) {
+  byid[n->id] = n;
+  for (int i = 0; i < n->nchildren; i++) index_nodes(n->children[i], byid);
+}
+
+static void node_path(const dnode *n, rv_buf *b) {
+  if (n->parent) {
+    node_path(n->parent, b);
+    rv_buf_putc(b, '.');
+    rv_buf_puts(b, n->name);
+  } else {
+    rv_buf_puts(b, "data");
+  }
+}
+
+/* DFS; on a back edge writes the cycle into err and returns true. */
+static bool find_cycle(depgraph *g, int v, uint8_t *color, int *stack, int depth, char *err, size_t errlen) {
+  color[v] = 1;
+  stack[depth] = v;
+  for (int i = 0; i < g->ndeps[v]; i++) {
+    int w = g->deps[v][i];
+    if (color[w] == 1) {
+      int start = depth;
+      while (start > 0 && stack[start] != w) start--;
+      rv_buf b = {.a = g->a};
+      rv_buf_puts(&b, "rego_recursion_error: rule ");
+      node_path(g->byid[w], &b);
+      rv_buf_puts(&b, " is recursive: ");
+      for (int k = start; k <= depth; k++) {
+        node_path(g->byid[stack[k]], &b);
+        rv_buf_puts(&b, " -> ");
+      }
+      node_path(g->byid[w], &b);
+      const rule *r = g->byid[w]->nrules ? g->byid[w]->rules[0] : g->byid[w]->dflt;
+      snprintf(err, errlen, "%s:%d:%d: %s", r && r->loc.file ? r->loc.file : "", r ? r->loc.line : 0,
+               r ? r->loc.col : 0, b.s);
+      return true;
+    }
+    if (color[w] == 0 && find_cycle(g, w, color, stack, depth + 1, err, errlen)) return true;
+  }
+  color[v] = 2;
+  return false;
+}
+
+static bool check_recursion(rego_policy *p, char *err, size_t errlen) {
+  depgraph g = {.a = p->arena, .n = p->nnodes};
+  g.byid = rv_zalloc(p->arena, sizeof(dnode *) * (size_t)(g.n + 1));
+  g.deps = rv_zalloc(p->arena, sizeof(int *) * (size_t)(g.n + 1));
+  g.ndeps = rv_zalloc(p->arena, sizeof(int) * (size_t)(g.n + 1));
+  g.capdeps = rv_zalloc(p->arena, sizeof(int) * (size_t)(g.n + 1));
+  index_nodes(p->root, g.byid);
+  for (int id = 0; id < g.n; id++) {
+    dnode *n = g.byid[id];
+    if (!n || n->kind < 0) continue;
+    for (int i = 0; i <= n->nrules; i++) {
+      rule *r = i < n->nrules ? n->rules[i] : n->dflt;
+      for (rule *x = r; x; x = x->else_) {
+        if (x->body) deps_body(&g, id, x->body, p->root);
+        if (x->value) deps_term(&g, id, x->value, p->root);
+        if (x->key) deps_term(&g, id, x->key, p->root);
+        for (int k = x->nstatic; k < x->npath; k++) deps_term(&g, id, x->path[k], p->root);
+        for (int k = 0; k < x->nargs; k++) deps_term(&g, id, x->args[k], p->root);
+      }
+    }
+  }
+  uint8_t *color = rv_zalloc(p->arena, (size_t)(g.n + 1));
+  int *stack = rv_zalloc(p->arena, sizeof(int) * (size_t)(g.n + 1));
+  for (int id = 0; id < g.n; id++)
+    if (color[id] == 0 && g.byid[id] && g.byid[id]->kind >= 0 && find_cycle(&g, id, color, stack, 0, err, errlen))
+      return true;
+  return false;
+}
+
 tr_err *rego_compile_modules(rego_policy *p) {
   cctx c = {.p = p, .a = p->arena};
   p->root = node_new(p->arena, NULL, "data", 4);
@@ -1141,6 +1313,7 @@ tr_err *rego_compile_modules(rego_policy *p) {
     }
   }
   if (nerr) return tr_err_new(TR_E_INVALID, "%s", all.s);
+  if (check_recursion(p, c.err, sizeof c.err)) return tr_err_new(TR_E_INVALID, "%s", c.err);
   return NULL;
 }
 

@@ -585,6 +585,25 @@ static void test_undefined_vs_no_rule_and_conflict(void **s) {
   rego_policy_free(p);
 }
 
+static void test_recursion_is_compile_error(void **s) {
+  (void)s;
+  tr_err *e;
+  rego_policy *p = compile_text("package r\np if q\nq if p\n", &e);
+  assert_null(p);
+  assert_non_null(e);
+  assert_non_null(strstr(tr_err_msg(e), "t.rego:2:1: rego_recursion_error: rule data.r.p is recursive: data.r.p -> "
+                                        "data.r.q -> data.r.p"));
+  tr_err_free(e);
+  p = compile_text("package r\nf(x) := y if y := f(x)\n", &e);
+  assert_null(p);
+  assert_non_null(strstr(tr_err_msg(e), "rego_recursion_error"));
+  tr_err_free(e);
+  /* dynamic refs only depend on what they can match */
+  p = compile_text("package r\np := data[x].other if x := \"q\"\n", &e);
+  assert_null(e);
+  rego_policy_free(p);
+}
+
 static void test_strict_vs_lenient(void **s) {
   (void)s;
   tr_err *e;
@@ -741,6 +760,7 @@ int main(void) {
       cmocka_unit_test(test_host_missing_is_error),
       cmocka_unit_test(test_host_error_aborts),
       cmocka_unit_test(test_undefined_vs_no_rule_and_conflict),
+      cmocka_unit_test(test_recursion_is_compile_error),
       cmocka_unit_test(test_strict_vs_lenient),
       cmocka_unit_test(test_v0_syntax),
       cmocka_unit_test(test_deep_nesting_is_error),
