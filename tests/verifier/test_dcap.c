@@ -14,6 +14,7 @@
 // clang-format on
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,61 @@ static void test_tcb_quote6(void **st) {
   free(d);
 }
 
+/* TDX 1.5: launch TCB (TEE_TCB_SVN) out of date, current TCB (TEE_TCB_SVN2)
+ * up to date → TDRelaunchAdvised. A 1.5 body is built from tdx_quote_6's
+ * 1.0 body; the tcbInfo gets a second level whose only difference is an
+ * older TDX late microcode SVN. */
+static void test_tcb_relaunch(void **st) {
+  (void)st;
+  size_t n;
+  uint8_t *d = readv(TD "tdx_quote_6.dat", &n);
+  tr_dcap_quote q;
+  tr_dcap_platform p;
+  assert_null(tr_dcap_quote_parse(d, n, &q));
+  assert_null(tr_dcap_platform_from_chain(q.pck_chain, q.pck_chain_len, &p, NULL));
+  p.pcesvn = 13;
+  for (int i = 0; i < 16; i++)
+    if (p.comps[i] < 5) p.comps[i] = 5;
+  uint8_t body[TR_DCAP_TD15_LEN];
+  memcpy(body, q.body, TR_DCAP_TD10_LEN);
+  memset(body + TR_DCAP_TD10_LEN, 0, sizeof(body) - TR_DCAP_TD10_LEN);
+  memcpy(body + TR_TD_TEE_TCB_SVN2, body, 16); /* current = launch */
+  body[TR_TD_TEE_TCB_SVN + 2] = 1;              /* launch: old late microcode */
+  q.body = body;
+  q.body_len = sizeof(body);
+  q.body_type = 3;
+  json_t *ti = inner(TD "tcbInfo.json", "tcbInfo"), *qe = inner(TD "enclaveIdentity.json", "enclaveIdentity");
+  json_t *levels = json_object_get(ti, "tcbLevels"), *l2 = json_array_get(levels, 1);
+  json_object_set_new(json_object_get(l2, "tcb"), "pcesvn", json_integer(13));
+  json_object_set_new(json_array_get(json_object_get(json_object_get(l2, "tcb"), "tdxtcbcomponents"), 2), "svn",
+                      json_integer(1));
+  json_object_set_new(l2, "advisoryIDs", json_pack("[s]", "INTEL-SA-00999"));
+  tr_tcb_result r;
+  tr_err *e = tr_tcb_evaluate(ti, qe, &q, &p, &r);
+  if (e) fprintf(stderr, "%s\n", tr_err_msg(e));
+  assert_null(e);
+  assert_string_equal(tr_tcb_status_name(r.status), "TDRelaunchAdvised");
+  assert_string_equal(tr_tcb_status_name(r.status_current), "UpToDate");
+  assert_int_equal(r.tcb_date, t3339("2018-01-04T00:00:00Z"));
+  assert_int_equal(r.tcb_date_current, t3339("2024-03-13T00:00:00Z"));
+  assert_int_equal(json_array_size(r.advisories), 1);
+  assert_int_equal(json_array_size(r.advisories_current), 0);
+  tr_tcb_result_clear(&r);
+  /* the same with the current level needing configuration */
+  json_object_set_new(json_array_get(levels, 0), "tcbStatus", json_string("ConfigurationNeeded"));
+  assert_null(tr_tcb_evaluate(ti, qe, &q, &p, &r));
+  assert_string_equal(tr_tcb_status_name(r.status), "TDRelaunchAdvisedConfigurationNeeded");
+  tr_tcb_result_clear(&r);
+  /* current as old as launch: no advice */
+  body[TR_TD_TEE_TCB_SVN2 + 2] = 1;
+  assert_null(tr_tcb_evaluate(ti, qe, &q, &p, &r));
+  assert_string_equal(tr_tcb_status_name(r.status), "OutOfDate");
+  tr_tcb_result_clear(&r);
+  json_decref(ti);
+  json_decref(qe);
+  free(d);
+}
+
 /* ---- dcap-qvl quotes with their real collateral ------------------------------------------ */
 
 typedef struct {
@@ -552,6 +608,46 @@ static void test_split_signed(void **st) {
   free(t);
 }
 
+/* Concurrent verifications share the caches (run under ASan/TSan builds). */
+typedef struct {
+  qvl_case *c;
+  int ok;
+} thr_arg;
+
+static void *thr(void *a) {
+  thr_arg *t = a;
+  for (int i = 0; i < 40; i++) {
+    tr_dcap_quote q;
+    json_t *claims = NULL;
+    tr_err *e = tr_dcap_quote_parse(t->c->quote, t->c->len, &q);
+    if (!e) e = tr_dcap_verify_quote(t->c->d, &q, NULL, NULL, &claims);
+    if (!e && strcmp(json_string_value(json_object_get(claims, "tcb_status")), "UpToDate") == 0) t->ok++;
+    tr_err_free(e);
+    json_decref(claims);
+  }
+  return NULL;
+}
+
+static void test_threads(void **st) {
+  (void)st;
+  qvl_case c;
+  qvl_open(&c, "tdx_quote", "reject");
+  json_t *b = tr_dcap_collateral_raw_to_json(&c.raw);
+  assert_null(tr_dcap_add_bundle(c.d, b));
+  json_decref(b);
+  pthread_t th[4];
+  thr_arg args[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (thr_arg){&c, 0};
+    assert_int_equal(pthread_create(&th[i], NULL, thr, &args[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(args[i].ok, 40);
+  }
+  qvl_close(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_and_signatures), cmocka_unit_test(test_platform_facts),
@@ -560,6 +656,7 @@ int main(void) {
       cmocka_unit_test(test_qvl_sgx),              cmocka_unit_test(test_qvl_tdx),
       cmocka_unit_test(test_qvl_dates),            cmocka_unit_test(test_qvl_tampered_collateral),
       cmocka_unit_test(test_revocation),           cmocka_unit_test(test_split_signed),
+      cmocka_unit_test(test_tcb_relaunch),         cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -366,6 +366,26 @@ static void test_pcs_server_and_cache(void **st) {
   json_decref(c);
   assert_int_equal(count_lines(s.log), 4);
   unmake(&v);
+  /* sgx_default_qcnl.conf (JSON with // comments): pccs_url is honoured when
+   * no collateral_service is configured */
+  char qcnl[160], *qcfg = NULL;
+  snprintf(qcnl, sizeof(qcnl), "%s/sgx_default_qcnl.conf", s.dir);
+  FILE *qf = fopen(qcnl, "w");
+  assert_non_null(qf);
+  fprintf(qf, "{\n  // PCCS server address\n  \"pccs_url\": \"http://127.0.0.1:%d/sgx/certification/v4/\",\n"
+              "  // To accept insecure HTTPS certificate, set this option to false\n  \"use_secure_cert\": false\n}\n",
+          s.port);
+  fclose(qf);
+  assert_true(asprintf(&qcfg, "{\"dcap_verifier\":{\"qcnl_conf\":\"%s\",\"verification_time\":\"%s\"}}", qcnl,
+                       QVL_TIME) > 0);
+  v = make("tdx", qcfg);
+  free(qcfg);
+  c = eval(&v, ev, NULL, 0, NULL, 0, &e);
+  if (e) fprintf(stderr, "%s\n", tr_err_msg(e));
+  assert_null(e);
+  json_decref(c);
+  assert_int_equal(count_lines(s.log), 8);
+  unmake(&v);
   /* disk cache: a new verifier reads the cached file, even with the server gone */
   pcs_stop(&s);
   char cached[256];
