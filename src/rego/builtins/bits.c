@@ -13,7 +13,7 @@ static rego_bi_status int_arg(rego_bctx *ctx, rv *const *args, int idx, rb_i128 
 
 #define BIN_FN(name, op)                                                                                     \
   static rego_bi_status bi_##name(rego_bctx *ctx, rv *const *args, rv **out) {                               \
-    rb_i128 a, b;                                                                                            \
+    rb_i128 a = 0, b = 0;                                                                                          \
     rego_bi_status st;                                                                                       \
     if ((st = int_arg(ctx, args, 0, &a)) != REGO_BI_OK) return st;                                           \
     if ((st = int_arg(ctx, args, 1, &b)) != REGO_BI_OK) return st;                                           \
@@ -25,7 +25,7 @@ BIN_FN(or, |)
 BIN_FN(xor, ^)
 
 static rego_bi_status bi_negate(rego_bctx *ctx, rv *const *args, rv **out) {
-  rb_i128 a;
+  rb_i128 a = 0;
   rego_bi_status st = int_arg(ctx, args, 0, &a);
   if (st != REGO_BI_OK) return st;
   *out = rb_num_from_i128(ctx->arena, ~a);
@@ -33,7 +33,7 @@ static rego_bi_status bi_negate(rego_bctx *ctx, rv *const *args, rv **out) {
 }
 
 static rego_bi_status shift(rego_bctx *ctx, rv *const *args, rv **out, bool left) {
-  rb_i128 a, b;
+  rb_i128 a = 0, b = 0;
   rego_bi_status st;
   if ((st = int_arg(ctx, args, 0, &a)) != REGO_BI_OK) return st;
   if ((st = int_arg(ctx, args, 1, &b)) != REGO_BI_OK) return st;

@@ -81,7 +81,7 @@ static rego_bi_status make_range(rego_bctx *ctx, rb_i128 x, rb_i128 y, rb_i128 s
 }
 
 static rego_bi_status bi_range(rego_bctx *ctx, rv *const *args, rv **out) {
-  rb_i128 x, y;
+  rb_i128 x = 0, y = 0;
   rego_bi_status st;
   if ((st = range_operand(ctx, args, 0, &x)) != REGO_BI_OK) return st;
   if ((st = range_operand(ctx, args, 1, &y)) != REGO_BI_OK) return st;
@@ -89,7 +89,7 @@ static rego_bi_status bi_range(rego_bctx *ctx, rv *const *args, rv **out) {
 }
 
 static rego_bi_status bi_range_step(rego_bctx *ctx, rv *const *args, rv **out) {
-  rb_i128 x, y, step;
+  rb_i128 x = 0, y = 0, step = 0;
   rego_bi_status st;
   if ((st = range_operand(ctx, args, 0, &x)) != REGO_BI_OK) return st;
   if ((st = range_operand(ctx, args, 1, &y)) != REGO_BI_OK) return st;

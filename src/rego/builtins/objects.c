@@ -186,8 +186,8 @@ static rego_bi_status keys_param(rego_bctx *ctx, const rv *p, rv *const **items,
 
 static rego_bi_status bi_remove(rego_bctx *ctx, rv *const *args, rv **out) {
   RB_EXPECT(ctx, args, 0, RV_OBJECT, "object");
-  rv *const *ks;
-  size_t nk;
+  rv *const *ks = NULL;
+  size_t nk = 0;
   rego_bi_status st = keys_param(ctx, args[1], &ks, &nk);
   if (st) return st;
   const rv *o = args[0];
@@ -207,8 +207,8 @@ static rego_bi_status bi_remove(rego_bctx *ctx, rv *const *args, rv **out) {
 
 static rego_bi_status bi_filter(rego_bctx *ctx, rv *const *args, rv **out) {
   RB_EXPECT(ctx, args, 0, RV_OBJECT, "object");
-  rv *const *ks;
-  size_t nk;
+  rv *const *ks = NULL;
+  size_t nk = 0;
   rego_bi_status st = keys_param(ctx, args[1], &ks, &nk);
   if (st) return st;
   fnode *root = fnode_new(ctx->arena, NULL);

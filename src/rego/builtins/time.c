@@ -1415,8 +1415,8 @@ static rego_bi_status bi_now_ns(rego_bctx *ctx, rv *const *args, rv **out) {
 }
 
 static rego_bi_status do_parse(rego_bctx *ctx, const char *layout, size_t llen, const rv *value, rv **out) {
-  int64_t sec;
-  int32_t nsec;
+  int64_t sec = 0;
+  int32_t nsec = 0;
   char err[512];
   if (!rb_time_parse(layout, llen, value->u.str.s, value->u.str.len, &sec, &nsec, err, sizeof err))
     return rego_bi_error(ctx, "%s", err);
@@ -1448,8 +1448,8 @@ static rego_bi_status bi_parse_duration_ns(rego_bctx *ctx, rv *const *args, rv *
 }
 
 static rego_bi_status bi_format(rego_bctx *ctx, rv *const *args, rv **out) {
-  int64_t sec;
-  int32_t nsec;
+  int64_t sec = 0;
+  int32_t nsec = 0;
   const rb_zone *z;
   const char *layout;
   size_t llen;
@@ -1471,8 +1471,8 @@ static rego_bi_status bi_format(rego_bctx *ctx, rv *const *args, rv **out) {
 
 /* The civil time of a time.* operand (number or [ns, tz]). */
 static rego_bi_status civil_of(rego_bctx *ctx, const rv *a, rb_civil *c) {
-  int64_t sec;
-  int32_t nsec;
+  int64_t sec = 0;
+  int32_t nsec = 0;
   const rb_zone *z;
   rego_bi_status st = tz_time(ctx, a, &sec, &nsec, &z, NULL, NULL);
   if (st == REGO_BI_OK) rb_time_civil(sec, nsec, z, c);
@@ -1506,8 +1506,8 @@ static rego_bi_status bi_weekday(rego_bctx *ctx, rv *const *args, rv **out) {
 }
 
 static rego_bi_status bi_add_date(rego_bctx *ctx, rv *const *args, rv **out) {
-  int64_t sec;
-  int32_t nsec;
+  int64_t sec = 0;
+  int32_t nsec = 0;
   const rb_zone *z;
   rego_bi_status st = tz_time(ctx, args[0], &sec, &nsec, &z, NULL, NULL);
   if (st) return st;
@@ -1528,8 +1528,8 @@ static rego_bi_status bi_add_date(rego_bctx *ctx, rv *const *args, rv **out) {
 }
 
 static rego_bi_status bi_diff(rego_bctx *ctx, rv *const *args, rv **out) {
-  int64_t s1, s2;
-  int32_t n1, n2;
+  int64_t s1 = 0, s2 = 0;
+  int32_t n1 = 0, n2 = 0;
   const rb_zone *z1, *z2;
   rego_bi_status st;
   if ((st = tz_time(ctx, args[0], &s1, &n1, &z1, NULL, NULL))) return st;
