@@ -535,11 +535,16 @@ static void test_qvl_tampered_collateral(void **st) {
   c.raw.root_ca_crl[c.raw.root_ca_crl_len - 20] ^= 1;
   expect_err(tr_dcap_collateral_verify(&c.raw, &col), TR_E_VERIFY, "root CA CRL signature does not verify");
   c.raw.root_ca_crl[c.raw.root_ca_crl_len - 20] ^= 1;
-  /* TCB signing chain replaced by the PCK CRL issuer chain: the signature no longer verifies */
+  /* TCB signing chain replaced by the PCK CRL issuer chain: not the TCB signer */
   char *saved = c.raw.tcb_info_issuer_chain;
   c.raw.tcb_info_issuer_chain = c.raw.pck_crl_issuer_chain;
-  expect_err(tr_dcap_collateral_verify(&c.raw, &col), TR_E_VERIFY, "TCB info signature");
+  expect_err(tr_dcap_collateral_verify(&c.raw, &col), TR_E_VERIFY, "not the Intel SGX TCB Signing certificate");
   c.raw.tcb_info_issuer_chain = saved;
+  /* PCK CRL issuer chain replaced by the TCB signing chain: not a PCK CA */
+  saved = c.raw.pck_crl_issuer_chain;
+  c.raw.pck_crl_issuer_chain = c.raw.tcb_info_issuer_chain;
+  expect_err(tr_dcap_collateral_verify(&c.raw, &col), TR_E_VERIFY, "not an Intel SGX PCK CA");
+  c.raw.pck_crl_issuer_chain = saved;
   /* the intact collateral verifies */
   assert_null(tr_dcap_collateral_verify(&c.raw, &col));
   tr_dcap_collateral_free(col);

@@ -274,11 +274,26 @@ static tr_err *verify_issuer_chain(const char *pem, const char *what, X509_CRL *
   return NULL;
 }
 
+static bool leaf_cn_is(X509 *c, const char *const *names) {
+  char cn[128] = "";
+  X509_NAME_get_text_by_NID(X509_get_subject_name(c), NID_commonName, cn, sizeof(cn));
+  for (; *names; names++)
+    if (strcmp(cn, *names) == 0) return true;
+  return false;
+}
+
+static const char *const TCB_SIGNER[] = {"Intel SGX TCB Signing", NULL};
+static const char *const PCK_CAS[] = {"Intel SGX PCK Platform CA", "Intel SGX PCK Processor CA", NULL};
+
 static tr_err *signed_doc(const char *text, const uint8_t sig[64], const char *chain_pem, const char *what,
                           X509_CRL *root_crl, tr_dcap_dates *dates, json_t **out) {
   STACK_OF(X509) *sk = NULL;
   tr_err *e = verify_issuer_chain(chain_pem, what, root_crl, dates, &sk);
   if (e) return e;
+  if (!leaf_cn_is(sk_X509_value(sk, 0), TCB_SIGNER)) {
+    tr_x509_stack_free(sk);
+    return tr_err_new(TR_E_VERIFY, "%s issuer chain: the signer is not the Intel SGX TCB Signing certificate", what);
+  }
   e = tr_dcap_ecdsa_verify_pkey(X509_get0_pubkey(sk_X509_value(sk, 0)), (const uint8_t *)text, strlen(text), sig);
   tr_x509_stack_free(sk);
   if (e) {
@@ -336,6 +351,8 @@ tr_err *tr_dcap_collateral_verify(const tr_dcap_collateral_raw *raw, tr_dcap_col
     e = tr_x509_parse_crl(raw->pck_crl, raw->pck_crl_len, &c->pck_crl);
     if (e) e = tr_err_wrap(e, "PCK CRL");
   }
+  if (!e && !leaf_cn_is(sk_X509_value(pk, 0), PCK_CAS))
+    e = tr_err_new(TR_E_VERIFY, "PCK CRL issuer chain: the issuer is not an Intel SGX PCK CA");
   if (!e) e = crl_verify(c->pck_crl, sk_X509_value(pk, 0), "PCK CRL", &c->dates);
   if (!e) {
     c->pck_ca = sk_X509_value(pk, 0);
