@@ -222,17 +222,9 @@ static term *mk_root_var(cctx *c, const char *name, int res, rloc loc) {
 
 /* Is `name` the first head segment of a rule in this module's package? */
 static bool package_has_rule(cctx *c, const char *name) {
-  if (!c->m) return false;
-  for (int i = 0; i < c->p->nmods; i++) {
-    module *m = c->p->mods[i];
-    if (m->npkg != c->m->npkg) continue;
-    bool same = true;
-    for (int k = 0; k < m->npkg && same; k++) same = strcmp(m->pkg[k], c->m->pkg[k]) == 0;
-    if (!same) continue;
-    for (int r = 0; r < m->nrules; r++)
-      if (strcmp(m->rules[r]->path[0]->u.v->u.str.s, name) == 0) return true;
-  }
-  return false;
+  if (!c->m || !c->m->pkgnode) return false;
+  const dnode *n = rego_node_child(c->m->pkgnode, name, strlen(name));
+  return n && n->rule_root;
 }
 
 static const import_decl *find_import(cctx *c, const char *name) {
@@ -1238,8 +1230,11 @@ tr_err *rego_compile_modules(rego_policy *p) {
     module *m = p->mods[mi];
     dnode *pkg = p->root;
     for (int k = 0; k < m->npkg; k++) pkg = node_get(p->arena, pkg, m->pkg[k], strlen(m->pkg[k]));
+    m->pkgnode = pkg;
     for (int ri = 0; ri < m->nrules; ri++) {
       rule *r = m->rules[ri];
+      const rv *first = r->path[0]->u.v;
+      node_get(p->arena, pkg, first->u.str.s, first->u.str.len)->rule_root = true;
       int ns = 1;
       while (ns < r->npath && is_str_scalar(r->path[ns])) ns++;
       r->nstatic = ns;

@@ -179,6 +179,7 @@ struct module {
   rule **rules;
   int nrules;
   bool v0; /* no rego.v1/future imports and v0 syntax used */
+  dnode *pkgnode; /* compile: the package's data node */
 };
 
 struct dnode {
@@ -194,6 +195,7 @@ struct dnode {
   int id;   /* index into per-evaluation caches */
   int arity;
   bool has_rules_below; /* any rule in this subtree */
+  bool rule_root;       /* the first head segment of some rule of the parent package */
 };
 
 struct rego_policy {
