@@ -5,13 +5,7 @@
  * README), collateral tampering, expiry policy, revocation, the TCB
  * algorithm on tdx_quote_6 with the shipped tcbInfo/enclaveIdentity, and the
  * embedded Intel root. */
-// clang-format off
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-// clang-format on
+#include "test_dcap_util.h"
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -27,36 +21,9 @@
 #include "verifier/dcap/dcap.h"
 #include "verifier/intel_roots/intel_roots.h"
 
-#define TD "vectors/trustee/deps/verifier/test_data/"
-#define QVL "vectors/dcap-qvl/"
-#define QVL_TIME "2025-07-01T00:00:00Z" /* inside both collaterals' validity */
 
-static char *path_of(const char *rel) {
-  const char *shared = getenv("TRUSTEE_SHARED_DIR");
-  char *p = NULL;
-  assert_true(asprintf(&p, "%s/%s", shared ? shared : "../../../shared", rel) > 0);
-  return p;
-}
 
-static uint8_t *readv(const char *rel, size_t *len) {
-  char *p = path_of(rel);
-  uint8_t *d = NULL;
-  tr_err *e = tr_read_file(p, 0, &d, len);
-  if (e) fprintf(stderr, "%s\n", tr_err_msg(e));
-  assert_null(e);
-  free(p);
-  return d;
-}
 
-static json_t *readj(const char *rel) {
-  size_t n;
-  uint8_t *d = readv(rel, &n);
-  json_t *j = NULL;
-  tr_err *e = tr_json_parse((const char *)d, n, &j);
-  assert_null(e);
-  free(d);
-  return j;
-}
 
 static int64_t t3339(const char *s) {
   int64_t t;

@@ -3,13 +3,7 @@
  * _out.json; replay gives the RTMR values of upstream's test_rtmr_integrity;
  * a wrong reference gives upstream's exact error; malformed logs fail
  * without crashing; device-path and detail edge cases. */
-// clang-format off
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-// clang-format on
+#include "test_dcap_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +16,6 @@
 
 #define EL "vectors/trustee/deps/eventlog/test_data/"
 
-static uint8_t *readv(const char *rel, size_t *len) {
-  const char *shared = getenv("TRUSTEE_SHARED_DIR");
-  char *p = NULL;
-  assert_true(asprintf(&p, "%s/%s", shared ? shared : "../../../shared", rel) > 0);
-  uint8_t *d = NULL;
-  tr_err *e = tr_read_file(p, 0, &d, len);
-  if (e) fprintf(stderr, "%s\n", tr_err_msg(e));
-  assert_null(e);
-  free(p);
-  return d;
-}
 
 static void parse_file(const char *name, tr_ccel *l) {
   char rel[256];

@@ -3,13 +3,7 @@
  * verifier table with its Intel collateral (ConfigurationAndSWHardeningNeeded,
  * INTEL-SA-00289/00615), report-data and CONFIGID bindings, TDX quotes
  * refused. */
-// clang-format off
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-// clang-format on
+#include "test_dcap_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,25 +14,10 @@
 #include "verifier/dcap/dcap.h"
 #include "verifier/verifier.h"
 
-#define TD "vectors/trustee/deps/verifier/test_data/"
-#define QVL "vectors/dcap-qvl/"
 
 json_t *tr_sgx_claims(const tr_dcap_quote *q, const tr_dcap_platform *p);
 
-static char *path_of(const char *rel) {
-  const char *shared = getenv("TRUSTEE_SHARED_DIR");
-  char *p = NULL;
-  assert_true(asprintf(&p, "%s/%s", shared ? shared : "../../../shared", rel) > 0);
-  return p;
-}
 
-static uint8_t *readv(const char *rel, size_t *len) {
-  char *p = path_of(rel);
-  uint8_t *d = NULL;
-  assert_null(tr_read_file(p, 0, &d, len));
-  free(p);
-  return d;
-}
 
 /* upstream sgx/claims.rs::parse_sgx_claims */
 #define RD "74657374" "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"

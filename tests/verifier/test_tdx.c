@@ -4,13 +4,7 @@
  * server on loopback with the on-disk cache, the PCS client tool's file://
  * JSON), report-data / MRCONFIGID bindings, event-log replay against the
  * quote's RTMRs, and az-tdx-vtpm reaching DCAP through its hook. */
-// clang-format off
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-// clang-format on
+#include "test_dcap_util.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,35 +21,9 @@
 #include "verifier/tdx/tdx.h"
 #include "verifier/verifier.h"
 
-#define TD "vectors/trustee/deps/verifier/test_data/"
-#define QVL "vectors/dcap-qvl/"
-#define QVL_TIME "2025-07-01T00:00:00Z"
 
-static char *path_of(const char *rel) {
-  const char *shared = getenv("TRUSTEE_SHARED_DIR");
-  char *p = NULL;
-  assert_true(asprintf(&p, "%s/%s", shared ? shared : "../../../shared", rel) > 0);
-  return p;
-}
 
-static uint8_t *readv(const char *rel, size_t *len) {
-  char *p = path_of(rel);
-  uint8_t *d = NULL;
-  tr_err *e = tr_read_file(p, 0, &d, len);
-  if (e) fprintf(stderr, "%s\n", tr_err_msg(e));
-  assert_null(e);
-  free(p);
-  return d;
-}
 
-static json_t *readj(const char *rel) {
-  size_t n;
-  uint8_t *d = readv(rel, &n);
-  json_t *j = NULL;
-  assert_null(tr_json_parse((const char *)d, n, &j));
-  free(d);
-  return j;
-}
 
 static void claim_str(const json_t *o, const char *path, const char *want) {
   const char *v = json_string_value(tr_json_path(o, path));

@@ -237,6 +237,10 @@ tr_err *tr_dcap_verify_quote(tr_dcap *d, const tr_dcap_quote *q, const tr_dcap_c
  * key binding, quote signature. Never enough to trust a quote. */
 tr_err *tr_dcap_verify_quote_signatures(const tr_dcap_quote *q, tr_dcap_platform *platform);
 
+/* tr_verifier_ops create/destroy for verifiers whose state is a tr_dcap. */
+tr_err *tr_dcap_verifier_create(const json_t *config, void **state);
+void tr_dcap_verifier_destroy(void *state);
+
 /* For az-tdx-vtpm: verifies a TD quote (v4/v5) with the verifier state
  * `dcap_state` (a tr_dcap) and returns upstream's TDX claims without an
  * event log, extended with the DCAP claims. */

@@ -165,6 +165,15 @@ void tr_dcap_free(tr_dcap *d) {
   free(d);
 }
 
+tr_err *tr_dcap_verifier_create(const json_t *config, void **state) {
+  tr_dcap *d = NULL;
+  tr_err *e = tr_dcap_new(config, &d);
+  *state = d;
+  return e;
+}
+
+void tr_dcap_verifier_destroy(void *state) { tr_dcap_free(state); }
+
 void tr_dcap_set_time(tr_dcap *d, int64_t at) { d->fixed_time = at; }
 void tr_dcap_set_accept_expired(tr_dcap *d, bool accept) { d->accept_expired = accept; }
 

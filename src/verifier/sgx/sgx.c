@@ -53,15 +53,6 @@ json_t *tr_sgx_claims(const tr_dcap_quote *q, const tr_dcap_platform *p) {
   return c;
 }
 
-static tr_err *sgx_create(const json_t *config, void **state) {
-  tr_dcap *d = NULL;
-  tr_err *e = tr_dcap_new(config, &d);
-  *state = d;
-  return e;
-}
-
-static void sgx_destroy(void *state) { tr_dcap_free(state); }
-
 static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *report_data, const tr_expected *init_data,
                      json_t **claims) {
   json_t *v = json_is_object(evidence) ? json_object_get(evidence, "quote") : NULL;
@@ -116,8 +107,8 @@ static tr_err *sgx_evaluate(void *state, const json_t *evidence, const tr_expect
 
 const tr_verifier_ops tr_verifier_sgx = {
     .tee = "sgx",
-    .create = sgx_create,
-    .destroy = sgx_destroy,
+    .create = tr_dcap_verifier_create,
+    .destroy = tr_dcap_verifier_destroy,
     .evaluate = sgx_evaluate,
     .challenge = NULL,
 };

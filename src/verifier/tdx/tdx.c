@@ -15,15 +15,6 @@
 #include "verifier/tdx/tdx.h"
 #include "verifier/verifier.h"
 
-static tr_err *tdx_create(const json_t *config, void **state) {
-  tr_dcap *d = NULL;
-  tr_err *e = tr_dcap_new(config, &d);
-  *state = d;
-  return e;
-}
-
-static void tdx_destroy(void *state) { tr_dcap_free(state); }
-
 static tr_err *b64_field(const json_t *ev, const char *k, bool optional, uint8_t **out, size_t *len) {
   *out = NULL;
   *len = 0;
@@ -99,8 +90,8 @@ static tr_err *tdx_evaluate(void *state, const json_t *evidence, const tr_expect
 
 const tr_verifier_ops tr_verifier_tdx = {
     .tee = "tdx",
-    .create = tdx_create,
-    .destroy = tdx_destroy,
+    .create = tr_dcap_verifier_create,
+    .destroy = tr_dcap_verifier_destroy,
     .evaluate = tdx_evaluate,
     .challenge = NULL,
 };
