@@ -43,6 +43,7 @@ typedef struct {
   /* function override */
   const rego_builtin_def *bi;
   dnode *fnode;
+  int host; /* host function index + 1 (0 = none) */
   term *repl; /* TK_CALL marker naming the replacement function, or NULL */
 } override;
 
@@ -565,6 +566,7 @@ static override *find_fn_override(ev *e, term *t) {
     if (ov->kind != 1) continue;
     if (t->u.call.ct == CT_BUILTIN && ov->bi == t->u.call.bi && ov->bi) return ov;
     if (t->u.call.ct == CT_FUNC && ov->fnode == t->u.call.node && ov->fnode) return ov;
+    if (t->u.call.ct == CT_HOST && ov->host == t->u.call.host + 1) return ov;
   }
   return NULL;
 }
@@ -1146,6 +1148,7 @@ static int eval_with(ev *e, expr *x, kont *k) {
       override ov = {.kind = 1, .value = val, .repl = repl};
       if (tg->u.call.ct == CT_BUILTIN) ov.bi = tg->u.call.bi;
       else if (tg->u.call.ct == CT_FUNC) ov.fnode = tg->u.call.node;
+      else if (tg->u.call.ct == CT_HOST) ov.host = tg->u.call.host + 1;
       else continue;
       if (!push_override(e, ov)) {
         r = fail(e, RE_LIMIT, x->loc, "too many nested with modifiers");

@@ -545,6 +545,18 @@ static void test_host_error_aborts(void **s) {
   o.input = empty;
   assert_null(rego_eval_rule(p, "data.p.x", &o, &st, &v));
   assert_int_equal(st, REGO_UNDEFINED);
+  /* `with` can mock a host function (offline policy tests) */
+  rego_policy *w = NULL;
+  rego_module_src mw = {"w.rego", "package p\nx := y if y := query_reference_value(\"a\") with query_reference_value as mock\n"
+                                  "mock(id) := [id, 1]\n"};
+  assert_null(rego_compile(&mw, 1, &co, &w));
+  assert_null(rego_eval_rule(w, "data.p.x", &o, &st, &v)); /* failing_host is bound but not called */
+  assert_int_equal(st, REGO_DEFINED);
+  json_t *wantw = J("[\"a\", 1]");
+  assert_true(json_equal(v, wantw));
+  json_decref(wantw);
+  json_decref(v);
+  rego_policy_free(w);
   /* out-parameter calls to a host function are rejected */
   rego_policy *q = NULL;
   rego_module_src m2 = {"o.rego", "package p\nx if query_reference_value(\"a\", y)\n"};
