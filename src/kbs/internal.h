@@ -32,6 +32,7 @@ typedef struct tr_kv tr_kv;
 typedef struct tr_as tr_as;
 typedef struct tr_rvps tr_rvps;
 typedef struct rego_policy rego_policy;
+typedef struct kbs_session_cache kbs_session_cache;
 struct rego_value;
 
 #define KBS_NS_SESSION "kbs_protocol_session"
@@ -172,10 +173,10 @@ tr_err *kbs_repo_delete(kbs_repo *r, const char *path);
 struct kbs {
   const tr_kbs_config *cfg;
   tr_kv *kv;
-  tr_kv *session_kv; /* == kv unless session_storage_type differs */
-  tr_as *as;         /* NULL: resource-only (passport) KBS, or a remote AS */
+  tr_kv *session_kv;                   /* == kv unless session_storage_type differs */
+  tr_as *as;                           /* NULL: resource-only (passport) KBS, or a remote AS */
   struct tr_grpc_as_client *remote_as; /* [attestation_service] type = "coco_as_grpc" (src/grpc) */
-  tr_rvps *remote_rvps; /* built-in AS with rvps_config GrpcRemote (owned) */
+  tr_rvps *remote_rvps;                /* built-in AS with rvps_config GrpcRemote (owned) */
   kbs_repo *repo;
   kbs_policy *policy;
   kbs_token_verifier *tv;
@@ -184,7 +185,8 @@ struct kbs {
   size_t nplugins;
   kbs_metrics *metrics;
   kbs_http_server *http;
-  int64_t session_timeout; /* seconds */
+  int64_t session_timeout;     /* seconds */
+  kbs_session_cache *sessions; /* attested sessions seen by this process */
   pthread_t cleaner;
   bool cleaner_running;
   pthread_mutex_t stop_mu;
@@ -195,8 +197,12 @@ struct kbs {
 /* rcar.c */
 void kbs_rcar_auth(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp);
 void kbs_rcar_attest(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp);
-/* Token of an attested, unexpired session; NULL when none (caller frees). */
+/* Token of an attested, unexpired session; NULL when none (caller frees).
+ * Attested sessions never change until they expire, so they are remembered
+ * in-process (k->sessions) after the first KV read. */
 char *kbs_session_token(struct kbs *k, const char *session_id);
+kbs_session_cache *kbs_session_cache_new(void);
+void kbs_session_cache_free(kbs_session_cache *c);
 tr_err *kbs_sessions_purge(struct kbs *k, size_t *removed);
 
 #endif

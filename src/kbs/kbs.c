@@ -26,9 +26,9 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "crypto/jwe.h"
+#include "grpc/as_client.h"
 #include "kbs/internal.h"
 #include "kv/kv.h"
-#include "grpc/as_client.h"
 #include "rvps/rvps.h"
 
 #ifndef TRUSTEE_VERSION
@@ -125,8 +125,9 @@ static void set_attestation_policy(kbs *k, const kbs_http_req *req, kbs_http_res
   if (!e && (e = kbs_b64url_nopad(p64, &text, &len)))
     e = tr_err_wrap(e, "`policy` must be base64url without padding");
   if (!e && strlen((char *)text) != len) e = tr_err_new(TR_E_INVALID, "policy contains NUL bytes");
-  if (!e) e = k->remote_as ? tr_grpc_as_set_policy(k->remote_as, id, (const char *)text)
-                          : tr_as_set_policy(k->as, id, (const char *)text);
+  if (!e)
+    e = k->remote_as ? tr_grpc_as_set_policy(k->remote_as, id, (const char *)text)
+                     : tr_as_set_policy(k->as, id, (const char *)text);
   if (e) {
     kbs_error_respondf(resp, KBS_E_ATTESTATION, 0, "Set Attestation Policy failed: %s", tr_err_msg(e));
     tr_err_free(e);
@@ -384,7 +385,9 @@ static tr_err *open_as(kbs *k, const tr_kbs_config *cfg) {
     /* remote gRPC AS (src/grpc, docs/grpc.md); its tokens are trusted through [attestation_token] */
     const char *addr = ac->as_addr ? ac->as_addr : TR_KBS_DEFAULT_AS_ADDR;
     tr_err *ge = tr_grpc_as_client_new(addr, (size_t)ac->pool_size, &k->remote_as);
-    if (!ge) TR_INFO("kbs", "connect to remote AS [%s] with pool size %llu", addr, (unsigned long long)ac->pool_size);
+    if (!ge)
+      TR_INFO("kbs", "connect to remote AS [%s] with pool size %llu", addr,
+              (unsigned long long)ac->pool_size);
     return ge ? tr_err_wrap(ge, "[attestation_service] coco_as_grpc") : NULL;
   }
   if (ac->type != TR_KBS_AS_COCO_BUILTIN) return NULL;
@@ -455,7 +458,8 @@ tr_err *kbs_new(const tr_kbs_config *cfg, kbs **out) {
   pthread_cond_init(&k->stop_cv, NULL);
   k->session_timeout = (cfg->attestation_service.timeout > 0 ? cfg->attestation_service.timeout : 5) * 60;
   k->metrics = kbs_metrics_new(TRUSTEE_VERSION, "unknown", __DATE__);
-  tr_err *e = k->metrics ? NULL : tr_err_new(TR_E_NOMEM, "out of memory");
+  k->sessions = kbs_session_cache_new();
+  tr_err *e = k->metrics && k->sessions ? NULL : tr_err_new(TR_E_NOMEM, "out of memory");
   if (!e) e = check_supported(cfg);
   const tr_kbs_storage_config *st = &cfg->storage;
   if (!e) {
@@ -677,6 +681,7 @@ void kbs_free(kbs *k) {
   if (k->session_kv && k->session_kv != k->kv) tr_kv_close(k->session_kv);
   if (k->kv) tr_kv_close(k->kv);
   kbs_metrics_free(k->metrics);
+  kbs_session_cache_free(k->sessions);
   pthread_cond_destroy(&k->stop_cv);
   pthread_mutex_destroy(&k->stop_mu);
   free(k);

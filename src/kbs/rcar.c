@@ -96,7 +96,70 @@ static tr_err *session_store(struct kbs *k, const char *id, json_t *rec, int64_t
   return e;
 }
 
+#define SCACHE_SLOTS 4096
+#define SCACHE_LOCKS 64
+
+typedef struct {
+  char id[33];
+  char *token;
+  int64_t expires;
+} scache_entry;
+
+struct kbs_session_cache {
+  scache_entry e[SCACHE_SLOTS];
+  pthread_mutex_t mu[SCACHE_LOCKS];
+};
+
+kbs_session_cache *kbs_session_cache_new(void) {
+  kbs_session_cache *c = calloc(1, sizeof *c);
+  if (c)
+    for (size_t i = 0; i < SCACHE_LOCKS; i++)
+      pthread_mutex_init(&c->mu[i], NULL);
+  return c;
+}
+
+void kbs_session_cache_free(kbs_session_cache *c) {
+  if (!c) return;
+  for (size_t i = 0; i < SCACHE_SLOTS; i++)
+    free(c->e[i].token);
+  for (size_t i = 0; i < SCACHE_LOCKS; i++)
+    pthread_mutex_destroy(&c->mu[i]);
+  free(c);
+}
+
+static size_t scache_slot(const char *id) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const char *p = id; *p; p++)
+    h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+  return (size_t)(h % SCACHE_SLOTS);
+}
+
+static char *scache_get(kbs_session_cache *c, const char *id) {
+  if (!c || strlen(id) != 32) return NULL;
+  size_t s = scache_slot(id);
+  char *tok = NULL;
+  pthread_mutex_lock(&c->mu[s % SCACHE_LOCKS]);
+  if (c->e[s].token && strcmp(c->e[s].id, id) == 0 && c->e[s].expires > now_s()) tok = strdup(c->e[s].token);
+  pthread_mutex_unlock(&c->mu[s % SCACHE_LOCKS]);
+  return tok;
+}
+
+static void scache_put(kbs_session_cache *c, const char *id, const char *token, int64_t expires) {
+  if (!c || strlen(id) != 32) return;
+  char *t = strdup(token);
+  if (!t) return;
+  size_t s = scache_slot(id);
+  pthread_mutex_lock(&c->mu[s % SCACHE_LOCKS]);
+  free(c->e[s].token);
+  memcpy(c->e[s].id, id, 33);
+  c->e[s].token = t;
+  c->e[s].expires = expires;
+  pthread_mutex_unlock(&c->mu[s % SCACHE_LOCKS]);
+}
+
 char *kbs_session_token(struct kbs *k, const char *id) {
+  char *tok = scache_get(k->sessions, id);
+  if (tok) return tok;
   json_t *rec = NULL, *in = NULL;
   const char *st;
   int64_t exp;
@@ -106,9 +169,10 @@ char *kbs_session_token(struct kbs *k, const char *id) {
     kbs_metrics_inc(k->metrics, KBS_M_ATTEST_ERRORS);
     return NULL;
   }
-  char *tok = NULL;
-  if (strcmp(st, "Attested") == 0 && json_is_string(json_object_get(in, "token")))
+  if (strcmp(st, "Attested") == 0 && json_is_string(json_object_get(in, "token"))) {
     tok = strdup(json_string_value(json_object_get(in, "token")));
+    if (tok) scache_put(k->sessions, id, tok, exp);
+  }
   json_decref(rec);
   return tok;
 }

@@ -157,9 +157,10 @@ try:
     st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/c", headers={"Cookie": "kbs-session-id=" + att_id})
     t, d = err_of(body)
     R.check("attested session cookie is used for resources (its token is verified)", st == 401 and t == "TokenVerifierError", body)
-    with open(os.path.join(sdir, att_id), "w") as f:
-        json.dump({"Attested": {"token": "not.a.jwt", "id": att_id, "timeout": "2020-01-01T00:00:00Z"}}, f)
-    st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/c", headers={"Cookie": "kbs-session-id=" + att_id})
+    exp_id = "d" * 32  # (a record is remembered once read as attested: use another session)
+    with open(os.path.join(sdir, exp_id), "w") as f:
+        json.dump({"Attested": {"token": "not.a.jwt", "id": exp_id, "timeout": "2020-01-01T00:00:00Z"}}, f)
+    st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/c", headers={"Cookie": "kbs-session-id=" + exp_id})
     t, d = err_of(body)
     R.check("expired attested session → falls back to Bearer → 401 TokenNotFound", st == 401 and t == "TokenNotFound", body)
 
