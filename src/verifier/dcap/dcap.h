@@ -138,7 +138,7 @@ int tr_tcb_status_parse(const char *s);
 
 typedef struct {
   tr_tcb_status status;
-  int64_t tcb_date;  /* earliest tcbDate of the matched levels */
+  int64_t tcb_date;   /* tcbDate of the matched TCB-info level */
   json_t *advisories; /* array of strings (owned) */
   /* TDX 1.5 "current" evaluation (tee_tcb_svn2); equal to the above otherwise. */
   tr_tcb_status status_current;

@@ -19,8 +19,8 @@
  *  5. Converge: a component OutOfDate turns UpToDate/SWHardeningNeeded into
  *     OutOfDate and ConfigurationNeeded/ConfigurationAndSWHardeningNeeded
  *     into OutOfDateConfigurationNeeded; a component Revoked revokes.
- *     tcb_date = earliest tcbDate of the matched levels; advisories =
- *     platform, then QE, then module (duplicates dropped).
+ *     tcb_date and advisories are those of the matched TCB-info level (as
+ *     QvE's supplemental data: tcb_level_date_tag, sa_list).
  *  6. TDX 1.5 bodies: the same evaluation with TEE_TCB_SVN2 gives the
  *     "current" status; a launch status OutOfDate[ConfigurationNeeded] whose
  *     current status is not out of date becomes TDRelaunchAdvised
@@ -249,16 +249,14 @@ static tr_err *evaluate_once(const json_t *tcb_info, const tr_dcap_quote *q, con
   if (tdx && (e = module_level(tcb_info, q->body, tee_svn, r, &mod, &has_mod))) return e;
   r->platform = plat.status;
   tr_tcb_status s = converge(plat.status, qe->status);
+  /* As QvE: the date and advisories are the matched TCB-info level's; the
+   * QE identity and TDX module levels only move the status. */
   int64_t d = plat.date;
-  if (qe->date && qe->date < d) d = qe->date;
   add_advisories(adv, plat.advisories);
-  add_advisories(adv, qe->advisories);
   if (has_mod) {
     r->has_module = true;
     r->module = mod.status;
     s = converge(s, mod.status);
-    if (mod.date && mod.date < d) d = mod.date;
-    add_advisories(adv, mod.advisories);
   }
   *status = s;
   *date = d;
