@@ -1,14 +1,21 @@
-/* server.c — unary gRPC server on the C core API (see server.h for the
- * threading design).
+/* server.c — unary gRPC server on the C core API (see server.h).
  *
- * Lifecycle of a call on a worker (all ops on the worker's own queue, one
- * batch outstanding at a time, so "next event" is always "our batch"):
- *   request_call -> [new call] -> RECV_MESSAGE -> handler ->
- *   SEND_INITIAL_METADATA + SEND_MESSAGE? + SEND_STATUS + RECV_CLOSE -> unref
- * Shutdown: grpc_server_shutdown_and_notify fails the outstanding
- * request_calls (workers then only drain), running calls finish or are
- * cancelled after the grace period, the server is destroyed, then each
- * worker queue is shut down, which ends its thread. */
+ * Design: one completion queue shared by the worker threads, every call a
+ * small state machine whose stage travels as the event tag:
+ *   NEW  (grpc_server_request_call matched a call) -> start RECV_MESSAGE
+ *   RECV (request bytes arrived) -> run the handler on this thread, start
+ *        SEND_INITIAL_METADATA + SEND_MESSAGE? + SEND_STATUS + RECV_CLOSE
+ *   SEND (answer delivered or call gone) -> release the call
+ * Whichever worker polls the queue handles the event itself, so a call does
+ * not hop between threads (an earlier one-queue-per-worker design spent a
+ * tenth of its time in context switches). Bounds: `workers` threads run
+ * handlers; at most max_calls (= 4 x workers) calls are accepted at once:
+ * a new request_call is posted only while fewer are active, so further
+ * calls wait inside gRPC (transport flow control), not in our memory.
+ * Shutdown: grpc_server_shutdown_and_notify fails the posted request_calls
+ * (their contexts are freed), running calls finish or are cancelled after
+ * the grace period, the server is destroyed, then the queue is shut down,
+ * which ends the threads. */
 #include "grpc/server.h"
 
 #include <grpc/byte_buffer.h>
@@ -29,28 +36,35 @@
 #include "grpc/health.pb-c.h"
 #include "grpc/rpc.h"
 
-#define TAG_NEW ((void *)1)
-#define TAG_RECV ((void *)2)
-#define TAG_SEND ((void *)3)
-#define TAG_SHUTDOWN ((void *)4)
+#define TAG_SHUTDOWN ((void *)1)
 
-typedef struct worker {
-  struct tr_grpc_server *s;
-  grpc_completion_queue *cq;
-  pthread_t thread;
-  bool started;
-} worker;
+typedef enum { STAGE_NEW, STAGE_RECV, STAGE_SEND } stage;
+
+typedef struct call_ctx {
+  stage stage;
+  grpc_call *call;
+  grpc_call_details details;
+  grpc_metadata_array md;
+  grpc_byte_buffer *payload;
+  grpc_byte_buffer *out;
+  grpc_slice status_details;
+  int cancelled;
+} call_ctx;
 
 struct tr_grpc_server {
   grpc_server *server;
+  grpc_completion_queue *cq;
   bool started;
   uint16_t port;
   tr_grpc_method *methods;
   size_t nmethods;
   char **health;
   size_t nhealth;
-  worker *workers;
-  size_t nworkers;
+  pthread_t *threads;
+  size_t nthreads, nstarted;
+  pthread_mutex_t mu; /* guards the counters below */
+  size_t active, posted, max_calls;
+  bool shutting_down;
   char name[32];
 };
 
@@ -106,112 +120,141 @@ static tr_err *dispatch(tr_grpc_server *s, grpc_slice method, const uint8_t *req
                     (const char *)GRPC_SLICE_START_PTR(method));
 }
 
-/* Runs one batch and waits for it on the worker's own queue. */
-static bool run_batch(worker *w, grpc_call *call, const grpc_op *ops, size_t n, void *tag) {
-  if (grpc_call_start_batch(call, ops, n, tag, NULL) != GRPC_CALL_OK) return false;
-  grpc_event ev = next_event(w->cq);
-  return ev.type == GRPC_OP_COMPLETE && ev.tag == tag && ev.success;
+static void ctx_free(call_ctx *c) {
+  if (c->call) grpc_call_unref(c->call);
+  if (c->payload) grpc_byte_buffer_destroy(c->payload);
+  if (c->out) grpc_byte_buffer_destroy(c->out);
+  if (c->stage == STAGE_SEND) grpc_slice_unref(c->status_details);
+  grpc_call_details_destroy(&c->details);
+  grpc_metadata_array_destroy(&c->md);
+  free(c);
 }
 
-static void handle_call(worker *w, grpc_call *call, const grpc_call_details *d) {
-  tr_grpc_server *s = w->s;
-  grpc_byte_buffer *payload = NULL;
-  grpc_op recv = {0};
-  recv.op = GRPC_OP_RECV_MESSAGE;
-  recv.data.recv_message.recv_message = &payload;
-  bool ok = run_batch(w, call, &recv, 1, TAG_RECV);
+/* Posts request_calls until `posted + active` reaches max_calls. */
+static void post_requests(tr_grpc_server *s) {
+  for (;;) {
+    pthread_mutex_lock(&s->mu);
+    bool more = !s->shutting_down && s->posted + s->active < s->max_calls;
+    if (more) s->posted++;
+    pthread_mutex_unlock(&s->mu);
+    if (!more) return;
+    call_ctx *c = calloc(1, sizeof(*c));
+    if (c) {
+      c->stage = STAGE_NEW;
+      grpc_call_details_init(&c->details);
+      grpc_metadata_array_init(&c->md);
+    }
+    if (!c || grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c) != GRPC_CALL_OK) {
+      if (c) ctx_free(c);
+      pthread_mutex_lock(&s->mu);
+      s->posted--;
+      pthread_mutex_unlock(&s->mu);
+      return;
+    }
+  }
+}
 
+/* RECV done: run the handler and send the answer. */
+static void answer(tr_grpc_server *s, call_ctx *c, bool ok) {
+  const grpc_call_details *d = &c->details;
   uint8_t *resp = NULL;
   size_t rlen = 0;
   tr_err *e = NULL;
-  bool late = false;
-  if (!ok || !payload) {
+  grpc_status_code status = GRPC_STATUS_OK;
+  if (!ok || !c->payload) {
     /* Oversized messages never reach us: gRPC has already failed the call
      * with RESOURCE_EXHAUSTED, and whatever we send is dropped. */
     e = tr_err_new(TR_E_INVALID, "no request message");
   } else if (gpr_time_cmp(d->deadline, gpr_now(d->deadline.clock_type)) < 0) {
     e = tr_err_new(TR_E_IO, "deadline exceeded before the call was handled");
-    late = true;
+    status = GRPC_STATUS_DEADLINE_EXCEEDED;
   } else {
     size_t len = 0;
-    uint8_t *req = buffer_bytes(payload, &len);
+    uint8_t *req = buffer_bytes(c->payload, &len);
     if (!req) e = tr_err_new(TR_E_NOMEM, "out of memory reading the request");
     else e = dispatch(s, d->method, req, len, &resp, &rlen);
     free(req);
   }
-  if (payload) grpc_byte_buffer_destroy(payload);
-
-  grpc_status_code status = GRPC_STATUS_OK;
   if (e) {
-    status = (grpc_status_code)tr_grpc_status_from_code(tr_err_code(e));
-    if (late) status = GRPC_STATUS_DEADLINE_EXCEEDED;
+    if (status == GRPC_STATUS_OK) status = (grpc_status_code)tr_grpc_status_from_code(tr_err_code(e));
+    int ml = (int)GRPC_SLICE_LENGTH(d->method);
+    const char *mp = (const char *)GRPC_SLICE_START_PTR(d->method);
     if (status == GRPC_STATUS_INTERNAL || status == GRPC_STATUS_UNKNOWN)
-      TR_ERROR(s->name, "%.*s: %s", (int)GRPC_SLICE_LENGTH(d->method), (const char *)GRPC_SLICE_START_PTR(d->method),
-               tr_err_msg(e));
+      TR_ERROR(s->name, "%.*s: %s", ml, mp, tr_err_msg(e));
     else
-      TR_INFO(s->name, "%.*s: %s: %s", (int)GRPC_SLICE_LENGTH(d->method),
-              (const char *)GRPC_SLICE_START_PTR(d->method), tr_grpc_status_name(status), tr_err_msg(e));
+      TR_INFO(s->name, "%.*s: %s: %s", ml, mp, tr_grpc_status_name(status), tr_err_msg(e));
   }
-  grpc_slice details = grpc_slice_from_copied_string(e ? tr_err_msg(e) : "");
+  c->status_details = grpc_slice_from_copied_string(e ? tr_err_msg(e) : "");
   tr_err_free(e);
-
-  grpc_byte_buffer *out = NULL;
   if (status == GRPC_STATUS_OK) {
     grpc_slice sl = rlen ? grpc_slice_new(resp, rlen, free) : grpc_empty_slice();
     if (!rlen) free(resp);
     resp = NULL;
-    out = grpc_raw_byte_buffer_create(&sl, 1);
+    c->out = grpc_raw_byte_buffer_create(&sl, 1);
     grpc_slice_unref(sl);
   }
   free(resp);
-  int cancelled = 0;
   grpc_op ops[4];
   memset(ops, 0, sizeof(ops));
   size_t n = 0;
   ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
   ops[n++].data.send_initial_metadata.count = 0;
-  if (out) {
+  if (c->out) {
     ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n++].data.send_message.send_message = out;
+    ops[n++].data.send_message.send_message = c->out;
   }
   ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
   ops[n].data.send_status_from_server.status = status;
-  ops[n].data.send_status_from_server.status_details = &details;
+  ops[n].data.send_status_from_server.status_details = &c->status_details;
   ops[n++].data.send_status_from_server.trailing_metadata_count = 0;
   ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-  ops[n++].data.recv_close_on_server.cancelled = &cancelled;
-  run_batch(w, call, ops, n, TAG_SEND);
-  if (out) grpc_byte_buffer_destroy(out);
-  grpc_slice_unref(details);
-  grpc_call_unref(call);
+  ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
+  c->stage = STAGE_SEND;
+  if (grpc_call_start_batch(c->call, ops, n, c, NULL) != GRPC_CALL_OK) {
+    TR_ERROR(s->name, "cannot start the answer batch");
+    ctx_free(c);
+    pthread_mutex_lock(&s->mu);
+    s->active--;
+    pthread_mutex_unlock(&s->mu);
+  }
+}
+
+static void on_event(tr_grpc_server *s, call_ctx *c, bool ok) {
+  switch (c->stage) {
+  case STAGE_NEW:
+    pthread_mutex_lock(&s->mu);
+    s->posted--;
+    if (ok) s->active++;
+    pthread_mutex_unlock(&s->mu);
+    if (!ok) { /* shutting down */
+      ctx_free(c);
+      return;
+    }
+    post_requests(s); /* keep accepting while this one is handled */
+    c->stage = STAGE_RECV;
+    grpc_op recv;
+    memset(&recv, 0, sizeof(recv));
+    recv.op = GRPC_OP_RECV_MESSAGE;
+    recv.data.recv_message.recv_message = &c->payload;
+    if (grpc_call_start_batch(c->call, &recv, 1, c, NULL) != GRPC_CALL_OK) answer(s, c, false);
+    return;
+  case STAGE_RECV: answer(s, c, ok); return;
+  case STAGE_SEND:
+    ctx_free(c);
+    pthread_mutex_lock(&s->mu);
+    s->active--;
+    pthread_mutex_unlock(&s->mu);
+    post_requests(s);
+    return;
+  }
 }
 
 static void *worker_main(void *arg) {
-  worker *w = arg;
+  tr_grpc_server *s = arg;
   for (;;) {
-    grpc_call *call = NULL;
-    grpc_call_details details;
-    grpc_metadata_array md;
-    grpc_call_details_init(&details);
-    grpc_metadata_array_init(&md);
-    bool got = false;
-    if (grpc_server_request_call(w->s->server, &call, &details, &md, w->cq, w->cq, TAG_NEW) == GRPC_CALL_OK) {
-      grpc_event ev = next_event(w->cq);
-      if (ev.type == GRPC_QUEUE_SHUTDOWN) {
-        grpc_call_details_destroy(&details);
-        grpc_metadata_array_destroy(&md);
-        return NULL;
-      }
-      got = ev.type == GRPC_OP_COMPLETE && ev.tag == TAG_NEW && ev.success;
-    }
-    if (got) handle_call(w, call, &details);
-    grpc_call_details_destroy(&details);
-    grpc_metadata_array_destroy(&md);
-    if (!got) break; /* the server is shutting down */
-  }
-  for (;;) { /* drain until the queue is shut down */
-    grpc_event ev = next_event(w->cq);
+    grpc_event ev = next_event(s->cq);
     if (ev.type == GRPC_QUEUE_SHUTDOWN) return NULL;
+    if (ev.type == GRPC_OP_COMPLETE) on_event(s, ev.tag, ev.success != 0);
   }
 }
 
@@ -248,42 +291,37 @@ static void free_server(tr_grpc_server *s) {
   for (size_t i = 0; i < s->nhealth; i++)
     free(s->health[i]);
   free(s->health);
-  free(s->workers);
+  free(s->threads);
+  pthread_mutex_destroy(&s->mu);
   free(s);
 }
 
 static void shutdown_and_free(tr_grpc_server *s, int grace_ms) {
-  if (!s->started) { /* never served: nothing to drain */
-    grpc_server_destroy(s->server);
-    for (size_t i = 0; i < s->nworkers; i++) {
-      if (!s->workers[i].cq) continue;
-      grpc_completion_queue_shutdown(s->workers[i].cq);
-      while (grpc_completion_queue_next(s->workers[i].cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-             GRPC_QUEUE_SHUTDOWN) {
-      }
-      grpc_completion_queue_destroy(s->workers[i].cq);
+  pthread_mutex_lock(&s->mu);
+  s->shutting_down = true;
+  pthread_mutex_unlock(&s->mu);
+  if (s->started) {
+    grpc_completion_queue *scq = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_server_shutdown_and_notify(s->server, scq, TAG_SHUTDOWN);
+    gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(grace_ms, GPR_TIMESPAN));
+    grpc_event ev = grpc_completion_queue_pluck(scq, TAG_SHUTDOWN, until, NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+      TR_WARN(s->name, "calls still running after %d ms: cancelling them", grace_ms);
+      grpc_server_cancel_all_calls(s->server);
+      grpc_completion_queue_pluck(scq, TAG_SHUTDOWN, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     }
-    free_server(s);
-    grpc_shutdown();
-    return;
-  }
-  grpc_completion_queue *scq = grpc_completion_queue_create_for_pluck(NULL);
-  grpc_server_shutdown_and_notify(s->server, scq, TAG_SHUTDOWN);
-  gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(grace_ms, GPR_TIMESPAN));
-  grpc_event ev = grpc_completion_queue_pluck(scq, TAG_SHUTDOWN, until, NULL);
-  if (ev.type == GRPC_QUEUE_TIMEOUT) {
-    TR_WARN(s->name, "calls still running after %d ms: cancelling them", grace_ms);
-    grpc_server_cancel_all_calls(s->server);
-    grpc_completion_queue_pluck(scq, TAG_SHUTDOWN, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_completion_queue_shutdown(scq);
+    grpc_completion_queue_destroy(scq); /* its only event was plucked above */
   }
   grpc_server_destroy(s->server);
-  grpc_completion_queue_shutdown(scq);
-  grpc_completion_queue_destroy(scq); /* its only event was plucked above */
-  for (size_t i = 0; i < s->nworkers; i++)
-    if (s->workers[i].cq) grpc_completion_queue_shutdown(s->workers[i].cq);
-  for (size_t i = 0; i < s->nworkers; i++) {
-    if (s->workers[i].started) pthread_join(s->workers[i].thread, NULL);
-    if (s->workers[i].cq) grpc_completion_queue_destroy(s->workers[i].cq);
+  if (s->cq) {
+    grpc_completion_queue_shutdown(s->cq); /* the workers drain it and return */
+    for (size_t i = 0; i < s->nstarted; i++)
+      pthread_join(s->threads[i], NULL);
+    if (!s->nstarted)
+      while (next_event(s->cq).type != GRPC_QUEUE_SHUTDOWN) {
+      }
+    grpc_completion_queue_destroy(s->cq);
   }
   free_server(s);
   grpc_shutdown();
@@ -293,13 +331,15 @@ tr_err *tr_grpc_server_start(const tr_grpc_server_config *cfg, tr_grpc_server **
   *out = NULL;
   tr_grpc_server *s = calloc(1, sizeof(*s));
   if (!s) return tr_err_new(TR_E_NOMEM, "out of memory");
+  pthread_mutex_init(&s->mu, NULL);
   snprintf(s->name, sizeof(s->name), "%s", cfg->name ? cfg->name : "grpc");
   s->methods = calloc(cfg->nmethods ? cfg->nmethods : 1, sizeof(*s->methods));
   s->health = calloc(cfg->nhealth ? cfg->nhealth : 1, sizeof(char *));
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  s->nworkers = cfg->workers ? cfg->workers : (size_t)(ncpu > 2 ? 2 * ncpu : 4);
-  s->workers = calloc(s->nworkers, sizeof(*s->workers));
-  if (!s->methods || !s->health || !s->workers) {
+  s->nthreads = cfg->workers ? cfg->workers : (size_t)(ncpu > 2 ? 2 * ncpu : 4);
+  s->max_calls = 4 * s->nthreads;
+  s->threads = calloc(s->nthreads, sizeof(*s->threads));
+  if (!s->methods || !s->health || !s->threads) {
     free_server(s);
     return tr_err_new(TR_E_NOMEM, "out of memory");
   }
@@ -332,11 +372,8 @@ tr_err *tr_grpc_server_start(const tr_grpc_server_config *cfg, tr_grpc_server **
   args[2].value.integer = 0;
   grpc_channel_args ca = {3, args};
   s->server = grpc_server_create(&ca, NULL);
-  for (size_t i = 0; i < s->nworkers; i++) {
-    s->workers[i].s = s;
-    s->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
-    grpc_server_register_completion_queue(s->server, s->workers[i].cq, NULL);
-  }
+  s->cq = grpc_completion_queue_create_for_next(NULL);
+  grpc_server_register_completion_queue(s->server, s->cq, NULL);
   int port = grpc_server_add_http2_port(s->server, cfg->listen, creds);
   grpc_server_credentials_release(creds);
   if (port <= 0) {
@@ -345,12 +382,13 @@ tr_err *tr_grpc_server_start(const tr_grpc_server_config *cfg, tr_grpc_server **
     s->port = (uint16_t)port;
     grpc_server_start(s->server);
     s->started = true;
-    for (size_t i = 0; i < s->nworkers && !e; i++) {
-      if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0)
+    for (size_t i = 0; i < s->nthreads && !e; i++) {
+      if (pthread_create(&s->threads[i], NULL, worker_main, s) != 0)
         e = tr_err_new(TR_E_INTERNAL, "cannot start worker thread");
       else
-        s->workers[i].started = true;
+        s->nstarted++;
     }
+    if (!e) post_requests(s);
   }
   if (e) {
     shutdown_and_free(s, 0);

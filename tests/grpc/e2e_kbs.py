@@ -108,7 +108,7 @@ try:
     log = gas.text()
     check(raddr in log and "UNAVAILABLE" in log and "QueryReferenceValue" in log,
           f"grpc-as names the unreachable RVPS: {log[-1500:]}")
-    klog = open(kbs.log_path).read()
+    klog = open(kbs.log_path, errors="replace").read()
     check(raddr in klog and "UNAVAILABLE" in klog, f"KBS log names the RVPS failure: {klog[-1500:]}")
 
     # rvps restarted on the same LocalJson file: values kept, flow works again
@@ -129,7 +129,7 @@ try:
     gas.stop()
     r = get_resource()
     check(r.returncode != 0, "AS down -> not released")
-    klog = open(kbs.log_path).read()
+    klog = open(kbs.log_path, errors="replace").read()
     check(f"127.0.0.1:{gport}" in klog, f"KBS log names the unreachable AS: {klog[-1500:]}")
 finally:
     kbs.stop()

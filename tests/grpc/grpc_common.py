@@ -89,7 +89,7 @@ class Proc:
 
     def text(self):
         self.log.flush()
-        with open(self.logpath) as f:
+        with open(self.logpath, errors="replace") as f:
             return f.read()
 
     def wait_exit(self, timeout=30):
