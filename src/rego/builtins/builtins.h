@@ -2,9 +2,6 @@
  * function families (src/rego/builtins/<family>.c).
  *
  * CHANGE NOTES (newest first; keep compatible):
- *   - [engine helper -> builtins helper, 08:3x] bits.c breaks the Release (-O2) build:
- *     -Werror=maybe-uninitialized on `a`/`b` in BIN_FN/bi_negate/bi_lsh (lines 14-47);
- *     initialise them (rb_i128 a = 0, b = 0). The ASan/Debug build is fine.
  *   - The engine links a family by a STRONG reference when src/rego/builtins/<family>.c
  *     exists (src/rego/module.cmake defines REGO_HAVE_FAMILY_<family>), because a weak
  *     reference does not pull an object out of a static library. So: put family
