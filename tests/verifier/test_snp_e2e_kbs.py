@@ -14,36 +14,24 @@ Exit 77 (skipped) when kbs or restful-as is not built."""
 import base64
 import datetime
 import hashlib
-import http.client
 import json
 import os
 import shutil
-import signal
 import struct
-import subprocess
 import sys
 import tempfile
-import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
-from jwcrypto import jwk, jwt
+from jwcrypto import jwk
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_snp_e2e_util import Proc, annotated_evidence, as_port, b64u, check, failures, kbs_port, post  # noqa: E402
 
 BUILD = os.environ.get("TRUSTEE_BUILD_DIR", ".")
-failures = []
-
-
-def check(cond, what):
-    print(("ok   - " if cond else "FAIL - ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def b64u(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
 # ---- a test-only AMD-shaped chain -------------------------------------------------------------------------
@@ -116,64 +104,6 @@ def jcs(obj):
 
 # ---- processes ---------------------------------------------------------------------------------------------
 
-class Proc:
-    def __init__(self, argv, log, pattern):
-        self.log = open(log, "w+")
-        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
-        self.port = None
-        deadline = time.time() + 20
-        while time.time() < deadline and self.port is None and self.p.poll() is None:
-            with open(log) as f:
-                for line in f:
-                    if pattern(line):
-                        self.port = pattern(line)
-            time.sleep(0.05)
-        if self.port is None:
-            self.stop()
-            raise SystemExit("%s did not start:\n%s" % (argv[0], open(log).read()))
-
-    def conn(self):
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(15)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        check(self.p.returncode == 0, "%s exits cleanly (%s)" % (self.p.args[0], self.p.returncode))
-        if self.p.returncode != 0:
-            self.log.seek(0)
-            print(self.log.read()[-3000:])
-        self.log.close()
-
-
-def kbs_port(line):
-    if "listening on" in line and "(port " in line:
-        return int(line.split("(port ")[1].split(")")[0])
-    return None
-
-
-def as_port(line):
-    return int(line.rsplit(":", 1)[1]) if "listening on http" in line else None
-
-
-def post(conn, path, body, cookie=None):
-    h = {"Content-Type": "application/json"}
-    if cookie:
-        h["Cookie"] = cookie
-    conn.request("POST", path, body=json.dumps(body), headers=h)
-    r = conn.getresponse()
-    return r.status, r.read().decode(errors="replace"), r.getheader("Set-Cookie")
-
-
-def snp_claims(token):
-    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "==="))
-    return payload["submods"]["cpu0"]["ear.veraison.annotated-evidence"]
-
-
 def main():
     kbs_bin, as_bin = os.path.join(BUILD, "kbs"), os.path.join(BUILD, "restful-as")
     if not (os.path.exists(kbs_bin) and os.path.exists(as_bin)):
@@ -215,7 +145,7 @@ def main():
                                                      "tee-evidence": {"primary_evidence": ev,
                                                                       "additional_evidence": ""}}, cookie)
         check(status == 200, "attest: %s %s" % (status, body[:300]))
-        kbs_ae = snp_claims(json.loads(body)["token"]) if status == 200 else {}
+        kbs_ae = annotated_evidence(json.loads(body)["token"]) if status == 200 else {}
         check(kbs_ae.get("report_data") == digest.ljust(64, b"\0").hex(), "KBS token: report_data = SHA-384 of the runtime data")
         check(kbs_ae.get("runtime_data_claims", {}).get("tee-pubkey") == tee_pubkey, "KBS token: tee-pubkey claims")
         snp = kbs_ae.get("snp", {})
@@ -232,7 +162,7 @@ def main():
             "policy_ids": []})
         check(status == 200, "restful-as: %s %s" % (status, tok[:300]))
         if status == 200:
-            as_ae = snp_claims(tok)
+            as_ae = annotated_evidence(tok)
             check(as_ae.get("snp") == snp, "restful-as and KBS tokens carry the same snp claims")
             check(as_ae.get("report_data") == kbs_ae.get("report_data"), "same report_data")
     finally:
