@@ -616,6 +616,25 @@ static void test_recursion_is_compile_error(void **s) {
   rego_policy_free(p);
 }
 
+/* Every builtin family is linked into the engine (strong references, see
+ * module.cmake): a policy calling one builtin of each compiles. */
+static void test_builtin_families_linked(void **s) {
+  (void)s;
+  const char *calls[] = {"count([])", "array.concat([], [])", "bits.and(1, 1)", "to_number(\"1\")",
+                         "base64.encode(\"a\")", "glob.match(\"a\", [], \"a\")", "json.marshal(1)",
+                         "numbers.range(1, 2)", "object.get({}, \"a\", 1)", "regex.match(\"a\", \"a\")",
+                         "semver.is_valid(\"1.0.0\")", "intersection(set())", "concat(\"\", [])",
+                         "time.now_ns()", "is_string(1)", "units.parse(\"1\")", "sprintf(\"%v\", [1])"};
+  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+    char text[256];
+    snprintf(text, sizeof text, "package p\nx := %s\n", calls[i]);
+    tr_err *e;
+    rego_policy *p = compile_text(text, &e);
+    if (e) fail_msg("%s: %s", calls[i], tr_err_msg(e));
+    rego_policy_free(p);
+  }
+}
+
 static void test_strict_vs_lenient(void **s) {
   (void)s;
   tr_err *e;
@@ -773,6 +792,7 @@ int main(void) {
       cmocka_unit_test(test_host_error_aborts),
       cmocka_unit_test(test_undefined_vs_no_rule_and_conflict),
       cmocka_unit_test(test_recursion_is_compile_error),
+      cmocka_unit_test(test_builtin_families_linked),
       cmocka_unit_test(test_strict_vs_lenient),
       cmocka_unit_test(test_v0_syntax),
       cmocka_unit_test(test_deep_nesting_is_error),
