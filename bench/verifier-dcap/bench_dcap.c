@@ -49,7 +49,8 @@ int main(int argc, char **argv) {
   die(tr_read_file(argv[1], 0, &quote, &qlen));
   char *cfg_text = NULL;
   if (asprintf(&cfg_text,
-               "{\"dcap_verifier\":{\"collateral_service\":\"file:///nonexistent\",\"collateral_bundles\":[\"%s\"],"
+               "{\"dcap_verifier\":{\"collateral_service\":\"file:///"
+               "nonexistent\",\"collateral_bundles\":[\"%s\"],"
                "\"verification_time\":\"2025-07-01T00:00:00Z\"}}",
                argv[2]) < 0)
     return 1;
@@ -93,7 +94,8 @@ int main(int argc, char **argv) {
     double t1 = cpu_s();
     for (int i = 0; i < 100; i++) {
       EVP_MD_CTX *vc = EVP_MD_CTX_new();
-      if (EVP_DigestVerifyInit(vc, NULL, EVP_sha256(), NULL, k) != 1 || EVP_DigestVerify(vc, sig, sl, msg, sizeof(msg)) != 1)
+      if (EVP_DigestVerifyInit(vc, NULL, EVP_sha256(), NULL, k) != 1 ||
+          EVP_DigestVerify(vc, sig, sl, msg, sizeof(msg)) != 1)
         return 1;
       EVP_MD_CTX_free(vc);
     }

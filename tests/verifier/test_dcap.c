@@ -5,13 +5,13 @@
  * README), collateral tampering, expiry policy, revocation, the TCB
  * algorithm on tdx_quote_6 with the shipped tcbInfo/enclaveIdentity, and the
  * embedded Intel root. */
-#include "test_dcap_util.h"
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "test_dcap_util.h"
 
 #include "core/buf.h"
 #include "core/encoding.h"
@@ -21,10 +21,6 @@
 #include "verifier/dcap/dcap.h"
 #include "verifier/intel_roots/intel_roots.h"
 
-
-
-
-
 static int64_t t3339(const char *s) {
   int64_t t;
   assert_null(tr_time_parse_rfc3339(s, &t, NULL));
@@ -33,7 +29,8 @@ static int64_t t3339(const char *s) {
 
 static void expect_err(tr_err *e, tr_code code, const char *needle) {
   assert_non_null(e);
-  if (!strstr(tr_err_msg(e), needle)) fprintf(stderr, "unexpected error: %s (wanted %s)\n", tr_err_msg(e), needle);
+  if (!strstr(tr_err_msg(e), needle))
+    fprintf(stderr, "unexpected error: %s (wanted %s)\n", tr_err_msg(e), needle);
   assert_non_null(strstr(tr_err_msg(e), needle));
   if (code) assert_int_equal(tr_err_code(e), code);
   tr_err_free(e);
@@ -78,7 +75,8 @@ static void test_parse_and_signatures(void **st) {
     char *f = hex(p.fmspc, 6);
     assert_string_equal(f, QUOTES[i].fmspc);
     free(f);
-    if (p.is_platform_ca != QUOTES[i].platform_ca) fprintf(stderr, "%s: platform CA %d\n", QUOTES[i].file, p.is_platform_ca);
+    if (p.is_platform_ca != QUOTES[i].platform_ca)
+      fprintf(stderr, "%s: platform CA %d\n", QUOTES[i].file, p.is_platform_ca);
     assert_int_equal(p.is_platform_ca, QUOTES[i].platform_ca);
     assert_int_equal(p.has_platform_instance, QUOTES[i].platform_ca);
     free(d);
@@ -149,7 +147,8 @@ static void test_mutations(void **st) {
   /* quote signature */
   expect_err(verify_mutated(f, sig + 5, 1), TR_E_VERIFY, "quote signature does not verify");
   /* attestation key: no longer bound by the QE report */
-  expect_err(verify_mutated(f, sig + 64 + 3, 1), TR_E_VERIFY, "QE report data does not bind the attestation key");
+  expect_err(verify_mutated(f, sig + 64 + 3, 1), TR_E_VERIFY,
+             "QE report data does not bind the attestation key");
   /* QE report */
   expect_err(verify_mutated(f, qe + 100, 1), TR_E_VERIFY, "QE report signature does not verify");
   /* QE report signature */
@@ -263,7 +262,8 @@ static void test_tcb_quote6(void **st) {
   tr_tcb_result_clear(&r);
   /* QE identity: mrsigner mismatch, and an old QE svn revokes */
   json_t *qe2 = json_deep_copy(qe);
-  json_object_set_new(qe2, "mrsigner", json_string("009E2A7C6F948F17474E34A7FC43ED030F7C1563F1BABDDF6340C82E0E54A8C5"));
+  json_object_set_new(qe2, "mrsigner",
+                      json_string("009E2A7C6F948F17474E34A7FC43ED030F7C1563F1BABDDF6340C82E0E54A8C5"));
   expect_err(tr_tcb_evaluate(ti, qe2, &q, &p, &r), TR_E_VERIFY, "MRSIGNER does not match the QE identity");
   tr_tcb_result_clear(&r);
   json_decref(qe2);
@@ -300,15 +300,15 @@ static void test_tcb_relaunch(void **st) {
   memcpy(body, q.body, TR_DCAP_TD10_LEN);
   memset(body + TR_DCAP_TD10_LEN, 0, sizeof(body) - TR_DCAP_TD10_LEN);
   memcpy(body + TR_TD_TEE_TCB_SVN2, body, 16); /* current = launch */
-  body[TR_TD_TEE_TCB_SVN + 2] = 1;              /* launch: old late microcode */
+  body[TR_TD_TEE_TCB_SVN + 2] = 1;             /* launch: old late microcode */
   q.body = body;
   q.body_len = sizeof(body);
   q.body_type = 3;
   json_t *ti = inner(TD "tcbInfo.json", "tcbInfo"), *qe = inner(TD "enclaveIdentity.json", "enclaveIdentity");
   json_t *levels = json_object_get(ti, "tcbLevels"), *l2 = json_array_get(levels, 1);
   json_object_set_new(json_object_get(l2, "tcb"), "pcesvn", json_integer(13));
-  json_object_set_new(json_array_get(json_object_get(json_object_get(l2, "tcb"), "tdxtcbcomponents"), 2), "svn",
-                      json_integer(1));
+  json_object_set_new(json_array_get(json_object_get(json_object_get(l2, "tcb"), "tdxtcbcomponents"), 2),
+                      "svn", json_integer(1));
   json_object_set_new(l2, "advisoryIDs", json_pack("[s]", "INTEL-SA-00999"));
   tr_tcb_result r;
   tr_err *e = tr_tcb_evaluate(ti, qe, &q, &p, &r);
@@ -348,8 +348,9 @@ typedef struct {
 
 static void qvl_open(qvl_case *c, const char *name, const char *policy) {
   char buf[256];
-  snprintf(buf, sizeof(buf), "{\"dcap_verifier\":{\"collateral_service\":\"file:///nonexistent\","
-                             "\"verification_time\":\"%s\",\"expired_collateral\":\"%s\"}}",
+  snprintf(buf, sizeof(buf),
+           "{\"dcap_verifier\":{\"collateral_service\":\"file:///nonexistent\","
+           "\"verification_time\":\"%s\",\"expired_collateral\":\"%s\"}}",
            QVL_TIME, policy);
   json_t *cfg = json_loads(buf, 0, NULL);
   assert_null(tr_dcap_new(cfg, &c->d));
@@ -392,8 +393,9 @@ static void test_qvl_sgx(void **st) {
   assert_string_equal(json_string_value(json_array_get(adv, 1)), "INTEL-SA-00615");
   claim_str(claims, "collateral_expiration_status", "0");
   claim_str(claims, "earliest_issue_date", "2018-05-21T10:45:10Z"); /* root CA notBefore */
-  claim_str(claims, "root_key_id",
-            "46e403bd34f05a3f2817ab9badcaacc7ffc98e0f261008cd30dae936cace18d5dcf58eef31463613de1570d516200993");
+  claim_str(
+      claims, "root_key_id",
+      "46e403bd34f05a3f2817ab9badcaacc7ffc98e0f261008cd30dae936cace18d5dcf58eef31463613de1570d516200993");
   claim_str(claims, "sgx_type", "Standard");
   assert_null(json_object_get(claims, "is_dynamic_platform"));
   assert_int_equal(json_integer_value(json_object_get(claims, "tcb_eval_num")), 17);
@@ -505,7 +507,8 @@ static void test_qvl_tampered_collateral(void **st) {
   /* TCB signing chain replaced by the PCK CRL issuer chain: not the TCB signer */
   char *saved = c.raw.tcb_info_issuer_chain;
   c.raw.tcb_info_issuer_chain = c.raw.pck_crl_issuer_chain;
-  expect_err(tr_dcap_collateral_verify(&c.raw, &col), TR_E_VERIFY, "not the Intel SGX TCB Signing certificate");
+  expect_err(tr_dcap_collateral_verify(&c.raw, &col), TR_E_VERIFY,
+             "not the Intel SGX TCB Signing certificate");
   c.raw.tcb_info_issuer_chain = saved;
   /* PCK CRL issuer chain replaced by the TCB signing chain: not a PCK CA */
   saved = c.raw.pck_crl_issuer_chain;
@@ -567,7 +570,8 @@ static void test_split_signed(void **st) {
   assert_string_equal(in, "{\"a\":\"x}\",\"b\":[1,{\"c\":2}]}");
   assert_int_equal(sig[1], 0x11);
   free(in);
-  expect_err(tr_dcap_split_signed(doc, strlen(doc), "enclaveIdentity", &in, sig), TR_E_INVALID, "enclaveIdentity");
+  expect_err(tr_dcap_split_signed(doc, strlen(doc), "enclaveIdentity", &in, sig), TR_E_INVALID,
+             "enclaveIdentity");
   const char *bad = "{\"tcbInfo\":{},\"signature\":\"0011\"}";
   expect_err(tr_dcap_split_signed(bad, strlen(bad), "tcbInfo", &in, sig), TR_E_INVALID, "expected 64");
   /* the shipped tcbInfo.json: its inner text is what Intel signed */
@@ -622,13 +626,20 @@ static void test_threads(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parse_and_signatures), cmocka_unit_test(test_platform_facts),
-      cmocka_unit_test(test_parse_errors),         cmocka_unit_test(test_mutations),
-      cmocka_unit_test(test_intel_root),           cmocka_unit_test(test_tcb_quote6),
-      cmocka_unit_test(test_qvl_sgx),              cmocka_unit_test(test_qvl_tdx),
-      cmocka_unit_test(test_qvl_dates),            cmocka_unit_test(test_qvl_tampered_collateral),
-      cmocka_unit_test(test_revocation),           cmocka_unit_test(test_split_signed),
-      cmocka_unit_test(test_tcb_relaunch),         cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_parse_and_signatures),
+      cmocka_unit_test(test_platform_facts),
+      cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_mutations),
+      cmocka_unit_test(test_intel_root),
+      cmocka_unit_test(test_tcb_quote6),
+      cmocka_unit_test(test_qvl_sgx),
+      cmocka_unit_test(test_qvl_tdx),
+      cmocka_unit_test(test_qvl_dates),
+      cmocka_unit_test(test_qvl_tampered_collateral),
+      cmocka_unit_test(test_revocation),
+      cmocka_unit_test(test_split_signed),
+      cmocka_unit_test(test_tcb_relaunch),
+      cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

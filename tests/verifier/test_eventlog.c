@@ -3,10 +3,10 @@
  * _out.json; replay gives the RTMR values of upstream's test_rtmr_integrity;
  * a wrong reference gives upstream's exact error; malformed logs fail
  * without crashing; device-path and detail edge cases. */
-#include "test_dcap_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "test_dcap_util.h"
 
 #include "core/buf.h"
 #include "core/encoding.h"
@@ -15,7 +15,6 @@
 #include "verifier/eventlog/eventlog_internal.h"
 
 #define EL "vectors/trustee/deps/eventlog/test_data/"
-
 
 static void parse_file(const char *name, tr_ccel *l) {
   char rel[256];
@@ -30,8 +29,8 @@ static void parse_file(const char *name, tr_ccel *l) {
 
 static void test_json_golden(void **st) {
   (void)st;
-  static const char *const files[] = {"CCEL_data", "CCEL_data_ovmf", "CCEL_data_grub", "CCEL_AAEL_alibabacloud",
-                                      "CCEL_data_csv"};
+  static const char *const files[] = {"CCEL_data", "CCEL_data_ovmf", "CCEL_data_grub",
+                                      "CCEL_AAEL_alibabacloud", "CCEL_data_csv"};
   static const size_t counts[] = {5, 20, 37, 87, 82};
   for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
     tr_ccel l;
@@ -47,7 +46,8 @@ static void test_json_golden(void **st) {
       json_t *w = json_object_get(want, "uefi_event_logs");
       for (size_t k = 0; k < json_array_size(w); k++) {
         if (!json_equal(json_array_get(w, k), json_array_get(l.entries, k))) {
-          char *a = tr_json_dump_sorted(json_array_get(w, k)), *b = tr_json_dump_sorted(json_array_get(l.entries, k));
+          char *a = tr_json_dump_sorted(json_array_get(w, k)),
+               *b = tr_json_dump_sorted(json_array_get(l.entries, k));
           fprintf(stderr, "%s entry %zu differs:\nwant %.600s\ngot  %.600s\n", files[i], k, a, b);
           free(a);
           free(b);
@@ -81,9 +81,11 @@ static void replay_check(const char *file, const char *const rtmr[4]) {
   uint8_t *refs[4];
   size_t lens[4];
   uint32_t idx[4] = {1, 2, 3, 4};
-  for (int i = 0; i < 4; i++) assert_null(tr_hex_decode(rtmr[i], 96, &refs[i], &lens[i]));
+  for (int i = 0; i < 4; i++)
+    assert_null(tr_hex_decode(rtmr[i], 96, &refs[i], &lens[i]));
   assert_null(tr_ccel_replay_and_match(&l, TR_TCG_SHA384, idx, (const uint8_t *const *)refs, lens, 4));
-  for (int i = 0; i < 4; i++) free(refs[i]);
+  for (int i = 0; i < 4; i++)
+    free(refs[i]);
   tr_ccel_clear(&l);
 }
 
@@ -93,18 +95,22 @@ static void test_rtmr_integrity(void **st) {
   (void)st;
   const char *const data[4] = {
       "2dc712306a963eadb894ad47dbaa17df44814151555aee11cbb843becca88950ffd079664902e6f22c66f7c8213543f4",
-      "0fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf", Z48, Z48};
+      "0fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf", Z48,
+      Z48};
   const char *const ovmf[4] = {
       "8566f998798db09443b244c62de9a3041fb02e2e6936c4396d784bba2e90177329ec5aba3bb484404f2ab9cc90abe193",
       "775b9f6bfe99f8a31396f0d0218e67ffa796d3b96ccf961cbb0deba48c79c00f082cda1a5567c1c16305f1fc210c13c6",
-      "94eaf7a7bf398ed8d888c91057ae0261802e4f3df084213a76ca7f0b5055ac9d2241de43cd58d9e8b49c503bbf25f34a", Z48};
+      "94eaf7a7bf398ed8d888c91057ae0261802e4f3df084213a76ca7f0b5055ac9d2241de43cd58d9e8b49c503bbf25f34a",
+      Z48};
   const char *const grub[4] = {
       "cec0a104f691f60da2387fea3c2de00c4ac035e2bb479ff02edcce69039d9e9907f0b3e55031da3dc7038f423adebd79",
       "6c289e0c62182d41ebe97bdbc9872d10998a08eaa86adcdc684001a363207ee72942c7522cdf00a4bbc3d784bed7b670",
-      "08919d017ba0e52cd6d966351c7de16fe76c1d3d3d3da4554239e4c7d16cb8b82a94e7eaea3a0e6e18eb690b999fd31e", Z48};
+      "08919d017ba0e52cd6d966351c7de16fe76c1d3d3d3da4554239e4c7d16cb8b82a94e7eaea3a0e6e18eb690b999fd31e",
+      Z48};
   const char *const gcp[4] = {
       "3300980705adf09d28b707b79699d9874892164280832be2c386a715b6e204e0897fb564a064f810659207ba862b304f",
-      "204d49f78d29918fe7b2f694e76653861a0c2a018987d2c3a54266eff737232524cf0af68c4d180e2f8c2c0937f21967", Z48, Z48};
+      "204d49f78d29918fe7b2f694e76653861a0c2a018987d2c3a54266eff737232524cf0af68c4d180e2f8c2c0937f21967", Z48,
+      Z48};
   replay_check("CCEL_data", data);
   replay_check("CCEL_data_ovmf", ovmf);
   replay_check("CCEL_data_grub", grub);
@@ -130,18 +136,24 @@ static void mismatch(const char *file, const char *r0, const char *r1, const cha
 
 static void test_rtmr_integrity_error(void **st) {
   (void)st;
-  mismatch("CCEL_data_gcp",
-           "3300980705adf09d28b707b79699d9874892164280832be2c386a715b6e204e0897fb564a064f810659207ba862b304d",
-           "204d49f78d29918fe7b2f694e76653861a0c2a018987d2c3a54266eff737232524cf0af68c4d180e2f8c2c0937f21967",
-           "Eventlog does not pass measurement replay CC Event Log Measurement Register [index = 1]. Calculated "
-           "value: 3300980705adf09d28b707b79699d9874892164280832be2c386a715b6e204e0897fb564a064f810659207ba862b304f, "
-           "Given value: 3300980705adf09d28b707b79699d9874892164280832be2c386a715b6e204e0897fb564a064f810659207ba862b304d");
-  mismatch("CCEL_data",
-           "2dc712306a963eadb894ad47dbaa17df44814151555aee11cbb843becca88950ffd079664902e6f22c66f7c8213543f4",
-           "2fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf",
-           "Eventlog does not pass measurement replay CC Event Log Measurement Register [index = 2]. Calculated "
-           "value: 0fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf, "
-           "Given value: 2fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf");
+  mismatch(
+      "CCEL_data_gcp",
+      "3300980705adf09d28b707b79699d9874892164280832be2c386a715b6e204e0897fb564a064f810659207ba862b304d",
+      "204d49f78d29918fe7b2f694e76653861a0c2a018987d2c3a54266eff737232524cf0af68c4d180e2f8c2c0937f21967",
+      "Eventlog does not pass measurement replay CC Event Log Measurement Register [index = 1]. Calculated "
+      "value: "
+      "3300980705adf09d28b707b79699d9874892164280832be2c386a715b6e204e0897fb564a064f810659207ba862b304f, "
+      "Given value: "
+      "3300980705adf09d28b707b79699d9874892164280832be2c386a715b6e204e0897fb564a064f810659207ba862b304d");
+  mismatch(
+      "CCEL_data",
+      "2dc712306a963eadb894ad47dbaa17df44814151555aee11cbb843becca88950ffd079664902e6f22c66f7c8213543f4",
+      "2fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf",
+      "Eventlog does not pass measurement replay CC Event Log Measurement Register [index = 2]. Calculated "
+      "value: "
+      "0fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf, "
+      "Given value: "
+      "2fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf");
 }
 
 static void test_sm3_replay(void **st) {
@@ -197,7 +209,7 @@ static void test_device_paths(void **st) {
       0x02, 0x01, 0x0c, 0x00, 0xd0, 0x41, 0x03, 0x0a, 0x00, 0x00, 0x00, 0x00, /* ACPI(PNP0A03,0) */
       0x01, 0x01, 0x06, 0x00, 0x00, 0x03,                                     /* Pci(0,3) */
       0x03, 0x17, 0x08, 0x00, 0x01, 0x02, 0x03, 0x04,                         /* unknown → Path */
-      0x04, 0x04, 0x0a, 0x00, 'a', 0, 'b', 0, 0, 0,                           /* File(ab) */
+      0x04, 0x04, 0x0a, 0x00, 'a',  0,    'b',  0,    0,    0,                /* File(ab) */
   };
   json_t *a = json_array();
   assert_null(tr_el_device_paths(path, sizeof(path), a));
@@ -215,8 +227,9 @@ static void test_device_paths(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_json_golden),  cmocka_unit_test(test_rtmr_integrity), cmocka_unit_test(test_rtmr_integrity_error),
-      cmocka_unit_test(test_sm3_replay),   cmocka_unit_test(test_truncations),   cmocka_unit_test(test_device_paths),
+      cmocka_unit_test(test_json_golden),          cmocka_unit_test(test_rtmr_integrity),
+      cmocka_unit_test(test_rtmr_integrity_error), cmocka_unit_test(test_sm3_replay),
+      cmocka_unit_test(test_truncations),          cmocka_unit_test(test_device_paths),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

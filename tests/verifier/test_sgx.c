@@ -3,10 +3,10 @@
  * verifier table with its Intel collateral (ConfigurationAndSWHardeningNeeded,
  * INTEL-SA-00289/00615), report-data and CONFIGID bindings, TDX quotes
  * refused. */
-#include "test_dcap_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "test_dcap_util.h"
 
 #include "core/buf.h"
 #include "core/encoding.h"
@@ -14,26 +14,32 @@
 #include "verifier/dcap/dcap.h"
 #include "verifier/verifier.h"
 
-
 json_t *tr_sgx_claims(const tr_dcap_quote *q, const tr_dcap_platform *p);
 
-
-
 /* upstream sgx/claims.rs::parse_sgx_claims */
-#define RD "74657374" "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+#define RD                                                                                                   \
+  "74657374"                                                                                                 \
+  "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+  "0000000000000000"
 static const char *const OCCLUM_CLAIMS =
-    "{\"header\":{\"version\":\"0300\",\"att_key_type\":\"0200\",\"att_key_data_0\":\"00000000\",\"qe_svn\":\"0800\","
+    "{\"header\":{\"version\":\"0300\",\"att_key_type\":\"0200\",\"att_key_data_0\":\"00000000\",\"qe_svn\":"
+    "\"0800\","
     "\"pce_svn\":\"0d00\",\"vendor_id\":\"939a7233f79c4ca9940a0db3957f0607\",\"user_data\":"
-    "\"dccde9b31ce8860548173bb4a2a57a1600000000\"},\"body\":{\"cpu_svn\":\"06060c0cffff00000000000000000000\","
+    "\"dccde9b31ce8860548173bb4a2a57a1600000000\"},\"body\":{\"cpu_svn\":"
+    "\"06060c0cffff00000000000000000000\","
     "\"misc_select\":\"01000000\",\"reserved1\":\"000000000000000000000000\",\"isv_ext_prod_id\":"
     "\"00000000000000000000000000000000\",\"attributes.flags\":\"0700000000000000\",\"attributes.xfrm\":"
-    "\"e700000000000000\",\"mr_enclave\":\"8f173e4613ff05c52aaf04162d234edae8c9977eae47eb2299ae16a553011c68\","
+    "\"e700000000000000\",\"mr_enclave\":"
+    "\"8f173e4613ff05c52aaf04162d234edae8c9977eae47eb2299ae16a553011c68\","
     "\"reserved2\":\"0000000000000000000000000000000000000000000000000000000000000000\",\"mr_signer\":"
     "\"83d719e77deaca1470f6baf62a4d774303c899db69020f9c70ee1dfc08c7ce9e\",\"reserved3\":"
     "\"0000000000000000000000000000000000000000000000000000000000000000\",\"config_id\":"
-    "\"0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
-    "0000000000000000000000\",\"isv_prod_id\":\"0000\",\"isv_svn\":\"0000\",\"config_svn\":\"0000\",\"reserved4\":"
-    "\"000000000000000000000000000000000000000000000000000000000000000000000000000000000000\",\"isv_family_id\":"
+    "\"000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "0000"
+    "0000000000000000000000\",\"isv_prod_id\":\"0000\",\"isv_svn\":\"0000\",\"config_svn\":\"0000\","
+    "\"reserved4\":"
+    "\"000000000000000000000000000000000000000000000000000000000000000000000000000000000000\",\"isv_family_"
+    "id\":"
     "\"00000000000000000000000000000000\",\"report_data\":\"" RD "\"},\"report_data\":\"" RD "\","
     "\"init_data\":\"000000000000000000000000000000000000000000000000000000000000000000"
     "00000000000000000000000000000000000000000000000000000000000000\",\"platform_instance_id\":"
@@ -75,10 +81,11 @@ static void test_qvl_sgx_verifier(void **st) {
   const tr_verifier_ops *ops = tr_verifier_lookup("sgx");
   assert_non_null(ops);
   char *bundle = path_of(QVL "sgx_quote_collateral.json"), *cfg_text = NULL;
-  assert_true(asprintf(&cfg_text,
-                       "{\"dcap_verifier\":{\"collateral_service\":\"file:///nonexistent\",\"collateral_bundles\":"
-                       "[\"%s\"],\"verification_time\":\"2025-07-01T00:00:00Z\"}}",
-                       bundle) > 0);
+  assert_true(
+      asprintf(&cfg_text,
+               "{\"dcap_verifier\":{\"collateral_service\":\"file:///nonexistent\",\"collateral_bundles\":"
+               "[\"%s\"],\"verification_time\":\"2025-07-01T00:00:00Z\"}}",
+               bundle) > 0);
   json_t *cfg = json_loads(cfg_text, 0, NULL);
   void *st2 = NULL;
   assert_null(ops->create(cfg, &st2));
@@ -90,7 +97,8 @@ static void test_qvl_sgx_verifier(void **st) {
   assert_null(e);
   assert_int_equal(l.len, 1);
   json_t *c = l.items[0].claims;
-  assert_string_equal(json_string_value(json_object_get(c, "tcb_status")), "ConfigurationAndSWHardeningNeeded");
+  assert_string_equal(json_string_value(json_object_get(c, "tcb_status")),
+                      "ConfigurationAndSWHardeningNeeded");
   json_t *adv = json_object_get(c, "advisory_ids");
   assert_int_equal(json_array_size(adv), 2);
   assert_string_equal(json_string_value(json_array_get(adv, 0)), "INTEL-SA-00289");

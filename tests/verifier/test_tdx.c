@@ -4,7 +4,6 @@
  * server on loopback with the on-disk cache, the PCS client tool's file://
  * JSON), report-data / MRCONFIGID bindings, event-log replay against the
  * quote's RTMRs, and az-tdx-vtpm reaching DCAP through its hook. */
-#include "test_dcap_util.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "test_dcap_util.h"
 
 #include "core/buf.h"
 #include "core/encoding.h"
@@ -20,10 +20,6 @@
 #include "verifier/eventlog/eventlog.h"
 #include "verifier/tdx/tdx.h"
 #include "verifier/verifier.h"
-
-
-
-
 
 static void claim_str(const json_t *o, const char *path, const char *want) {
   const char *v = json_string_value(tr_json_path(o, path));
@@ -100,7 +96,8 @@ static ver make(const char *tee, const char *cfg_text) {
 
 static void unmake(ver *v) { v->ops->destroy(v->state); }
 
-static json_t *eval(ver *v, json_t *ev, const uint8_t *rd, size_t rdl, const uint8_t *id, size_t idl, tr_err **err) {
+static json_t *eval(ver *v, json_t *ev, const uint8_t *rd, size_t rdl, const uint8_t *id, size_t idl,
+                    tr_err **err) {
   tr_expected r = {rd != NULL, rd, rdl}, i = {id != NULL, id, idl};
   tr_verified_list l = {0};
   *err = v->ops->evaluate(v->state, ev, &r, &i, &l);
@@ -112,7 +109,8 @@ static json_t *eval(ver *v, json_t *ev, const uint8_t *rd, size_t rdl, const uin
   return c;
 }
 
-static void fails(ver *v, json_t *ev, const uint8_t *rd, size_t rdl, const uint8_t *id, size_t idl, const char *needle) {
+static void fails(ver *v, json_t *ev, const uint8_t *rd, size_t rdl, const uint8_t *id, size_t idl,
+                  const char *needle) {
   tr_err *e = NULL;
   json_t *c = eval(v, ev, rd, rdl, id, idl, &e);
   assert_null(c);
@@ -201,7 +199,8 @@ static void test_verifier_bundle(void **st) {
   json_decref(c);
   json_decref(ev);
   ev = tdx_evidence(QVL "tdx_quote", "vectors/trustee/deps/eventlog/test_data/CCEL_data");
-  fails(&v, ev, NULL, 0, NULL, 0, "Eventlog does not pass measurement replay CC Event Log Measurement Register [index = 1]");
+  fails(&v, ev, NULL, 0, NULL, 0,
+        "Eventlog does not pass measurement replay CC Event Log Measurement Register [index = 1]");
   json_decref(ev);
   /* SGX quote, broken evidence */
   ev = tdx_evidence(QVL "sgx_quote", NULL);
@@ -224,10 +223,11 @@ static void test_verifier_bundle(void **st) {
   /* expired under "reject" */
   char *cfg2 = NULL;
   char *bundle = path_of(QVL "tdx_quote_collateral.json");
-  assert_true(asprintf(&cfg2,
-                       "{\"dcap_verifier\":{\"collateral_service\":\"file:///nonexistent\",\"collateral_bundles\":"
-                       "[\"%s\"],\"verification_time\":\"2026-01-01T00:00:00Z\",\"expired_collateral\":\"reject\"}}",
-                       bundle) > 0);
+  assert_true(
+      asprintf(&cfg2,
+               "{\"dcap_verifier\":{\"collateral_service\":\"file:///nonexistent\",\"collateral_bundles\":"
+               "[\"%s\"],\"verification_time\":\"2026-01-01T00:00:00Z\",\"expired_collateral\":\"reject\"}}",
+               bundle) > 0);
   free(bundle);
   v = make("tdx", cfg2);
   free(cfg2);
@@ -297,7 +297,8 @@ static int count_lines(const char *path) {
   FILE *f = fopen(path, "r");
   int n = 0, ch;
   if (!f) return 0;
-  while ((ch = fgetc(f)) != EOF) n += ch == '\n';
+  while ((ch = fgetc(f)) != EOF)
+    n += ch == '\n';
   fclose(f);
   return n;
 }
@@ -307,10 +308,11 @@ static void test_pcs_server_and_cache(void **st) {
   pcs_server s;
   pcs_start(&s, QVL "tdx_quote_collateral.json", "tdx");
   char *cfg = NULL;
-  assert_true(asprintf(&cfg,
-                       "{\"dcap_verifier\":{\"collateral_service\":\"http://127.0.0.1:%d/sgx/certification/v4/\","
-                       "\"cache_dir\":\"%s/cache\",\"verification_time\":\"%s\",\"tcb_update_type\":\"standard\"}}",
-                       s.port, s.dir, QVL_TIME) > 0);
+  assert_true(
+      asprintf(&cfg,
+               "{\"dcap_verifier\":{\"collateral_service\":\"http://127.0.0.1:%d/sgx/certification/v4/\","
+               "\"cache_dir\":\"%s/cache\",\"verification_time\":\"%s\",\"tcb_update_type\":\"standard\"}}",
+               s.port, s.dir, QVL_TIME) > 0);
   ver v = make("tdx", cfg);
   json_t *ev = tdx_evidence(QVL "tdx_quote", NULL);
   tr_err *e = NULL;
@@ -340,8 +342,10 @@ static void test_pcs_server_and_cache(void **st) {
   snprintf(qcnl, sizeof(qcnl), "%s/sgx_default_qcnl.conf", s.dir);
   FILE *qf = fopen(qcnl, "w");
   assert_non_null(qf);
-  fprintf(qf, "{\n  // PCCS server address\n  \"pccs_url\": \"http://127.0.0.1:%d/sgx/certification/v4/\",\n"
-              "  // To accept insecure HTTPS certificate, set this option to false\n  \"use_secure_cert\": false\n}\n",
+  fprintf(qf,
+          "{\n  // PCCS server address\n  \"pccs_url\": \"http://127.0.0.1:%d/sgx/certification/v4/\",\n"
+          "  // To accept insecure HTTPS certificate, set this option to false\n  \"use_secure_cert\": "
+          "false\n}\n",
           s.port);
   fclose(qf);
   assert_true(asprintf(&qcfg, "{\"dcap_verifier\":{\"qcnl_conf\":\"%s\",\"verification_time\":\"%s\"}}", qcnl,
@@ -378,10 +382,12 @@ static void test_pcs_server_and_cache(void **st) {
   unmake(&v);
   /* a cached entry past its nextUpdate is refreshed; with the service down it is used (stale) */
   free(cfg);
-  assert_true(asprintf(&cfg,
-                       "{\"dcap_verifier\":{\"collateral_service\":\"http://127.0.0.1:%d/\",\"cache_dir\":\"%s/cache\","
-                       "\"verification_time\":\"2025-08-01T00:00:00Z\",\"tcb_update_type\":\"standard\"}}",
-                       s.port, s.dir) > 0);
+  assert_true(
+      asprintf(
+          &cfg,
+          "{\"dcap_verifier\":{\"collateral_service\":\"http://127.0.0.1:%d/\",\"cache_dir\":\"%s/cache\","
+          "\"verification_time\":\"2025-08-01T00:00:00Z\",\"tcb_update_type\":\"standard\"}}",
+          s.port, s.dir) > 0);
   v = make("tdx", cfg);
   c = eval(&v, ev, NULL, 0, NULL, 0, &e);
   assert_null(e);
@@ -409,21 +415,24 @@ static void test_file_bundle(void **st) {
 #define S(k) json_string_value(json_object_get(b, k))
   json_t *doc = json_pack(
       "{s:{s:[{s:s,s:o}],s:{s:s,s:s},s:o,s:{s:s,s:s,s:{s:s,s:s}},s:s}}", "collaterals", "tcbinfos", "fmspc",
-      "B0C06F000000", "tdx_tcbinfo", signed_obj(S("tcb_info"), "tcbInfo", S("tcb_info_signature")), "pckcacrl",
-      "platformCrl", S("pck_crl"), "processorCrl", "00", "tdqeidentity",
+      "B0C06F000000", "tdx_tcbinfo", signed_obj(S("tcb_info"), "tcbInfo", S("tcb_info_signature")),
+      "pckcacrl", "platformCrl", S("pck_crl"), "processorCrl", "00", "tdqeidentity",
       signed_obj(S("qe_identity"), "enclaveIdentity", S("qe_identity_signature")), "certificates",
       "TCB-Info-Issuer-Chain", S("tcb_info_issuer_chain"), "SGX-Enclave-Identity-Issuer-Chain",
-      S("qe_identity_issuer_chain"), "SGX-PCK-Certificate-Issuer-Chain", "PLATFORM", S("pck_crl_issuer_chain"),
-      "PROCESSOR", S("pck_crl_issuer_chain"), "rootcacrl", S("root_ca_crl"));
+      S("qe_identity_issuer_chain"), "SGX-PCK-Certificate-Issuer-Chain", "PLATFORM",
+      S("pck_crl_issuer_chain"), "PROCESSOR", S("pck_crl_issuer_chain"), "rootcacrl", S("root_ca_crl"));
 #undef S
   assert_non_null(doc);
   char dir[] = "/tmp/dcap-file-XXXXXX";
   assert_non_null(mkdtemp(dir));
   char file[128], *cfg = NULL;
   snprintf(file, sizeof(file), "%s/pcs.json", dir);
-  assert_int_equal(json_dump_file(doc, file, JSON_INDENT(2)), 0); /* pretty: re-serialised for the signature */
-  assert_true(asprintf(&cfg, "{\"dcap_verifier\":{\"collateral_service\":\"file://%s\",\"verification_time\":\"%s\"}}",
-                       file, QVL_TIME) > 0);
+  assert_int_equal(json_dump_file(doc, file, JSON_INDENT(2)),
+                   0); /* pretty: re-serialised for the signature */
+  assert_true(
+      asprintf(&cfg,
+               "{\"dcap_verifier\":{\"collateral_service\":\"file://%s\",\"verification_time\":\"%s\"}}",
+               file, QVL_TIME) > 0);
   ver v = make("tdx", cfg);
   json_t *ev = tdx_evidence(QVL "tdx_quote", NULL);
   tr_err *e = NULL;
@@ -452,7 +461,8 @@ static void test_file_bundle(void **st) {
 
 static void test_az_tdx_vtpm_hook(void **st) {
   (void)st;
-  ver v = make("az-tdx-vtpm", "{\"dcap_verifier\":{\"collateral_service\":\"file:///nonexistent/pcs.json\"}}");
+  ver v =
+      make("az-tdx-vtpm", "{\"dcap_verifier\":{\"collateral_service\":\"file:///nonexistent/pcs.json\"}}");
   json_t *ev = readj(TD "az-tdx-vtpm/evidence-v1.json");
   /* every vTPM/HCL check passes, then the TD quote goes to DCAP, whose
    * collateral for FMSPC 00806F050000 is not available here */
@@ -464,9 +474,9 @@ static void test_az_tdx_vtpm_hook(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_claims_golden),        cmocka_unit_test(test_claims_v5),
-      cmocka_unit_test(test_verifier_bundle),      cmocka_unit_test(test_pcs_server_and_cache),
-      cmocka_unit_test(test_file_bundle),          cmocka_unit_test(test_az_tdx_vtpm_hook),
+      cmocka_unit_test(test_claims_golden),   cmocka_unit_test(test_claims_v5),
+      cmocka_unit_test(test_verifier_bundle), cmocka_unit_test(test_pcs_server_and_cache),
+      cmocka_unit_test(test_file_bundle),     cmocka_unit_test(test_az_tdx_vtpm_hook),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

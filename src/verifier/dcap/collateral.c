@@ -72,7 +72,8 @@ tr_err *tr_dcap_collateral_raw_from_json(const json_t *b, tr_dcap_collateral_raw
   sig = NULL;
   if (!e) e = get_str(b, "qe_identity_issuer_chain", &c->qe_identity_issuer_chain);
   if (!e) e = get_str(b, "qe_identity", &c->qe_identity);
-  if (!e && !(e = get_hex(b, "qe_identity_signature", &sig, &n, 64))) memcpy(c->qe_identity_signature, sig, 64);
+  if (!e && !(e = get_hex(b, "qe_identity_signature", &sig, &n, 64)))
+    memcpy(c->qe_identity_signature, sig, 64);
   free(sig);
   if (e) tr_dcap_collateral_raw_clear(c);
   return e;
@@ -107,7 +108,8 @@ json_t *tr_dcap_collateral_raw_to_json(const tr_dcap_collateral_raw *c) {
 /* ---- exact text of a member of Intel's signed documents ------------------------ */
 
 static size_t skip_ws(const char *s, size_t i, size_t n) {
-  while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+  while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+    i++;
   return i;
 }
 
@@ -142,11 +144,13 @@ static size_t skip_value(const char *s, size_t i, size_t n) {
     }
     return 0;
   }
-  while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n') i++;
+  while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n')
+    i++;
   return i;
 }
 
-tr_err *tr_dcap_split_signed(const char *text, size_t len, const char *member, char **inner, uint8_t sig[64]) {
+tr_err *tr_dcap_split_signed(const char *text, size_t len, const char *member, char **inner,
+                             uint8_t sig[64]) {
   *inner = NULL;
   json_t *doc = NULL;
   tr_err *e = tr_json_parse(text, len, &doc);
@@ -240,8 +244,8 @@ bool tr_dcap_revoked(X509_CRL *crl, X509 *cert) {
 
 /* Verifies an issuer chain (PEM, leaf first) to the Intel root; returns the
  * parsed stack. None of its CAs may be on the root CRL. */
-static tr_err *verify_issuer_chain(const char *pem, const char *what, X509_CRL *root_crl, tr_dcap_dates *dates,
-                                   STACK_OF(X509) * *out) {
+static tr_err *verify_issuer_chain(const char *pem, const char *what, X509_CRL *root_crl,
+                                   tr_dcap_dates *dates, STACK_OF(X509) * *out) {
   tr_err *e = NULL;
   const tr_x509_store *st = intel_store(&e);
   if (e) return e;
@@ -253,9 +257,11 @@ static tr_err *verify_issuer_chain(const char *pem, const char *what, X509_CRL *
     return tr_err_new(TR_E_INVALID, "%s issuer chain is empty", what);
   }
   STACK_OF(X509) *rest = sk_X509_new_null();
-  for (int i = 1; rest && i < sk_X509_num(sk); i++) sk_X509_push(rest, sk_X509_value(sk, i));
+  for (int i = 1; rest && i < sk_X509_num(sk); i++)
+    sk_X509_push(rest, sk_X509_value(sk, i));
   tr_x509_verify_opts o = {.check_time = false};
-  e = rest ? tr_x509_verify_chain(st, sk_X509_value(sk, 0), rest, &o) : tr_err_new(TR_E_NOMEM, "out of memory");
+  e = rest ? tr_x509_verify_chain(st, sk_X509_value(sk, 0), rest, &o)
+           : tr_err_new(TR_E_NOMEM, "out of memory");
   sk_X509_free(rest);
   for (int i = 0; !e && i < sk_X509_num(sk); i++) {
     X509 *c = sk_X509_value(sk, i);
@@ -292,9 +298,11 @@ static tr_err *signed_doc(const char *text, const uint8_t sig[64], const char *c
   if (e) return e;
   if (!leaf_cn_is(sk_X509_value(sk, 0), TCB_SIGNER)) {
     tr_x509_stack_free(sk);
-    return tr_err_new(TR_E_VERIFY, "%s issuer chain: the signer is not the Intel SGX TCB Signing certificate", what);
+    return tr_err_new(TR_E_VERIFY, "%s issuer chain: the signer is not the Intel SGX TCB Signing certificate",
+                      what);
   }
-  e = tr_dcap_ecdsa_verify_pkey(X509_get0_pubkey(sk_X509_value(sk, 0)), (const uint8_t *)text, strlen(text), sig);
+  e = tr_dcap_ecdsa_verify_pkey(X509_get0_pubkey(sk_X509_value(sk, 0)), (const uint8_t *)text, strlen(text),
+                                sig);
   tr_x509_stack_free(sk);
   if (e) {
     tr_err_free(e);
@@ -341,10 +349,12 @@ tr_err *tr_dcap_collateral_verify(const tr_dcap_collateral_raw *raw, tr_dcap_col
   if (e) e = tr_err_wrap(e, "root CA CRL");
   if (!e) e = crl_verify(c->root_crl, tr_dcap_intel_root(), "root CA CRL", &c->dates);
   if (!e) tr_dcap_dates_add_cert(&c->dates, tr_dcap_intel_root());
-  if (!e) e = signed_doc(raw->tcb_info, raw->tcb_info_signature, raw->tcb_info_issuer_chain, "TCB info",
-                         c->root_crl, &c->dates, &c->tcb_info);
-  if (!e) e = signed_doc(raw->qe_identity, raw->qe_identity_signature, raw->qe_identity_issuer_chain,
-                         "QE identity", c->root_crl, &c->dates, &c->qe_identity);
+  if (!e)
+    e = signed_doc(raw->tcb_info, raw->tcb_info_signature, raw->tcb_info_issuer_chain, "TCB info",
+                   c->root_crl, &c->dates, &c->tcb_info);
+  if (!e)
+    e = signed_doc(raw->qe_identity, raw->qe_identity_signature, raw->qe_identity_issuer_chain, "QE identity",
+                   c->root_crl, &c->dates, &c->qe_identity);
   STACK_OF(X509) *pk = NULL;
   if (!e) e = verify_issuer_chain(raw->pck_crl_issuer_chain, "PCK CRL", c->root_crl, &c->dates, &pk);
   if (!e) {

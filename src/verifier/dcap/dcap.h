@@ -71,14 +71,14 @@ enum {
 typedef struct {
   const uint8_t *raw;
   size_t len;
-  uint16_t version;      /* 3, 4 or 5 */
-  uint16_t att_key_type; /* 2 = ECDSA-256-with-P-256 */
-  uint32_t tee_type;     /* TR_DCAP_TEE_SGX / TR_DCAP_TEE_TDX */
-  uint16_t body_type;    /* 1 SGX report, 2 TD report 1.0, 3 TD report 1.5 */
+  uint16_t version;       /* 3, 4 or 5 */
+  uint16_t att_key_type;  /* 2 = ECDSA-256-with-P-256 */
+  uint32_t tee_type;      /* TR_DCAP_TEE_SGX / TR_DCAP_TEE_TDX */
+  uint16_t body_type;     /* 1 SGX report, 2 TD report 1.0, 3 TD report 1.5 */
   const uint8_t *v5_size; /* v5: the 4 raw bytes of body_size, else NULL */
   const uint8_t *body;
   size_t body_len;
-  size_t signed_len; /* bytes covered by the quote signature (header + body) */
+  size_t signed_len;        /* bytes covered by the quote signature (header + body) */
   const uint8_t *sig;       /* 64: r || s, big-endian */
   const uint8_t *att_key;   /* 64: x || y */
   const uint8_t *qe_report; /* 384 */
@@ -105,7 +105,7 @@ typedef struct {
   uint8_t fmspc[6];
   uint8_t sgx_type; /* 0 Standard, 1 Scalable, 2 Scalable with Integrity */
   bool is_platform_ca;
-  bool has_platform_instance; /* Platform CA only */
+  bool has_platform_instance;       /* Platform CA only */
   uint8_t platform_instance_id[16]; /* as upstream reports it: byte-reversed */
   bool dynamic_platform, cached_keys, smt_enabled;
 } tr_dcap_platform;

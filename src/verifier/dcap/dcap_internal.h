@@ -42,8 +42,8 @@ tr_err *tr_dcap_sources_add_bundle(tr_dcap_sources *s, const tr_dcap_collateral_
 /* Collateral for (tee, fmspc, PCK CA kind), valid at `at` when possible:
  * memory bundles, then the disk cache (fresh entries), then the network /
  * file:// source; a stale cached entry is the last resort. */
-tr_err *tr_dcap_sources_get(tr_dcap_sources *s, uint32_t tee, const uint8_t fmspc[6], bool platform_ca, int64_t at,
-                            tr_dcap_collateral_raw *out);
+tr_err *tr_dcap_sources_get(tr_dcap_sources *s, uint32_t tee, const uint8_t fmspc[6], bool platform_ca,
+                            int64_t at, tr_dcap_collateral_raw *out);
 const char *tr_dcap_sources_describe(const tr_dcap_sources *s);
 
 #endif

@@ -29,7 +29,8 @@ typedef struct {
 /* Reads one TLV of the expected tag from *d; *v receives the content. */
 static tr_err *der_next(der *d, uint8_t tag, der *v) {
   if (d->n < 2) return tr_err_new(TR_E_INVALID, "SGX extension: truncated DER");
-  if (d->p[0] != tag) return tr_err_new(TR_E_INVALID, "SGX extension: DER tag 0x%02x, expected 0x%02x", d->p[0], tag);
+  if (d->p[0] != tag)
+    return tr_err_new(TR_E_INVALID, "SGX extension: DER tag 0x%02x, expected 0x%02x", d->p[0], tag);
   size_t len, hl = 2;
   uint8_t l0 = d->p[1];
   if (l0 < 0x80) {
@@ -38,7 +39,8 @@ static tr_err *der_next(der *d, uint8_t tag, der *v) {
     size_t nb = l0 & 0x7f;
     if (nb == 0 || nb > 3 || d->n < 2 + nb) return tr_err_new(TR_E_INVALID, "SGX extension: bad DER length");
     len = 0;
-    for (size_t i = 0; i < nb; i++) len = len << 8 | d->p[2 + i];
+    for (size_t i = 0; i < nb; i++)
+      len = len << 8 | d->p[2 + i];
     hl += nb;
   }
   if (d->n - hl < len) return tr_err_new(TR_E_INVALID, "SGX extension: DER element overruns its parent");
@@ -71,10 +73,13 @@ static tr_err *oid_pair(der *seq, int arcs[2], size_t *narcs, uint8_t *vtag, der
 }
 
 static tr_err *der_uint(const der *v, uint32_t max, uint32_t *out) {
-  if (v->n == 0 || v->n > 5 || (v->p[0] & 0x80)) return tr_err_new(TR_E_INVALID, "SGX extension: bad INTEGER");
+  if (v->n == 0 || v->n > 5 || (v->p[0] & 0x80))
+    return tr_err_new(TR_E_INVALID, "SGX extension: bad INTEGER");
   uint64_t x = 0;
-  for (size_t i = 0; i < v->n; i++) x = x << 8 | v->p[i];
-  if (x > max) return tr_err_new(TR_E_INVALID, "SGX extension: INTEGER %llu out of range", (unsigned long long)x);
+  for (size_t i = 0; i < v->n; i++)
+    x = x << 8 | v->p[i];
+  if (x > max)
+    return tr_err_new(TR_E_INVALID, "SGX extension: INTEGER %llu out of range", (unsigned long long)x);
   *out = (uint32_t)x;
   return NULL;
 }
@@ -100,10 +105,12 @@ static tr_err *parse_tcb(der v, tr_dcap_platform *o) {
     seen |= 1u << arcs[1];
     uint32_t x = 0;
     if (arcs[1] <= 16) {
-      if (tag != 0x02 || (e = der_uint(&val, 255, &x))) return e ? e : tr_err_new(TR_E_INVALID, "SGX extension: bad SVN");
+      if (tag != 0x02 || (e = der_uint(&val, 255, &x)))
+        return e ? e : tr_err_new(TR_E_INVALID, "SGX extension: bad SVN");
       o->comps[arcs[1] - 1] = (uint8_t)x;
     } else if (arcs[1] == 17) {
-      if (tag != 0x02 || (e = der_uint(&val, 65535, &x))) return e ? e : tr_err_new(TR_E_INVALID, "SGX extension: bad PCESVN");
+      if (tag != 0x02 || (e = der_uint(&val, 65535, &x)))
+        return e ? e : tr_err_new(TR_E_INVALID, "SGX extension: bad PCESVN");
       o->pcesvn = (uint16_t)x;
     } else if ((e = octets(&val, tag, o->cpusvn, 16, "CPUSVN"))) {
       return e;
@@ -122,13 +129,17 @@ static tr_err *parse_config(der v, tr_dcap_platform *o) {
     der val;
     tr_err *e = oid_pair(&v, arcs, &na, &tag, &val);
     if (e) return e;
-    if (na != 2 || arcs[0] != 7 || arcs[1] < 1 || arcs[1] > 3 || (seen >> arcs[1] & 1) || tag != 0x01 || val.n != 1)
+    if (na != 2 || arcs[0] != 7 || arcs[1] < 1 || arcs[1] > 3 || (seen >> arcs[1] & 1) || tag != 0x01 ||
+        val.n != 1)
       return tr_err_new(TR_E_INVALID, "SGX extension: unexpected configuration element");
     seen |= 1u << arcs[1];
     bool b = val.p[0] != 0;
-    if (arcs[1] == 1) o->dynamic_platform = b;
-    else if (arcs[1] == 2) o->cached_keys = b;
-    else o->smt_enabled = b;
+    if (arcs[1] == 1)
+      o->dynamic_platform = b;
+    else if (arcs[1] == 2)
+      o->cached_keys = b;
+    else
+      o->smt_enabled = b;
   }
   if (seen != 0xe) return tr_err_new(TR_E_INVALID, "SGX extension: incomplete configuration");
   return NULL;
@@ -154,24 +165,29 @@ tr_err *tr_dcap_pck_ext_parse(const uint8_t *buf, size_t len, bool is_platform_c
     seen |= 1u << arcs[0];
     switch (arcs[0]) {
     case 1: e = octets(&val, tag, o->ppid, 16, "PPID"); break;
-    case 2: e = tag == 0x30 ? parse_tcb(val, o) : tr_err_new(TR_E_INVALID, "SGX extension: TCB is not a SEQUENCE"); break;
+    case 2:
+      e = tag == 0x30 ? parse_tcb(val, o) : tr_err_new(TR_E_INVALID, "SGX extension: TCB is not a SEQUENCE");
+      break;
     case 3: e = octets(&val, tag, o->pceid, 2, "PCE-ID"); break;
     case 4: e = octets(&val, tag, o->fmspc, 6, "FMSPC"); break;
     case 5: {
       uint32_t t = 0;
-      e = tag == 0x0a ? der_uint(&val, 2, &t) : tr_err_new(TR_E_INVALID, "SGX extension: SGX type is not ENUMERATED");
+      e = tag == 0x0a ? der_uint(&val, 2, &t)
+                      : tr_err_new(TR_E_INVALID, "SGX extension: SGX type is not ENUMERATED");
       if (!e) o->sgx_type = (uint8_t)t;
       break;
     }
     case 6: {
       uint8_t raw[16];
       e = octets(&val, tag, raw, 16, "PlatformInstanceID");
-      for (int i = 0; i < 16; i++) o->platform_instance_id[i] = raw[15 - i];
+      for (int i = 0; i < 16; i++)
+        o->platform_instance_id[i] = raw[15 - i];
       o->has_platform_instance = true;
       break;
     }
     case 7:
-      e = tag == 0x30 ? parse_config(val, o) : tr_err_new(TR_E_INVALID, "SGX extension: Configuration is not a SEQUENCE");
+      e = tag == 0x30 ? parse_config(val, o)
+                      : tr_err_new(TR_E_INVALID, "SGX extension: Configuration is not a SEQUENCE");
       has_config = true;
       break;
     }
@@ -181,18 +197,21 @@ tr_err *tr_dcap_pck_ext_parse(const uint8_t *buf, size_t len, bool is_platform_c
   if (is_platform_ca && (!o->has_platform_instance || !has_config))
     return tr_err_new(TR_E_INVALID, "Platform PCK cert is missing platform_instance or configuration");
   if (!is_platform_ca && (o->has_platform_instance || has_config))
-    return tr_err_new(TR_E_INVALID, "Processor CA cert unexpectedly contains platform_instance or configuration");
+    return tr_err_new(TR_E_INVALID,
+                      "Processor CA cert unexpectedly contains platform_instance or configuration");
   return NULL;
 }
 
-tr_err *tr_dcap_platform_from_chain(const uint8_t *pem, size_t len, tr_dcap_platform *out, STACK_OF(X509) * *certs) {
+tr_err *tr_dcap_platform_from_chain(const uint8_t *pem, size_t len, tr_dcap_platform *out,
+                                    STACK_OF(X509) * *certs) {
   STACK_OF(X509) *sk = NULL;
   tr_err *e = tr_x509_parse_bundle(pem, len, &sk);
   if (e) return tr_err_wrap(e, "failed to parse PCK PEM certificate chain");
   if (sk_X509_num(sk) != 3) {
-    e = tr_err_new(TR_E_INVALID,
-                   "PCK cert chain must contain exactly 3 certificates (leaf, intermediate CA, root CA), got %d",
-                   sk_X509_num(sk));
+    e = tr_err_new(
+        TR_E_INVALID,
+        "PCK cert chain must contain exactly 3 certificates (leaf, intermediate CA, root CA), got %d",
+        sk_X509_num(sk));
     tr_x509_stack_free(sk);
     return e;
   }

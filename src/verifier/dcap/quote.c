@@ -49,7 +49,8 @@ static tr_err *parse_qe_cert_data(const uint8_t *p, size_t n, tr_dcap_quote *q) 
   q->pck_chain = p + off;
   q->pck_chain_len = size;
   /* Trailing NULs after the PEM are common; strip them. */
-  while (q->pck_chain_len && q->pck_chain[q->pck_chain_len - 1] == 0) q->pck_chain_len--;
+  while (q->pck_chain_len && q->pck_chain[q->pck_chain_len - 1] == 0)
+    q->pck_chain_len--;
   return NULL;
 }
 
@@ -57,7 +58,8 @@ tr_err *tr_dcap_quote_parse(const uint8_t *d, size_t n, tr_dcap_quote *q) {
   memset(q, 0, sizeof(*q));
   q->raw = d;
   q->len = n;
-  if (!d || n < TR_DCAP_HEADER_LEN) return tr_err_new(TR_E_INVALID, "quote: %zu bytes is shorter than its header", n);
+  if (!d || n < TR_DCAP_HEADER_LEN)
+    return tr_err_new(TR_E_INVALID, "quote: %zu bytes is shorter than its header", n);
   q->version = le16(d);
   q->att_key_type = le16(d + 2);
   q->tee_type = le32(d + 4);
@@ -85,13 +87,15 @@ tr_err *tr_dcap_quote_parse(const uint8_t *d, size_t n, tr_dcap_quote *q) {
     else if (q->body_type == 3 && size == TR_DCAP_TD15_LEN)
       q->body_len = TR_DCAP_TD15_LEN;
     else
-      return tr_err_new(TR_E_INVALID, "quote v5: body type %u with size %u is not a TD report (2/584 or 3/648)",
+      return tr_err_new(TR_E_INVALID,
+                        "quote v5: body type %u with size %u is not a TD report (2/584 or 3/648)",
                         q->body_type, size);
   } else {
     return tr_err_new(TR_E_UNSUPPORTED, "quote version %u is not supported (expected 3, 4 or 5)", q->version);
   }
   if (q->att_key_type != 2)
-    return tr_err_new(TR_E_UNSUPPORTED, "quote: attestation key type %u is not supported (expected 2: ECDSA P-256)",
+    return tr_err_new(TR_E_UNSUPPORTED,
+                      "quote: attestation key type %u is not supported (expected 2: ECDSA P-256)",
                       q->att_key_type);
   if (n - off < q->body_len + 4) return tr_err_new(TR_E_INVALID, "quote: report body truncated");
   q->body = d + off;
@@ -99,7 +103,8 @@ tr_err *tr_dcap_quote_parse(const uint8_t *d, size_t n, tr_dcap_quote *q) {
   q->signed_len = off;
   uint32_t sig_len = le32(d + off);
   off += 4;
-  if (n - off < sig_len) return tr_err_new(TR_E_INVALID, "quote: signature data (%u bytes) truncated", sig_len);
+  if (n - off < sig_len)
+    return tr_err_new(TR_E_INVALID, "quote: signature data (%u bytes) truncated", sig_len);
   const uint8_t *s = d + off;
   size_t sn = sig_len;
   if (sn < 128) return tr_err_new(TR_E_INVALID, "quote: signature data too short");
@@ -154,7 +159,8 @@ tr_err *tr_dcap_ecdsa_verify_pkey(EVP_PKEY *pk, const uint8_t *msg, size_t len, 
   der[0] = 0x30;
   der[1] = (uint8_t)l;
   unsigned int dl = 0;
-  if (EVP_Digest(msg, len, dg, &dl, tr_dcap_sha256(), NULL) != 1) return tr_err_new(TR_E_CRYPTO, "SHA-256 failed");
+  if (EVP_Digest(msg, len, dg, &dl, tr_dcap_sha256(), NULL) != 1)
+    return tr_err_new(TR_E_CRYPTO, "SHA-256 failed");
   EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
   if (!ctx) return tr_err_new(TR_E_NOMEM, "out of memory");
   int ok = EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_verify(ctx, der, l + 2, dg, sizeof(dg)) == 1;

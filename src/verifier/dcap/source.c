@@ -68,7 +68,8 @@ static tr_err *qcnl_url(const char *path, char **url) {
     char *nl = strchr(line, '\n');
     size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
     const char *p = line;
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+      p++;
     if (!(p[0] == '/' && p[1] == '/')) tr_buf_append(&b, line, len);
     line = nl ? nl + 1 : NULL;
   }
@@ -95,10 +96,11 @@ static tr_err *set_service(tr_dcap_sources *s, const char *url) {
   }
   const char *sep = strstr(url, "://");
   if (!sep || (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0))
-    return tr_err_new(TR_E_INVALID, "dcap_verifier.collateral_service: \"%s\" is not an http(s):// or file:// URL",
-                      url);
+    return tr_err_new(TR_E_INVALID,
+                      "dcap_verifier.collateral_service: \"%s\" is not an http(s):// or file:// URL", url);
   const char *host = sep + 3, *end = host + strcspn(host, "/?#");
-  if (end == host) return tr_err_new(TR_E_INVALID, "dcap_verifier.collateral_service: \"%s\" has no host", url);
+  if (end == host)
+    return tr_err_new(TR_E_INVALID, "dcap_verifier.collateral_service: \"%s\" has no host", url);
   /* As upstream: the path is dropped, endpoints are built from the root. */
   if (asprintf(&s->base, "%.*s/", (int)(end - url), url) < 0) return tr_err_new(TR_E_NOMEM, "out of memory");
   size_t hl = (size_t)(end - host);
@@ -130,7 +132,8 @@ tr_err *tr_dcap_sources_new(const json_t *cfg, tr_dcap_sources **out) {
   }
   if (!e && update) {
     if (strcmp(update, "early") != 0 && strcmp(update, "standard") != 0)
-      e = tr_err_new(TR_E_INVALID, "dcap_verifier.tcb_update_type: \"%s\" (expected \"early\" or \"standard\")", update);
+      e = tr_err_new(TR_E_INVALID,
+                     "dcap_verifier.tcb_update_type: \"%s\" (expected \"early\" or \"standard\")", update);
     else
       snprintf(s->update, sizeof(s->update), "%s", update);
   }
@@ -155,7 +158,8 @@ tr_err *tr_dcap_sources_new(const json_t *cfg, tr_dcap_sources **out) {
 void tr_dcap_sources_free(tr_dcap_sources *s) {
   if (!s) return;
   if (s->kind == SRC_HTTP) curl_global_cleanup();
-  for (size_t i = 0; i < s->nmem; i++) tr_dcap_collateral_raw_clear(&s->mem[i].raw);
+  for (size_t i = 0; i < s->nmem; i++)
+    tr_dcap_collateral_raw_clear(&s->mem[i].raw);
   free(s->mem);
   free(s->base);
   free(s->file);
@@ -253,9 +257,9 @@ static int64_t raw_next_update(const tr_dcap_collateral_raw *r) {
 
 static char *cache_path(const tr_dcap_sources *s, uint32_t tee, const uint8_t fmspc[6], bool platform) {
   char *p = NULL;
-  if (asprintf(&p, "%s/%s-%02X%02X%02X%02X%02X%02X-%s-%s.json", s->cache_dir, tee == TR_DCAP_TEE_TDX ? "tdx" : "sgx",
-               fmspc[0], fmspc[1], fmspc[2], fmspc[3], fmspc[4], fmspc[5], platform ? "platform" : "processor",
-               s->update) < 0)
+  if (asprintf(&p, "%s/%s-%02X%02X%02X%02X%02X%02X-%s-%s.json", s->cache_dir,
+               tee == TR_DCAP_TEE_TDX ? "tdx" : "sgx", fmspc[0], fmspc[1], fmspc[2], fmspc[3], fmspc[4],
+               fmspc[5], platform ? "platform" : "processor", s->update) < 0)
     return NULL;
   return p;
 }
@@ -307,8 +311,10 @@ static size_t on_header(char *p, size_t sz, size_t n, void *u) {
   if (wl && len > wl + 1 && strncasecmp(p, r->want, wl) == 0 && p[wl] == ':') {
     const char *v = p + wl + 1;
     size_t vl = len - wl - 1;
-    while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
+    while (vl && (*v == ' ' || *v == '\t'))
+      v++, vl--;
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+      vl--;
     free(r->header);
     r->header = strndup(v, vl);
   }
@@ -405,7 +411,8 @@ static tr_err *crl_der(const tr_buf *b, uint8_t **out, size_t *len) {
     return *out ? NULL : tr_err_new(TR_E_NOMEM, "out of memory");
   }
   size_t n = b->len;
-  while (n && (b->data[n - 1] == '\n' || b->data[n - 1] == '\r')) n--;
+  while (n && (b->data[n - 1] == '\n' || b->data[n - 1] == '\r'))
+    n--;
   return tr_hex_decode((const char *)b->data, n, out, len);
 }
 
@@ -440,10 +447,11 @@ static tr_err *fetch_http(const tr_dcap_sources *s, uint32_t tee, const uint8_t 
   http_resp r;
   tr_err *e;
   memset(o, 0, sizeof(*o));
-  snprintf(url, sizeof(url), "%s%s/certification/v4/tcb?fmspc=%02X%02X%02X%02X%02X%02X&update=%s", s->base, t, f[0],
-           f[1], f[2], f[3], f[4], f[5], s->update);
+  snprintf(url, sizeof(url), "%s%s/certification/v4/tcb?fmspc=%02X%02X%02X%02X%02X%02X&update=%s", s->base, t,
+           f[0], f[1], f[2], f[3], f[4], f[5], s->update);
   if ((e = http_get(s, url, "TCB-Info-Issuer-Chain", &r))) return tr_err_wrap(e, "failed to fetch TcbInfo");
-  e = tr_dcap_split_signed((const char *)r.body.data, r.body.len, "tcbInfo", &o->tcb_info, o->tcb_info_signature);
+  e = tr_dcap_split_signed((const char *)r.body.data, r.body.len, "tcbInfo", &o->tcb_info,
+                           o->tcb_info_signature);
   o->tcb_info_issuer_chain = url_decode(r.header);
   tr_buf_free(&r.body);
   free(r.header);
@@ -547,11 +555,13 @@ static tr_err *fetch_file(const tr_dcap_sources *s, uint32_t tee, const uint8_t 
   const char *k = tdx ? "tdx_tcbinfo" : "sgx_tcbinfo";
   char kearly[32];
   snprintf(kearly, sizeof(kearly), "%s_early", k);
-  json_t *ti = entry ? (early && json_object_get(entry, kearly) ? json_object_get(entry, kearly) : json_object_get(entry, k))
+  json_t *ti = entry ? (early && json_object_get(entry, kearly) ? json_object_get(entry, kearly)
+                                                                : json_object_get(entry, k))
                      : NULL;
   const char *qk = tdx ? "tdqeidentity" : "qeidentity";
   snprintf(kearly, sizeof(kearly), "%s_early", qk);
-  json_t *qe = early && json_object_get(col, kearly) ? json_object_get(col, kearly) : json_object_get(col, qk);
+  json_t *qe =
+      early && json_object_get(col, kearly) ? json_object_get(col, kearly) : json_object_get(col, qk);
   if (!json_is_object(ti) || !json_is_object(qe)) {
     e = tr_err_new(TR_E_NOTFOUND, "collateral not available from %s (%s TCB info for FMSPC %s / QE identity)",
                    s->desc, tdx ? "TDX" : "SGX", want);
@@ -562,16 +572,21 @@ static tr_err *fetch_file(const tr_dcap_sources *s, uint32_t tee, const uint8_t 
   if (!e) e = chain_field(certs, "TCB-Info-Issuer-Chain", &o->tcb_info_issuer_chain);
   if (!e) e = chain_field(certs, "SGX-Enclave-Identity-Issuer-Chain", &o->qe_identity_issuer_chain);
   if (!e)
-    e = chain_field(certs, platform ? "SGX-PCK-Certificate-Issuer-Chain.PLATFORM" : "SGX-PCK-Certificate-Issuer-Chain.PROCESSOR",
+    e = chain_field(certs,
+                    platform ? "SGX-PCK-Certificate-Issuer-Chain.PLATFORM"
+                             : "SGX-PCK-Certificate-Issuer-Chain.PROCESSOR",
                     &o->pck_crl_issuer_chain);
-  if (!e) e = hex_field_dup(crls, "collaterals.pckcacrl", platform ? "platformCrl" : "processorCrl", &o->pck_crl, &o->pck_crl_len);
+  if (!e)
+    e = hex_field_dup(crls, "collaterals.pckcacrl", platform ? "platformCrl" : "processorCrl", &o->pck_crl,
+                      &o->pck_crl_len);
   if (!e) e = hex_field_dup(col, "collaterals", "rootcacrl", &o->root_ca_crl, &o->root_ca_crl_len);
   if (!e) {
     const char *cdp = NULL;
     char *want_cdp = NULL;
     e = tr_json_opt_string(col, "collaterals", "rootcacrl_cdp", &cdp);
     if (!e && cdp && !root_cdp(o->qe_identity_issuer_chain, &want_cdp) && strcmp(cdp, want_cdp) != 0)
-      e = tr_err_new(TR_E_INVALID, "%s: rootcacrl_cdp %s differs from the root CA's %s", s->desc, cdp, want_cdp);
+      e = tr_err_new(TR_E_INVALID, "%s: rootcacrl_cdp %s differs from the root CA's %s", s->desc, cdp,
+                     want_cdp);
     free(want_cdp);
   }
 done:
@@ -582,8 +597,8 @@ done:
 
 /* ---- lookup --------------------------------------------------------------------- */
 
-tr_err *tr_dcap_sources_get(tr_dcap_sources *s, uint32_t tee, const uint8_t fmspc[6], bool platform_ca, int64_t at,
-                            tr_dcap_collateral_raw *out) {
+tr_err *tr_dcap_sources_get(tr_dcap_sources *s, uint32_t tee, const uint8_t fmspc[6], bool platform_ca,
+                            int64_t at, tr_dcap_collateral_raw *out) {
   tr_err *e = NULL;
   pthread_mutex_lock(&s->mu);
   for (size_t i = 0; i < s->nmem; i++) {
@@ -610,10 +625,12 @@ tr_err *tr_dcap_sources_get(tr_dcap_sources *s, uint32_t tee, const uint8_t fmsp
     }
     tr_err_free(ce);
   }
-  e = s->kind == SRC_HTTP ? fetch_http(s, tee, fmspc, platform_ca, out) : fetch_file(s, tee, fmspc, platform_ca, out);
+  e = s->kind == SRC_HTTP ? fetch_http(s, tee, fmspc, platform_ca, out)
+                          : fetch_file(s, tee, fmspc, platform_ca, out);
   if (!e && path) store_cache(s, path, out);
   if (e && have_stale) {
-    TR_WARN("dcap", "collateral service failed (%s); using the stale cached collateral %s", tr_err_msg(e), path);
+    TR_WARN("dcap", "collateral service failed (%s); using the stale cached collateral %s", tr_err_msg(e),
+            path);
     tr_err_free(e);
     e = NULL;
     *out = stale;

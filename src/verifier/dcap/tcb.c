@@ -35,8 +35,14 @@
 #include "verifier/dcap/dcap.h"
 
 static const char *const STATUS_NAMES[] = {
-    "UpToDate",   "SWHardeningNeeded",            "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-    "OutOfDate",  "OutOfDateConfigurationNeeded", "TDRelaunchAdvised",   "TDRelaunchAdvisedConfigurationNeeded",
+    "UpToDate",
+    "SWHardeningNeeded",
+    "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate",
+    "OutOfDateConfigurationNeeded",
+    "TDRelaunchAdvised",
+    "TDRelaunchAdvisedConfigurationNeeded",
     "Revoked",
 };
 
@@ -65,7 +71,8 @@ static tr_err *hex_field(const json_t *o, const char *label, const char *key, ui
   uint8_t *raw = NULL;
   size_t len = 0;
   e = tr_hex_decode(s, strlen(s), &raw, &len);
-  if (!e && len != n) e = tr_err_new(TR_E_INVALID, "field `%s.%s`: %zu bytes, expected %zu", label, key, len, n);
+  if (!e && len != n)
+    e = tr_err_new(TR_E_INVALID, "field `%s.%s`: %zu bytes, expected %zu", label, key, len, n);
   if (!e) memcpy(out, raw, n);
   free(raw);
   return e;
@@ -133,8 +140,8 @@ static tr_err *comp_svn(const json_t *tcb, const char *arr, int i, int64_t *out)
   return tr_json_get_int(tcb, "tcbLevels.tcb", key, out);
 }
 
-static tr_err *platform_level(const json_t *tcb_info, bool tdx, const tr_dcap_platform *p, const uint8_t *tee_svn,
-                              level *out, bool *found) {
+static tr_err *platform_level(const json_t *tcb_info, bool tdx, const tr_dcap_platform *p,
+                              const uint8_t *tee_svn, level *out, bool *found) {
   json_t *levels;
   tr_err *e = tr_json_get_array(tcb_info, "tcbInfo", "tcbLevels", &levels);
   if (e) return e;
@@ -190,8 +197,8 @@ static void add_advisories(json_t *out, const json_t *list) {
 }
 
 /* The TDX module identity check and level. has=false for module version 0. */
-static tr_err *module_level(const json_t *tcb_info, const uint8_t *body, const uint8_t *tee_svn, tr_tcb_result *r,
-                            level *out, bool *has) {
+static tr_err *module_level(const json_t *tcb_info, const uint8_t *body, const uint8_t *tee_svn,
+                            tr_tcb_result *r, level *out, bool *has) {
   *has = false;
   uint8_t mrsigner[48], attrs[8], mask[8];
   const uint8_t *seam_attrs = body + TR_TD_SEAM_ATTRIBUTES;
@@ -244,7 +251,8 @@ static tr_err *evaluate_once(const json_t *tcb_info, const tr_dcap_quote *q, con
   level plat, mod;
   tr_err *e = platform_level(tcb_info, tdx, p, tee_svn, &plat, &found);
   if (e) return e;
-  if (!found) return tr_err_new(TR_E_VERIFY, "TCB not supported: no TCB level of the tcbInfo matches the platform");
+  if (!found)
+    return tr_err_new(TR_E_VERIFY, "TCB not supported: no TCB level of the tcbInfo matches the platform");
   bool has_mod = false;
   if (tdx && (e = module_level(tcb_info, q->body, tee_svn, r, &mod, &has_mod))) return e;
   r->platform = plat.status;
@@ -263,8 +271,8 @@ static tr_err *evaluate_once(const json_t *tcb_info, const tr_dcap_quote *q, con
   return NULL;
 }
 
-tr_err *tr_tcb_evaluate(const json_t *tcb_info, const json_t *qe_id, const tr_dcap_quote *q, const tr_dcap_platform *p,
-                        tr_tcb_result *r) {
+tr_err *tr_tcb_evaluate(const json_t *tcb_info, const json_t *qe_id, const tr_dcap_quote *q,
+                        const tr_dcap_platform *p, tr_tcb_result *r) {
   memset(r, 0, sizeof(*r));
   bool tdx = q->tee_type == TR_DCAP_TEE_TDX;
   /* 1. collateral kind and platform identity */
@@ -275,10 +283,13 @@ tr_err *tr_tcb_evaluate(const json_t *tcb_info, const json_t *qe_id, const tr_dc
     return tr_err_new(TR_E_VERIFY, "tcbInfo id \"%s\" does not match the quote's TEE (%s)", id ? id : "",
                       tdx ? "TDX" : "SGX");
   uint8_t fmspc[6], pceid[2];
-  if ((e = hex_field(tcb_info, "tcbInfo", "fmspc", fmspc, 6)) || (e = hex_field(tcb_info, "tcbInfo", "pceId", pceid, 2)))
+  if ((e = hex_field(tcb_info, "tcbInfo", "fmspc", fmspc, 6)) ||
+      (e = hex_field(tcb_info, "tcbInfo", "pceId", pceid, 2)))
     return e;
-  if (memcmp(fmspc, p->fmspc, 6) != 0) return tr_err_new(TR_E_VERIFY, "tcbInfo FMSPC does not match the PCK certificate");
-  if (memcmp(pceid, p->pceid, 2) != 0) return tr_err_new(TR_E_VERIFY, "tcbInfo PCE ID does not match the PCK certificate");
+  if (memcmp(fmspc, p->fmspc, 6) != 0)
+    return tr_err_new(TR_E_VERIFY, "tcbInfo FMSPC does not match the PCK certificate");
+  if (memcmp(pceid, p->pceid, 2) != 0)
+    return tr_err_new(TR_E_VERIFY, "tcbInfo PCE ID does not match the PCK certificate");
   /* 2. QE identity */
   const char *qid;
   if ((e = tr_json_get_string(qe_id, "enclaveIdentity", "id", &qid))) return e;
@@ -298,13 +309,15 @@ tr_err *tr_tcb_evaluate(const json_t *tcb_info, const json_t *qe_id, const tr_dc
   /* miscselect: hex is the big-endian u32, the report holds it little-endian. */
   uint8_t rep_misc[4] = {rep[TR_SGX_MISCSELECT + 3], rep[TR_SGX_MISCSELECT + 2], rep[TR_SGX_MISCSELECT + 1],
                          rep[TR_SGX_MISCSELECT]};
-  if (!masked_eq(rep_misc, misc, misc_mask, 4)) return tr_err_new(TR_E_VERIFY, "QE report MISCSELECT does not match the QE identity");
+  if (!masked_eq(rep_misc, misc, misc_mask, 4))
+    return tr_err_new(TR_E_VERIFY, "QE report MISCSELECT does not match the QE identity");
   if (!masked_eq(rep + TR_SGX_ATTRIBUTES, attr, attr_mask, 16))
     return tr_err_new(TR_E_VERIFY, "QE report attributes do not match the QE identity");
   if (memcmp(rep + TR_SGX_MRSIGNER, signer, 32) != 0)
     return tr_err_new(TR_E_VERIFY, "QE report MRSIGNER does not match the QE identity");
   unsigned rep_prod = rep[TR_SGX_ISVPRODID] | rep[TR_SGX_ISVPRODID + 1] << 8;
-  if ((int64_t)rep_prod != prodid) return tr_err_new(TR_E_VERIFY, "QE report ISVPRODID does not match the QE identity");
+  if ((int64_t)rep_prod != prodid)
+    return tr_err_new(TR_E_VERIFY, "QE report ISVPRODID does not match the QE identity");
   level qe;
   unsigned qe_svn = rep[TR_SGX_ISVSVN] | rep[TR_SGX_ISVSVN + 1] << 8;
   if ((e = isvsvn_level(qe_id, "enclaveIdentity", qe_svn, &qe))) return e;
@@ -325,8 +338,8 @@ tr_err *tr_tcb_evaluate(const json_t *tcb_info, const json_t *qe_id, const tr_dc
     if (e) return tr_err_wrap(e, "current TCB (TEE_TCB_SVN2)");
     tr_tcb_status l = r->status, c = r->status_current;
     bool launch_ood = l == TR_TCB_OUT_OF_DATE || l == TR_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED;
-    bool cur_ok = c == TR_TCB_UP_TO_DATE || c == TR_TCB_SW_HARDENING_NEEDED || c == TR_TCB_CONFIGURATION_NEEDED ||
-                  c == TR_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED;
+    bool cur_ok = c == TR_TCB_UP_TO_DATE || c == TR_TCB_SW_HARDENING_NEEDED ||
+                  c == TR_TCB_CONFIGURATION_NEEDED || c == TR_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED;
     if (launch_ood && cur_ok) {
       bool cfg = l == TR_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED || c == TR_TCB_CONFIGURATION_NEEDED ||
                  c == TR_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED;

@@ -89,8 +89,10 @@ struct tr_dcap {
 tr_err *tr_dcap_new(const json_t *verifier_config, tr_dcap **out) {
   *out = NULL;
   const json_t *cfg = verifier_config ? json_object_get(verifier_config, "dcap_verifier") : NULL;
-  if (cfg && !json_is_object(cfg)) return tr_err_new(TR_E_INVALID, "verifier_config.dcap_verifier: expected an object");
-  if (!tr_dcap_intel_store()) return tr_err_new(TR_E_INTERNAL, "Intel SGX Root CA: the embedded certificate does not load");
+  if (cfg && !json_is_object(cfg))
+    return tr_err_new(TR_E_INVALID, "verifier_config.dcap_verifier: expected an object");
+  if (!tr_dcap_intel_store())
+    return tr_err_new(TR_E_INTERNAL, "Intel SGX Root CA: the embedded certificate does not load");
   tr_dcap *d = calloc(1, sizeof(*d));
   if (!d) return tr_err_new(TR_E_NOMEM, "out of memory");
   pthread_rwlock_init(&d->lock, NULL);
@@ -114,8 +116,8 @@ tr_err *tr_dcap_new(const json_t *verifier_config, tr_dcap **out) {
     else if (strcmp(policy, "reject") == 0)
       d->accept_expired = false;
     else
-      e = tr_err_new(TR_E_INVALID, "dcap_verifier.expired_collateral: \"%s\" (expected \"accept\" or \"reject\")",
-                     policy);
+      e = tr_err_new(TR_E_INVALID,
+                     "dcap_verifier.expired_collateral: \"%s\" (expected \"accept\" or \"reject\")", policy);
   }
   size_t i;
   json_t *b;
@@ -149,8 +151,10 @@ tr_err *tr_dcap_new(const json_t *verifier_config, tr_dcap **out) {
 void tr_dcap_free(tr_dcap *d) {
   if (!d) return;
   tr_dcap_sources_free(d->src);
-  for (size_t i = 0; i < d->ncols; i++) tr_dcap_collateral_free(d->cols[i].col);
-  for (size_t i = 0; i < d->nretired; i++) tr_dcap_collateral_free(d->retired[i]);
+  for (size_t i = 0; i < d->ncols; i++)
+    tr_dcap_collateral_free(d->cols[i].col);
+  for (size_t i = 0; i < d->nretired; i++)
+    tr_dcap_collateral_free(d->retired[i]);
   for (size_t i = 0; i < d->nchains; i++) {
     X509_free(d->chains[i].leaf);
     X509_free(d->chains[i].inter);
@@ -323,12 +327,14 @@ static bool col_fresh(const tr_dcap_collateral *c, int64_t at) {
   return ee > at && li <= at;
 }
 
-static tr_err *col_insert(tr_dcap *d, uint32_t tee, const uint8_t fmspc[6], bool platform, tr_dcap_collateral *c) {
+static tr_err *col_insert(tr_dcap *d, uint32_t tee, const uint8_t fmspc[6], bool platform,
+                          tr_dcap_collateral *c) {
   tr_err *e = NULL;
   pthread_rwlock_wrlock(&d->lock);
   size_t i;
   for (i = 0; i < d->ncols; i++)
-    if (d->cols[i].tee == tee && d->cols[i].platform == platform && memcmp(d->cols[i].fmspc, fmspc, 6) == 0) break;
+    if (d->cols[i].tee == tee && d->cols[i].platform == platform && memcmp(d->cols[i].fmspc, fmspc, 6) == 0)
+      break;
   if (i < d->ncols) {
     tr_dcap_collateral **r = realloc(d->retired, (d->nretired + 1) * sizeof(*r));
     if (r) {
@@ -399,7 +405,8 @@ static tr_err *collateral_for(tr_dcap *d, uint32_t tee, const tr_dcap_platform *
 
 /* `remember`: the collateral is cached (lives until tr_dcap_free), so the
  * result may be remembered by its address. */
-static tr_err *check_revocation(tr_dcap *d, const chain_entry *ch, const tr_dcap_collateral *col, bool remember) {
+static tr_err *check_revocation(tr_dcap *d, const chain_entry *ch, const tr_dcap_collateral *col,
+                                bool remember) {
   if (remember && ch->crl_checked == col) return NULL;
   X509_CRL *pck_crl = tr_dcap_collateral_pck_crl(col), *root_crl = tr_dcap_collateral_root_crl(col);
   if (X509_NAME_cmp(X509_CRL_get_issuer(pck_crl), X509_get_subject_name(ch->inter)) != 0)
@@ -408,15 +415,16 @@ static tr_err *check_revocation(tr_dcap *d, const chain_entry *ch, const tr_dcap
     ERR_clear_error();
     return tr_err_new(TR_E_VERIFY, "PCK CRL signature does not verify with the quote's PCK CA");
   }
-  if (tr_dcap_revoked(pck_crl, ch->leaf)) return tr_err_new(TR_E_VERIFY, "PCK certificate is revoked (PCK CRL)");
+  if (tr_dcap_revoked(pck_crl, ch->leaf))
+    return tr_err_new(TR_E_VERIFY, "PCK certificate is revoked (PCK CRL)");
   if (tr_dcap_revoked(root_crl, ch->inter))
     return tr_err_new(TR_E_VERIFY, "PCK CA certificate is revoked (root CA CRL)");
   if (remember) chain_mark_checked(d, ch->key, col);
   return NULL;
 }
 
-static tr_err *sha256_parts(uint8_t out[32], const void *a, size_t al, const void *b, size_t bl, const void *c,
-                           size_t cl, const void *d4, size_t dl) {
+static tr_err *sha256_parts(uint8_t out[32], const void *a, size_t al, const void *b, size_t bl,
+                            const void *c, size_t cl, const void *d4, size_t dl) {
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   unsigned int hl = 0;
   bool ok = ctx && EVP_DigestInit_ex(ctx, tr_dcap_sha256(), NULL) == 1 && EVP_DigestUpdate(ctx, a, al) == 1 &&
@@ -449,8 +457,9 @@ static tr_err *check_signatures(const tr_dcap_quote *q, X509 *leaf, chain_entry 
     static const uint8_t zero[32];
     const uint8_t *rd = q->qe_report + TR_SGX_REPORTDATA;
     if (memcmp(rd, h, 32) != 0 || memcmp(rd + 32, zero, 32) != 0)
-      return tr_err_new(TR_E_VERIFY,
-                        "QE report data does not bind the attestation key (SHA-256(key || QE auth data) mismatch)");
+      return tr_err_new(
+          TR_E_VERIFY,
+          "QE report data does not bind the attestation key (SHA-256(key || QE auth data) mismatch)");
   }
   EVP_PKEY *ak = known ? ch->ak : NULL;
   bool own = false;
@@ -488,14 +497,17 @@ int tr_dcap_json_hex(json_t *o, const char *k, const void *d, size_t n) {
   return r;
 }
 
-static bool hexclaim(json_t *o, const char *k, const void *d, size_t n) { return tr_dcap_json_hex(o, k, d, n) == 0; }
+static bool hexclaim(json_t *o, const char *k, const void *d, size_t n) {
+  return tr_dcap_json_hex(o, k, d, n) == 0;
+}
 
 static const char *sgx_type_name(uint8_t t) {
   return t == 0 ? "Standard" : t == 1 ? "Scalable" : t == 2 ? "Scalable with Integrity" : "Unknown";
 }
 
 static tr_err *custom_claims(const tr_dcap_platform *pi, const tr_tcb_result *r, const tr_dcap_dates *dt,
-                             int64_t pck_num, int64_t root_num, int64_t eval_num, bool expired, json_t **out) {
+                             int64_t pck_num, int64_t root_num, int64_t eval_num, bool expired,
+                             json_t **out) {
   json_t *o = json_object();
   uint8_t root_id[48];
   unsigned int rl = 0;
@@ -587,7 +599,8 @@ tr_err *tr_dcap_verify_quote(tr_dcap *d, const tr_dcap_quote *q, const tr_dcap_c
   if (!e)
     e = sha256_parts(memo_key, ch.qe_key, 32, q->tee_type == TR_DCAP_TEE_TDX ? b : none16,
                      q->tee_type == TR_DCAP_TEE_TDX ? TR_TD_TD_ATTRIBUTES : 16,
-                     q->body_type == 3 ? b + TR_TD_TEE_TCB_SVN2 : none16, 16, &q->body_type, sizeof(q->body_type));
+                     q->body_type == 3 ? b + TR_TD_TEE_TCB_SVN2 : none16, 16, &q->body_type,
+                     sizeof(q->body_type));
   bool hit = !e && own == NULL && ch.memo && ch.memo_col == col && ch.memo_expired == expired &&
              memcmp(ch.memo_key, memo_key, 32) == 0;
   if (hit) {
@@ -602,7 +615,8 @@ tr_err *tr_dcap_verify_quote(tr_dcap *d, const tr_dcap_quote *q, const tr_dcap_c
       int64_t pn, rn;
       tr_dcap_collateral_crl_nums(col, &pn, &rn);
       e = custom_claims(&ch.pi, &r, &dt, pn, rn,
-                        eval_num(tr_dcap_collateral_tcb_info(col), tr_dcap_collateral_qe_identity(col)), expired, custom);
+                        eval_num(tr_dcap_collateral_tcb_info(col), tr_dcap_collateral_qe_identity(col)),
+                        expired, custom);
     }
     tr_tcb_result_clear(&r);
     if (!e && !own) {
@@ -619,7 +633,8 @@ tr_err *tr_dcap_verify_quote(tr_dcap *d, const tr_dcap_quote *q, const tr_dcap_c
 }
 
 tr_err *tr_dcap_verify_quote_signatures(const tr_dcap_quote *q, tr_dcap_platform *platform) {
-  if (!tr_dcap_intel_store()) return tr_err_new(TR_E_INTERNAL, "Intel SGX Root CA: the embedded certificate does not load");
+  if (!tr_dcap_intel_store())
+    return tr_err_new(TR_E_INTERNAL, "Intel SGX Root CA: the embedded certificate does not load");
   tr_dcap_platform pi;
   X509 *leaf = NULL, *inter = NULL;
   tr_err *e = load_pck_chain(q, &pi, &leaf, &inter);

@@ -19,8 +19,8 @@ static uint32_t le32(const uint8_t *p) {
 }
 
 static void uefi_guid(char out[37], const uint8_t *g) {
-  snprintf(out, 37, "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X", le32(g), le16(g + 4), le16(g + 6), g[8], g[9],
-           g[10], g[11], g[12], g[13], g[14], g[15]);
+  snprintf(out, 37, "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X", le32(g), le16(g + 4), le16(g + 6),
+           g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }
 
 /* Returns a malloc'ed string, or NULL when the node is not understood. */
@@ -32,8 +32,8 @@ static char *node(uint8_t t, uint8_t st, const uint8_t *d, size_t n) {
   } else if (t == 2 && st == 1) {
     if (n >= 8) {
       uint32_t hid = le32(d), uid = le32(d + 4), v = hid & 0xffff;
-      r = asprintf(&s, "ACPI(%c%c%c%04X,%u)", (char)(((v >> 10) & 0x1f) + '@'), (char)(((v >> 5) & 0x1f) + '@'),
-                   (char)((v & 0x1f) + '@'), hid >> 16, uid);
+      r = asprintf(&s, "ACPI(%c%c%c%04X,%u)", (char)(((v >> 10) & 0x1f) + '@'),
+                   (char)(((v >> 5) & 0x1f) + '@'), (char)((v & 0x1f) + '@'), hid >> 16, uid);
     }
   } else if (t == 3 && st == 0x15) {
     if (n >= 16) {
@@ -49,7 +49,8 @@ static char *node(uint8_t t, uint8_t st, const uint8_t *d, size_t n) {
       char *h = tr_hex_encode(d, 31);
       if (h) {
         size_t l = strlen(h);
-        while (l && h[l - 1] == '0') h[--l] = 0;
+        while (l && h[l - 1] == '0')
+          h[--l] = 0;
         for (size_t i = 0; i < l; i++)
           if (h[i] >= 'a' && h[i] <= 'f') h[i] = (char)(h[i] - 'a' + 'A');
         r = asprintf(&s, "Mac(%s,0x%02x)", h, d[32]);
@@ -65,8 +66,8 @@ static char *node(uint8_t t, uint8_t st, const uint8_t *d, size_t n) {
       uint32_t gw = le32(d + 15), mask = le32(d + 19);
       char tail[32] = "";
       if (gw || mask) snprintf(tail, sizeof(tail), ",%u,%u", gw, mask);
-      r = asprintf(&s, "IPv4(%u.%u.%u.%u,%s,%s,%u.%u.%u.%u%s)", d[7], d[6], d[5], d[4], proto, kind, d[3], d[2], d[1],
-                   d[0], tail);
+      r = asprintf(&s, "IPv4(%u.%u.%u.%u,%s,%s,%u.%u.%u.%u%s)", d[7], d[6], d[5], d[4], proto, kind, d[3],
+                   d[2], d[1], d[0], tail);
     }
   } else if (t == 4 && st == 1) {
     if (n >= 38) {
@@ -83,7 +84,8 @@ static char *node(uint8_t t, uint8_t st, const uint8_t *d, size_t n) {
       } else {
         return NULL;
       }
-      if (part) snprintf(det, sizeof(det), ",0x%llx,0x%llx", (unsigned long long)start, (unsigned long long)size);
+      if (part)
+        snprintf(det, sizeof(det), ",0x%llx,0x%llx", (unsigned long long)start, (unsigned long long)size);
       r = asprintf(&s, "HD(%u,%s,%s%s)", part, prefix, sig, det);
     }
   } else if (t == 4 && st == 3) {
@@ -104,8 +106,8 @@ static char *node(uint8_t t, uint8_t st, const uint8_t *d, size_t n) {
   } else if (t == 5 && st == 1) {
     if (n >= 4) {
       uint16_t dt = le16(d), flags = le16(d + 2);
-      const char *names[] = {[1] = "FLOPPY", [2] = "HARD_DRIVE", [3] = "CDROM", [4] = "PCMCIA", [5] = "USB",
-                             [6] = "EMBEDDED_NETWORK"};
+      const char *names[] = {[1] = "FLOPPY", [2] = "HARD_DRIVE", [3] = "CDROM",
+                             [4] = "PCMCIA", [5] = "USB",        [6] = "EMBEDDED_NETWORK"};
       char num[8];
       const char *name = dt >= 1 && dt <= 6 ? names[dt] : dt == 0x80 ? "DEV" : dt == 0xff ? "UNKNOWN" : NULL;
       if (!name) {
@@ -113,8 +115,10 @@ static char *node(uint8_t t, uint8_t st, const uint8_t *d, size_t n) {
         name = num;
       }
       size_t dl = 0;
-      while (4 + dl < n && d[4 + dl]) dl++;
-      if (tr_el_utf8_valid(d + 4, dl)) r = asprintf(&s, "BBS(%s,%.*s,%u)", name, (int)dl, (const char *)d + 4, flags);
+      while (4 + dl < n && d[4 + dl])
+        dl++;
+      if (tr_el_utf8_valid(d + 4, dl))
+        r = asprintf(&s, "BBS(%s,%.*s,%u)", name, (int)dl, (const char *)d + 4, flags);
     }
   }
   return r < 0 ? NULL : s;
@@ -125,7 +129,8 @@ tr_err *tr_el_device_paths(const uint8_t *p, size_t n, json_t *out) {
     if (n < 4) return tr_err_new(TR_E_INVALID, "device path node shorter than its header");
     uint8_t t = p[0], st = p[1];
     size_t len = le16(p + 2);
-    if (len < 4) return tr_err_new(TR_E_INVALID, "device path node length %zu is shorter than its header", len);
+    if (len < 4)
+      return tr_err_new(TR_E_INVALID, "device path node length %zu is shorter than its header", len);
     if (n < len) return tr_err_new(TR_E_INVALID, "Data is too short: expected at least %zu bytes", len);
     char *s = node(t, st, p + 4, len - 4);
     if (!s) {

@@ -132,7 +132,8 @@ static bool rd_u32(rd *r, uint32_t *v) {
 
 uint64_t tr_el_le64(const uint8_t *p) {
   uint64_t v = 0;
-  for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | p[i];
   return v;
 }
 
@@ -147,7 +148,8 @@ static size_t utf8_seq(const uint8_t *s, size_t n, size_t *prefix) {
   uint8_t lo = 0x80, hi = 0xbf;
   *prefix = 1;
   if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) len = 2;
+  if (c >= 0xc2 && c <= 0xdf)
+    len = 2;
   else if (c >= 0xe0 && c <= 0xef) {
     len = 3;
     if (c == 0xe0) lo = 0xa0;
@@ -194,13 +196,16 @@ static void utf8_lossy(tr_buf *b, const uint8_t *s, size_t n) {
 static void put_cp(tr_buf *b, uint32_t cp) {
   uint8_t o[4];
   size_t n;
-  if (cp < 0x80) o[0] = (uint8_t)cp, n = 1;
-  else if (cp < 0x800) o[0] = (uint8_t)(0xc0 | cp >> 6), o[1] = (uint8_t)(0x80 | (cp & 0x3f)), n = 2;
+  if (cp < 0x80)
+    o[0] = (uint8_t)cp, n = 1;
+  else if (cp < 0x800)
+    o[0] = (uint8_t)(0xc0 | cp >> 6), o[1] = (uint8_t)(0x80 | (cp & 0x3f)), n = 2;
   else if (cp < 0x10000)
-    o[0] = (uint8_t)(0xe0 | cp >> 12), o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f)), o[2] = (uint8_t)(0x80 | (cp & 0x3f)), n = 3;
+    o[0] = (uint8_t)(0xe0 | cp >> 12), o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f)),
+    o[2] = (uint8_t)(0x80 | (cp & 0x3f)), n = 3;
   else
-    o[0] = (uint8_t)(0xf0 | cp >> 18), o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f)), o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f)),
-    o[3] = (uint8_t)(0x80 | (cp & 0x3f)), n = 4;
+    o[0] = (uint8_t)(0xf0 | cp >> 18), o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f)),
+    o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f)), o[3] = (uint8_t)(0x80 | (cp & 0x3f)), n = 4;
   tr_buf_append(b, o, n);
 }
 
@@ -248,7 +253,8 @@ static tr_err *p_sstr(const uint8_t *d, size_t n, json_t **out) {
   if (len == 0) return tr_err_new(TR_E_INVALID, "Data is too short: invalid description length 0");
   if (n < len) return tr_err_new(TR_E_INVALID, "Data is too short: expected at least %zu bytes", len);
   /* upstream takes bytes [1, len) — one less than the length byte says */
-  if (!tr_el_utf8_valid(d + 1, len - 1)) return tr_err_new(TR_E_INVALID, "event description is not valid UTF-8");
+  if (!tr_el_utf8_valid(d + 1, len - 1))
+    return tr_err_new(TR_E_INVALID, "event description is not valid UTF-8");
   *out = details_string(json_stringn((const char *)d + 1, len - 1));
   return NULL;
 }
@@ -281,7 +287,8 @@ static tr_err *p_ipl(const uint8_t *d, size_t n, json_t **out) {
     if (end > 2) tr_el_utf16le(&b, d + 2, end - 2, true);
   } else {
     size_t cut = 0;
-    while (cut < n && d[cut]) cut++;
+    while (cut < n && d[cut])
+      cut++;
     if (tr_el_utf8_valid(d, cut)) {
       tr_buf_append(&b, d, cut);
     } else {
@@ -361,8 +368,8 @@ static tr_err *p_efivar(const uint8_t *d, size_t n, json_t **out) {
     vd = tr_b64_encode(d + i, (size_t)dl, TR_B64_STD);
   }
   char guid[40];
-  snprintf(guid, sizeof(guid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", d[0], d[1],
-           d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15]);
+  snprintf(guid, sizeof(guid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", d[0],
+           d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15]);
   json_t *o = json_object();
   json_object_set_new(o, "unicode_name", jstr(&name));
   json_object_set_new(o, "unicode_name_length", json_integer((json_int_t)nl));
@@ -382,7 +389,8 @@ static tr_err *p_bsa(const uint8_t *d, size_t n, json_t **out) {
     *out = json_object();
     return NULL;
   }
-  if (dpl < 4 || dpl - 4 > n - 32) return tr_err_new(TR_E_INVALID, "Data is shorter than claimed by dev_path_offset");
+  if (dpl < 4 || dpl - 4 > n - 32)
+    return tr_err_new(TR_E_INVALID, "Data is shorter than claimed by dev_path_offset");
   size_t len = (size_t)dpl - 4; /* upstream drops the last 4 bytes (the end node's header) */
   if (len < 4) return tr_err_new(TR_E_INVALID, "Remaining device path is shorter than 4 bytes");
   json_t *paths = json_array();
@@ -453,7 +461,8 @@ static tr_err *spec_id(const uint8_t *d, size_t n, size_map *m) {
 void tr_ccel_clear(tr_ccel *l) {
   if (!l) return;
   json_decref(l->entries);
-  for (size_t i = 0; i < l->ndigests; i++) free(l->digests[i].digest);
+  for (size_t i = 0; i < l->ndigests; i++)
+    free(l->digests[i].digest);
   free(l->digests);
   memset(l, 0, sizeof(*l));
 }
@@ -513,7 +522,8 @@ static tr_err *record(rd *r, const size_map *m, tr_ccel *l) {
   }
   uint32_t esize = 0;
   if (!e && !rd_u32(r, &esize)) e = tr_err_new(TR_E_INVALID, "Cannot read event data size");
-  if (!e && r->n - r->i < esize) e = tr_err_new(TR_E_INVALID, "Data is too short: expected at least %u bytes", esize);
+  if (!e && r->n - r->i < esize)
+    e = tr_err_new(TR_E_INVALID, "Data is too short: expected at least %u bytes", esize);
   if (e) {
     json_decref(digests);
     return e;
@@ -526,9 +536,9 @@ static tr_err *record(rd *r, const size_map *m, tr_ccel *l) {
   for (size_t i = first; matches && i < l->ndigests; i++) {
     tr_digest_alg a = digest_alg(l->digests[i].alg);
     if (!a)
-      return json_decref(digests), tr_err_new(TR_E_INVALID,
-                                              "Digest comparison failed: Digest hash algorithm not supported - %s",
-                                              alg_debug(l->digests[i].alg));
+      return json_decref(digests),
+             tr_err_new(TR_E_INVALID, "Digest comparison failed: Digest hash algorithm not supported - %s",
+                        alg_debug(l->digests[i].alg));
     uint8_t h[TR_DIGEST_MAX];
     size_t hl;
     if ((e = tr_digest(a, ev, esize, h, &hl))) return json_decref(digests), e;
@@ -561,15 +571,21 @@ tr_err *tr_ccel_parse(const uint8_t *data, size_t len, tr_ccel *out) {
   uint32_t pcr, type, size;
   size_map m = {.n = 0};
   tr_err *e = NULL;
-  if (!rd_u32(&r, &pcr)) e = tr_err_new(TR_E_INVALID, "Cannot read PCR index");
-  else if (!rd_u32(&r, &type)) e = tr_err_new(TR_E_INVALID, "Cannot read event type number");
-  else if (!find_type(type)) e = tr_err_new(TR_E_INVALID, "Unknown event type detected: %#x", type);
-  else if (r.n - r.i < 20) e = tr_err_new(TR_E_INVALID, "Cannot read event data size");
+  if (!rd_u32(&r, &pcr))
+    e = tr_err_new(TR_E_INVALID, "Cannot read PCR index");
+  else if (!rd_u32(&r, &type))
+    e = tr_err_new(TR_E_INVALID, "Cannot read event type number");
+  else if (!find_type(type))
+    e = tr_err_new(TR_E_INVALID, "Unknown event type detected: %#x", type);
+  else if (r.n - r.i < 20)
+    e = tr_err_new(TR_E_INVALID, "Cannot read event data size");
   else {
     r.i += 20;
-    if (!rd_u32(&r, &size)) e = tr_err_new(TR_E_INVALID, "Cannot read event data size");
+    if (!rd_u32(&r, &size))
+      e = tr_err_new(TR_E_INVALID, "Cannot read event data size");
     else if (type == EV_NO_ACTION) {
-      if (r.n - r.i < size) e = tr_err_new(TR_E_INVALID, "Out of bounds while reading digest_data");
+      if (r.n - r.i < size)
+        e = tr_err_new(TR_E_INVALID, "Out of bounds while reading digest_data");
       else {
         e = spec_id(r.p + r.i, size, &m);
         r.i += size;
@@ -615,8 +631,8 @@ tr_err *tr_ccel_replay(const tr_ccel *l, uint32_t index, uint16_t alg, uint8_t *
   return NULL;
 }
 
-tr_err *tr_ccel_replay_and_match(const tr_ccel *l, uint16_t alg, const uint32_t *indexes, const uint8_t *const *refs,
-                                 const size_t *ref_lens, size_t n) {
+tr_err *tr_ccel_replay_and_match(const tr_ccel *l, uint16_t alg, const uint32_t *indexes,
+                                 const uint8_t *const *refs, const size_t *ref_lens, size_t n) {
   for (size_t i = 0; i < n; i++) {
     uint8_t v[TR_DIGEST_MAX];
     size_t vl;
@@ -624,10 +640,11 @@ tr_err *tr_ccel_replay_and_match(const tr_ccel *l, uint16_t alg, const uint32_t 
     if (e) return e;
     if (vl != ref_lens[i] || memcmp(v, refs[i], vl) != 0) {
       char *a = tr_hex_encode(v, vl), *b = tr_hex_encode(refs[i], ref_lens[i]);
-      e = tr_err_new(TR_E_VERIFY,
-                     "Eventlog does not pass measurement replay CC Event Log Measurement Register [index = %u]. "
-                     "Calculated value: %s, Given value: %s",
-                     indexes[i], a ? a : "", b ? b : "");
+      e = tr_err_new(
+          TR_E_VERIFY,
+          "Eventlog does not pass measurement replay CC Event Log Measurement Register [index = %u]. "
+          "Calculated value: %s, Given value: %s",
+          indexes[i], a ? a : "", b ? b : "");
       free(a);
       free(b);
       return e;

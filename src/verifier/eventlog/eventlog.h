@@ -31,7 +31,7 @@ typedef struct {
 } tr_ccel_digest;
 
 typedef struct {
-  json_t *entries; /* array of upstream's EventlogEntry JSON (owned) */
+  json_t *entries;         /* array of upstream's EventlogEntry JSON (owned) */
   tr_ccel_digest *digests; /* every digest of every entry, in log order */
   size_t ndigests;
 } tr_ccel;

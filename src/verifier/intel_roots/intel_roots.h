@@ -8,7 +8,8 @@ extern const char tr_intel_sgx_root_ca_pem[];
 
 /* The root's uncompressed public key point (04 || x || y); QVL's root_key_id is its SHA-384. */
 #define TR_INTEL_ROOT_PUBKEY_HEX                                                                             \
-  "040ba9c4c0c0c86193a3fe23d6b02cda10a8bbd4e88e48b4458561a36e705525f567918e2edc88e40d860bd0cc4ee26aacc988e505a9" \
+  "040ba9c4c0c0c86193a3fe23d6b02cda10a8bbd4e88e48b4458561a36e705525f567918e2edc88e40d860bd0cc4ee26aacc988e5" \
+  "05a9"                                                                                                     \
   "53558c453f6b0904ae7394"
 
 #endif

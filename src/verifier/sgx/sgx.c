@@ -33,12 +33,14 @@ json_t *tr_sgx_claims(const tr_dcap_quote *q, const tr_dcap_platform *p) {
   static const struct {
     const char *k;
     size_t off, len;
-  } F[] = {{"cpu_svn", 0, 16},        {"misc_select", 16, 4},    {"reserved1", 20, 12}, {"isv_ext_prod_id", 32, 16},
-           {"attributes.flags", 48, 8}, {"attributes.xfrm", 56, 8}, {"mr_enclave", 64, 32}, {"reserved2", 96, 32},
-           {"mr_signer", 128, 32},    {"reserved3", 160, 32},    {"config_id", 192, 64}, {"isv_prod_id", 256, 2},
-           {"isv_svn", 258, 2},       {"config_svn", 260, 2},    {"reserved4", 262, 42}, {"isv_family_id", 304, 16},
-           {"report_data", 320, 64}};
-  for (size_t i = 0; i < sizeof(F) / sizeof(F[0]); i++) r |= hx(body, F[i].k, b + F[i].off, F[i].len);
+  } F[] = {{"cpu_svn", 0, 16},          {"misc_select", 16, 4},      {"reserved1", 20, 12},
+           {"isv_ext_prod_id", 32, 16}, {"attributes.flags", 48, 8}, {"attributes.xfrm", 56, 8},
+           {"mr_enclave", 64, 32},      {"reserved2", 96, 32},       {"mr_signer", 128, 32},
+           {"reserved3", 160, 32},      {"config_id", 192, 64},      {"isv_prod_id", 256, 2},
+           {"isv_svn", 258, 2},         {"config_svn", 260, 2},      {"reserved4", 262, 42},
+           {"isv_family_id", 304, 16},  {"report_data", 320, 64}};
+  for (size_t i = 0; i < sizeof(F) / sizeof(F[0]); i++)
+    r |= hx(body, F[i].k, b + F[i].off, F[i].len);
   r |= json_object_set(c, "header", hdr);
   r |= json_object_set(c, "body", body);
   r |= hx(c, "report_data", b + TR_SGX_REPORTDATA, 64);
@@ -53,10 +55,11 @@ json_t *tr_sgx_claims(const tr_dcap_quote *q, const tr_dcap_platform *p) {
   return c;
 }
 
-static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *report_data, const tr_expected *init_data,
-                     json_t **claims) {
+static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *report_data,
+                     const tr_expected *init_data, json_t **claims) {
   json_t *v = json_is_object(evidence) ? json_object_get(evidence, "quote") : NULL;
-  if (!json_is_string(v)) return tr_err_new(TR_E_INVALID, "Deserialize Quote failed.: field `quote`: expected a string");
+  if (!json_is_string(v))
+    return tr_err_new(TR_E_INVALID, "Deserialize Quote failed.: field `quote`: expected a string");
   if (json_string_length(v) == 0) return tr_err_new(TR_E_INVALID, "SGX Quote is empty.");
   uint8_t *qb = NULL;
   size_t ql;

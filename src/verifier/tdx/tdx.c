@@ -20,15 +20,17 @@ static tr_err *b64_field(const json_t *ev, const char *k, bool optional, uint8_t
   *len = 0;
   json_t *v = json_object_get(ev, k);
   if (optional && (!v || json_is_null(v))) return NULL;
-  if (!json_is_string(v)) return tr_err_new(TR_E_INVALID, "Deserialize TDX Evidence failed.: field `%s`: expected a string", k);
+  if (!json_is_string(v))
+    return tr_err_new(TR_E_INVALID, "Deserialize TDX Evidence failed.: field `%s`: expected a string", k);
   if (json_string_length(v) == 0) return NULL;
   tr_err *e = tr_b64_decode(json_string_value(v), json_string_length(v), TR_B64_STD, out, len);
   return e ? tr_err_wrap(e, "TDX evidence field `%s`", k) : NULL;
 }
 
-static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *report_data, const tr_expected *init_data,
-                     json_t **claims) {
-  if (!json_is_object(evidence)) return tr_err_new(TR_E_INVALID, "Deserialize TDX Evidence failed.: expected an object");
+static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *report_data,
+                     const tr_expected *init_data, json_t **claims) {
+  if (!json_is_object(evidence))
+    return tr_err_new(TR_E_INVALID, "Deserialize TDX Evidence failed.: expected an object");
   uint8_t *qb = NULL, *el = NULL;
   size_t ql, ell;
   tr_err *e = b64_field(evidence, "quote", false, &qb, &ql);
@@ -60,7 +62,8 @@ static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *repo
       uint32_t idx[4] = {1, 2, 3, 4};
       const uint8_t *refs[4];
       size_t lens[4] = {48, 48, 48, 48};
-      for (int i = 0; i < 4; i++) refs[i] = q.body + TR_TD_RTMR0 + 48 * i;
+      for (int i = 0; i < 4; i++)
+        refs[i] = q.body + TR_TD_RTMR0 + 48 * i;
       e = tr_ccel_replay_and_match(&log, TR_TCG_SHA384, idx, refs, lens, 4);
     }
   }

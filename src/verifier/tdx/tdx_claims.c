@@ -10,7 +10,8 @@
 #define hx tr_dcap_json_hex
 
 json_t *tr_tdx_claims(const tr_dcap_quote *q, const json_t *event_log, const tr_dcap_platform *p) {
-  json_t *c = json_object(), *quote = json_object(), *hdr = json_object(), *body = json_object(), *attrs = json_object();
+  json_t *c = json_object(), *quote = json_object(), *hdr = json_object(), *body = json_object(),
+         *attrs = json_object();
   int r = !c || !quote || !hdr || !body || !attrs;
   const uint8_t *h = q->raw, *b = q->body;
   static const uint8_t v4[2] = {4, 0}, v5[2] = {5, 0};
@@ -28,15 +29,23 @@ json_t *tr_tdx_claims(const tr_dcap_quote *q, const json_t *event_log, const tr_
   static const struct {
     const char *k;
     size_t off, len;
-  } F[] = {{"tcb_svn", TR_TD_TEE_TCB_SVN, 16},     {"mr_seam", TR_TD_MR_SEAM, 48},
-           {"mrsigner_seam", TR_TD_MRSIGNER_SEAM, 48}, {"seam_attributes", TR_TD_SEAM_ATTRIBUTES, 8},
-           {"td_attributes", TR_TD_TD_ATTRIBUTES, 8}, {"xfam", TR_TD_XFAM, 8},
-           {"mr_td", TR_TD_MR_TD, 48},                 {"mr_config_id", TR_TD_MR_CONFIG_ID, 48},
-           {"mr_owner", TR_TD_MR_OWNER, 48},           {"mr_owner_config", TR_TD_MR_OWNER_CONFIG, 48},
-           {"rtmr_0", TR_TD_RTMR0, 48},                {"rtmr_1", TR_TD_RTMR0 + 48, 48},
-           {"rtmr_2", TR_TD_RTMR0 + 96, 48},           {"rtmr_3", TR_TD_RTMR0 + 144, 48},
+  } F[] = {{"tcb_svn", TR_TD_TEE_TCB_SVN, 16},
+           {"mr_seam", TR_TD_MR_SEAM, 48},
+           {"mrsigner_seam", TR_TD_MRSIGNER_SEAM, 48},
+           {"seam_attributes", TR_TD_SEAM_ATTRIBUTES, 8},
+           {"td_attributes", TR_TD_TD_ATTRIBUTES, 8},
+           {"xfam", TR_TD_XFAM, 8},
+           {"mr_td", TR_TD_MR_TD, 48},
+           {"mr_config_id", TR_TD_MR_CONFIG_ID, 48},
+           {"mr_owner", TR_TD_MR_OWNER, 48},
+           {"mr_owner_config", TR_TD_MR_OWNER_CONFIG, 48},
+           {"rtmr_0", TR_TD_RTMR0, 48},
+           {"rtmr_1", TR_TD_RTMR0 + 48, 48},
+           {"rtmr_2", TR_TD_RTMR0 + 96, 48},
+           {"rtmr_3", TR_TD_RTMR0 + 144, 48},
            {"report_data", TR_TD_REPORT_DATA, 64}};
-  for (size_t i = 0; i < sizeof(F) / sizeof(F[0]); i++) r |= hx(body, F[i].k, b + F[i].off, F[i].len);
+  for (size_t i = 0; i < sizeof(F) / sizeof(F[0]); i++)
+    r |= hx(body, F[i].k, b + F[i].off, F[i].len);
   if (q->body_type == 3) {
     r |= hx(body, "tee_tcb_svn2", b + TR_TD_TEE_TCB_SVN2, 16);
     r |= hx(body, "mr_servicetd", b + TR_TD_MR_SERVICETD, 48);
@@ -44,7 +53,8 @@ json_t *tr_tdx_claims(const tr_dcap_quote *q, const json_t *event_log, const tr_
   r |= json_object_set(quote, "header", hdr);
   r |= json_object_set(quote, "body", body);
   uint64_t a = 0;
-  for (int i = 7; i >= 0; i--) a = a << 8 | b[TR_TD_TD_ATTRIBUTES + i];
+  for (int i = 7; i >= 0; i--)
+    a = a << 8 | b[TR_TD_TD_ATTRIBUTES + i];
   r |= json_object_set_new(attrs, "debug", json_boolean(a & 1));
   r |= json_object_set_new(attrs, "septve_disable", json_boolean(a >> 28 & 1));
   r |= json_object_set_new(attrs, "protection_keys", json_boolean(a >> 30 & 1));
