@@ -94,7 +94,7 @@ struct rv {
   uint8_t kind;    /* rv_kind */
   uint8_t numkind; /* rv_numkind when kind == RV_NUMBER */
   uint16_t flags;  /* internal to the engine; builtins ignore */
-  uint32_t hash;   /* cached rv_hash (0 = not computed yet); internal */
+  uint32_t hash;   /* reserved (0); values are never written after construction */
   union {
     bool b;
     int64_t i;
