@@ -203,34 +203,6 @@ static int cmd_check(int argc, char **argv) {
   return rc;
 }
 
-static void print_pretty(json_t *res) {
-  json_t *rows = json_object_get(res, "result");
-  if (!rows || !json_array_size(rows)) {
-    printf("undefined\n");
-    return;
-  }
-  json_t *row0 = json_array_get(rows, 0);
-  json_t *exprs = json_object_get(row0, "expressions");
-  if (json_array_size(rows) == 1 && !json_object_get(row0, "bindings") && json_array_size(exprs) == 1) {
-    char *s = json_dumps(json_object_get(json_array_get(exprs, 0), "value"), JSON_INDENT(2) | JSON_ENCODE_ANY);
-    printf("%s\n", s);
-    free(s);
-    return;
-  }
-  json_t *out = json_array();
-  size_t i;
-  json_t *r;
-  json_array_foreach(rows, i, r) {
-    json_t *b = json_object_get(r, "bindings");
-    if (b) json_array_append(out, b);
-    else json_array_append(out, json_object_get(json_array_get(json_object_get(r, "expressions"), 0), "value"));
-  }
-  char *s = json_dumps(out, JSON_INDENT(2) | JSON_ENCODE_ANY);
-  printf("%s\n", s);
-  free(s);
-  json_decref(out);
-}
-
 static int cmd_eval(int argc, char **argv) {
   loader l = {.data = json_object()};
   const char *input_path = NULL, *rv_path = NULL, *query = NULL, *format = "json";
@@ -265,7 +237,6 @@ static int cmd_eval(int argc, char **argv) {
   rego_value *input = NULL;
   json_t *rvs = NULL;
   rego_policy *p = NULL;
-  json_t *res = NULL;
   tr_err *e = NULL;
   if (l.errors) goto done;
   if (input_path) {
@@ -308,22 +279,17 @@ static int cmd_eval(int argc, char **argv) {
     eo.hosts = &hb;
     eo.nhosts = 1;
   }
-  e = rego_eval_query(p, query, &eo, &res);
+  char *text = NULL;
+  e = rego_eval_query_text(p, query, &eo, strcmp(format, "pretty") == 0 ? REGO_TEXT_PRETTY : REGO_TEXT_JSON, &text);
   if (e) goto done;
-  if (strcmp(format, "pretty") == 0) {
-    print_pretty(res);
-  } else {
-    char *s = json_dumps(res, JSON_INDENT(2) | JSON_ENCODE_ANY);
-    printf("%s\n", s);
-    free(s);
-  }
+  printf("%s\n", text);
+  free(text);
   rc = 0;
 done:
   if (e) {
     fprintf(stderr, "%s\n", tr_err_msg(e));
     tr_err_free(e);
   }
-  json_decref(res);
   json_decref(rvs);
   rego_value_free(input);
   rego_policy_free(p);

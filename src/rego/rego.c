@@ -195,6 +195,93 @@ tr_err *rego_eval_query(const rego_policy *p, const char *query, const rego_eval
   return NULL;
 }
 
+/* Rows as engine values, for exact text output. */
+typedef struct {
+  const cquery *q;
+  rv_arena *a;
+  rv_vec rows;    /* result rows in OPA's shape */
+  rv_vec values;  /* per row: value of the first expression */
+  int nbindings;  /* rows with bindings */
+} vrows;
+
+static rv *str(rv_arena *a, const char *s) { return rv_cstring(a, s); }
+
+static void add_vrow(void *ctx, rv **slots, rv **exprvals) {
+  vrows *r = ctx;
+  const body *b = r->q->body;
+  rv_vec exprs = {0};
+  rv *first = NULL;
+  for (int i = 1; i <= b->n; i++) {
+    for (int j = 0; j < b->n; j++) {
+      const expr *x = b->exprs[j];
+      if (x->qidx != i) continue;
+      rv *v = x->kind == EX_TERM && exprvals[i - 1] ? exprvals[i - 1] : RV_TRUE;
+      if (!first) first = v;
+      rv *lk[2] = {str(r->a, "col"), str(r->a, "row")};
+      rv *lv[2] = {rv_int(r->a, x->loc.col), rv_int(r->a, x->loc.line)};
+      rv *ks[3] = {str(r->a, "location"), str(r->a, "text"), str(r->a, "value")};
+      rv *vs[3] = {rv_object(r->a, lk, lv, 2, NULL),
+                   rv_string(r->a, x->src ? x->src : "", (size_t)(x->src ? x->srclen : 0)), v};
+      rv_vec_push(r->a, &exprs, rv_object(r->a, ks, vs, 3, NULL));
+    }
+  }
+  rv_vec ks = {0}, vs = {0};
+  rv_vec_push(r->a, &ks, str(r->a, "expressions"));
+  rv_vec_push(r->a, &vs, rv_array(r->a, exprs.items, exprs.len));
+  if (r->q->nvars) {
+    rv_vec bk = {0}, bv = {0};
+    for (int i = 0; i < r->q->nvars; i++) {
+      int slot = r->q->var_slots[i];
+      if (!slots[slot]) continue;
+      rv_vec_push(r->a, &bk, str(r->a, r->q->slotnames[slot]));
+      rv_vec_push(r->a, &bv, slots[slot]);
+    }
+    rv_vec_push(r->a, &ks, str(r->a, "bindings"));
+    rv_vec_push(r->a, &vs, rv_object(r->a, bk.items, bv.items, bk.len, NULL));
+    r->nbindings++;
+    first = rv_object(r->a, bk.items, bv.items, bk.len, NULL);
+  }
+  rv_vec_push(r->a, &r->rows, rv_object(r->a, ks.items, vs.items, ks.len, NULL));
+  rv_vec_push(r->a, &r->values, first ? first : RV_TRUE);
+}
+
+tr_err *rego_eval_query_text(const rego_policy *p, const char *query, const rego_eval_opts *opts,
+                             rego_text_format format, char **out) {
+  rv_arena *a = rv_arena_new();
+  body *b;
+  tr_err *e = rego_parse_query(a, "query", query, p->max_depth, &b);
+  cquery q;
+  if (!e) e = rego_compile_query(p, a, b, &q);
+  ev_setup s;
+  if (!e) e = setup(p, opts, a, &s);
+  if (e) {
+    rv_arena_free(a);
+    return e;
+  }
+  s.single_term_query = true;
+  vrows r = {&q, a, {0}, {0}, 0};
+  ev_error err;
+  if (rego_eval_cquery(&s, &q, add_vrow, &r, &err) != 0) {
+    e = rego_ev_error_to_tr(&err);
+    rv_arena_free(a);
+    return e;
+  }
+  rv_buf tb = {0};
+  if (format == REGO_TEXT_PRETTY) {
+    if (r.rows.len == 0) rv_buf_puts(&tb, "undefined");
+    else if (r.rows.len == 1 && !r.nbindings) rv_write_json_pretty(&tb, r.values.items[0], 2, 0);
+    else rv_write_json_pretty(&tb, rv_array(a, r.values.items, r.values.len), 2, 0);
+  } else if (r.rows.len == 0) {
+    rv_buf_puts(&tb, "{}");
+  } else {
+    rv *k = str(a, "result"), *v = rv_array(a, r.rows.items, r.rows.len);
+    rv_write_json_pretty(&tb, rv_object(a, &k, &v, 1, NULL), 2, 0);
+  }
+  *out = tb.s;
+  rv_arena_free(a);
+  return NULL;
+}
+
 tr_err *rego_value_from_json_text(const char *text, size_t len, rego_value **out) {
   rego_value *v = calloc(1, sizeof(*v));
   if (!v) return tr_err_new(TR_E_NOMEM, "out of memory");

@@ -89,6 +89,14 @@ tr_err *rego_eval_rule(const rego_policy *p, const char *path, const rego_eval_o
  * undefined. The query is parsed and compiled per call (CLI use). */
 tr_err *rego_eval_query(const rego_policy *p, const char *query, const rego_eval_opts *opts, json_t **result);
 
+/* The same, as text with exact numbers (integers beyond 64 bits keep their
+ * digits, which jansson cannot hold). REGO_TEXT_JSON: OPA's result shape,
+ * indented; REGO_TEXT_PRETTY: for humans — the value of a lone expression,
+ * else the bindings of each row, or `undefined`. *out is malloc'd. */
+typedef enum { REGO_TEXT_JSON = 0, REGO_TEXT_PRETTY = 1 } rego_text_format;
+tr_err *rego_eval_query_text(const rego_policy *p, const char *query, const rego_eval_opts *opts,
+                             rego_text_format format, char **out);
+
 /* Converting JSON to engine values once, for repeated evaluation. */
 tr_err *rego_value_from_json_text(const char *text, size_t len, rego_value **out); /* exact big numbers */
 tr_err *rego_value_from_json(const json_t *json, rego_value **out);

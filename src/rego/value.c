@@ -960,6 +960,42 @@ void rv_write_json(rv_buf *b, const rv *v) {
   }
 }
 
+static void put_indent(rv_buf *b, int n) {
+  rv_buf_putc(b, '\n');
+  for (int i = 0; i < n; i++) rv_buf_putc(b, ' ');
+}
+
+void rv_write_json_pretty(rv_buf *b, const rv *v, int indent, int level) {
+  bool obj = v->kind == RV_OBJECT;
+  size_t n = obj ? v->u.obj.len : (v->kind == RV_ARRAY || v->kind == RV_SET) ? v->u.arr.len : 0;
+  if ((!obj && v->kind != RV_ARRAY && v->kind != RV_SET) || n == 0) {
+    rv_write_json(b, v);
+    return;
+  }
+  rv_buf_putc(b, obj ? '{' : '[');
+  for (size_t i = 0; i < n; i++) {
+    if (i) rv_buf_putc(b, ',');
+    put_indent(b, (level + 1) * indent);
+    if (obj) {
+      const rv *k = v->u.obj.keys[i];
+      if (k->kind == RV_STRING) {
+        rv_write_json(b, k);
+      } else {
+        rv_buf kb = {0};
+        rv_write_json(&kb, k);
+        write_json_string(b, kb.s, kb.len);
+        free(kb.s);
+      }
+      rv_buf_puts(b, ": ");
+      rv_write_json_pretty(b, v->u.obj.vals[i], indent, level + 1);
+    } else {
+      rv_write_json_pretty(b, v->u.arr.items[i], indent, level + 1);
+    }
+  }
+  put_indent(b, level * indent);
+  rv_buf_putc(b, obj ? '}' : ']');
+}
+
 void rv_write_rego(rv_buf *b, const rv *v, bool bare_strings) {
   switch (v->kind) {
   case RV_STRING:

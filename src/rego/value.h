@@ -218,6 +218,8 @@ void rv_buf_puts(rv_buf *b, const char *s);
 void rv_buf_putc(rv_buf *b, char c);
 /* Compact JSON (sets as arrays, non-string keys as their JSON text). Exact numbers. */
 void rv_write_json(rv_buf *b, const rv *v);
+/* The same, indented by `indent` spaces per level (starting at `level`). */
+void rv_write_json_pretty(rv_buf *b, const rv *v, int indent, int level);
 /* Rego term syntax as OPA prints values (sprintf %v, error messages):
  * strings quoted inside collections but bare at top level when
  * bare_strings; sets as {1, 2} and set() when empty. */

@@ -30,6 +30,16 @@ teardown() {
   [ "$(echo "$output" | jq -c .)" = "{}" ]
 }
 
+@test "eval: large integers round-trip exactly" {
+  echo '{"n": 18446744073709551617}' > "$T/in.json"
+  run "$BIN" eval -i "$T/in.json" --format pretty 'input.n + 1'
+  [ "$status" -eq 0 ]
+  [ "$output" = "18446744073709551618" ]
+  run "$BIN" eval -i "$T/in.json" 'x := input.n'
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ \"x\":\ 18446744073709551617 ]]
+}
+
 @test "eval: directory loading mounts data files at their directory" {
   mkdir -p "$T/d/a/b"
   echo '{"v": 7}' > "$T/d/a/b/data.json"
