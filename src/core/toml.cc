@@ -93,6 +93,12 @@ struct Builder {
       if (!obj) return fail("out of memory", n.source());
       for (auto &&[k, v] : t) {
         std::string kp = path.empty() ? std::string(k.str()) : path + "." + std::string(k.str());
+        // jansson keys are C strings: "a\0x" would become "a" and collide
+        // with a distinct TOML key "a" (last one silently wins).
+        if (k.str().find('\0') != std::string_view::npos) {
+          json_decref(obj);
+          return fail("key `" + kp.substr(0, kp.find('\0')) + "...` contains a NUL character", k.source());
+        }
         note(kp, k.source());
         json_t *child;
         if (!convert(v, kp, &child)) {

@@ -98,6 +98,11 @@ static void test_errors(void **state) {
   expect_error("x = inf\n", "inf or nan");                /* not representable */
   expect_error("x = \"a\\u0000b\"\n", "NUL");             /* NUL in a string */
   expect_error("[t]\nk = 1\n[t]\n", "t.toml:3:");         /* table defined twice */
+  /* NUL in a key: jansson keys are C strings, so "a\0x" would silently become
+   * "a" and two distinct TOML keys ("a", "a\0x") would collide (last wins). */
+  expect_error("\"a\\u0000x\" = 1\n", "NUL");
+  expect_error("a = 1\n\"a\\u0000x\" = 2\n", "NUL");
+  expect_error("[\"t\\u0000\"]\nk = 1\n", "NUL");
   expect_error("k = \"unterminated\n", "t.toml:1:");
   /* Trips an internal assertion in toml++ 3.3 (found by fuzz_toml): must be
    * an ordinary error in every build type, never an abort or UB. */
