@@ -131,70 +131,6 @@ tr_err *rego_eval_rule(const rego_policy *p, const char *path, const rego_eval_o
   return NULL;
 }
 
-typedef struct {
-  const cquery *q;
-  json_t *rows;
-} qrows;
-
-static void add_row(void *ctx, rv **slots, rv **exprvals) {
-  qrows *r = ctx;
-  json_t *row = json_object();
-  json_t *exprs = json_array();
-  const body *b = r->q->body;
-  /* expressions in source order */
-  for (int i = 1; i <= b->n; i++) {
-    for (int j = 0; j < b->n; j++) {
-      const expr *x = b->exprs[j];
-      if (x->qidx != i) continue;
-      json_t *ej = json_object();
-      rv *v = x->kind == EX_TERM && exprvals[i - 1] ? exprvals[i - 1] : RV_TRUE;
-      json_object_set_new(ej, "value", rv_to_json(v));
-      json_object_set_new(ej, "text", json_stringn(x->src ? x->src : "", (size_t)(x->src ? x->srclen : 0)));
-      json_object_set_new(ej, "location", json_pack("{s:i,s:i}", "row", x->loc.line, "col", x->loc.col));
-      json_array_append_new(exprs, ej);
-    }
-  }
-  json_object_set_new(row, "expressions", exprs);
-  if (r->q->nvars) {
-    json_t *bnd = json_object();
-    for (int i = 0; i < r->q->nvars; i++) {
-      int slot = r->q->var_slots[i];
-      if (slots[slot]) json_object_set_new(bnd, r->q->slotnames[slot], rv_to_json(slots[slot]));
-    }
-    json_object_set_new(row, "bindings", bnd);
-  }
-  json_array_append_new(r->rows, row);
-}
-
-tr_err *rego_eval_query(const rego_policy *p, const char *query, const rego_eval_opts *opts, json_t **result) {
-  rv_arena *a = rv_arena_new();
-  body *b;
-  tr_err *e = rego_parse_query(a, "query", query, p->max_depth, &b);
-  cquery q;
-  if (!e) e = rego_compile_query(p, a, b, &q);
-  ev_setup s;
-  if (!e) e = setup(p, opts, a, &s);
-  if (e) {
-    rv_arena_free(a);
-    return e;
-  }
-  s.single_term_query = true;
-  qrows r = {&q, json_array()};
-  ev_error err;
-  if (rego_eval_cquery(&s, &q, add_row, &r, &err) != 0) {
-    json_decref(r.rows);
-    e = rego_ev_error_to_tr(&err);
-    rv_arena_free(a);
-    return e;
-  }
-  json_t *res = json_object();
-  if (json_array_size(r.rows)) json_object_set_new(res, "result", r.rows);
-  else json_decref(r.rows);
-  *result = res;
-  rv_arena_free(a);
-  return NULL;
-}
-
 /* Rows as engine values, for exact text output. */
 typedef struct {
   const cquery *q;
@@ -245,24 +181,45 @@ static void add_vrow(void *ctx, rv **slots, rv **exprvals) {
   rv_vec_push(r->a, &r->values, first ? first : RV_TRUE);
 }
 
+/* Runs a query and collects its rows in OPA's shape (values in arena a). */
+static tr_err *run_query(const rego_policy *p, const char *query, const rego_eval_opts *opts, rv_arena *a,
+                         vrows *r, cquery *q) {
+  body *b;
+  tr_err *e = rego_parse_query(a, "query", query, p->max_depth, &b);
+  if (!e) e = rego_compile_query(p, a, b, q);
+  ev_setup s;
+  if (!e) e = setup(p, opts, a, &s);
+  if (e) return e;
+  s.single_term_query = true;
+  *r = (vrows){q, a, {0}, {0}, 0};
+  ev_error err;
+  if (rego_eval_cquery(&s, q, add_vrow, r, &err) != 0) return rego_ev_error_to_tr(&err);
+  return NULL;
+}
+
+static rv *result_doc(rv_arena *a, vrows *r) {
+  if (r->rows.len == 0) return &rv_empty_obj_v;
+  rv *k = str(a, "result"), *v = rv_array(a, r->rows.items, r->rows.len);
+  return rv_object(a, &k, &v, 1, NULL);
+}
+
+tr_err *rego_eval_query(const rego_policy *p, const char *query, const rego_eval_opts *opts, json_t **result) {
+  rv_arena *a = rv_arena_new();
+  vrows r;
+  cquery q;
+  tr_err *e = run_query(p, query, opts, a, &r, &q);
+  if (!e) *result = rv_to_json(result_doc(a, &r));
+  rv_arena_free(a);
+  return e;
+}
+
 tr_err *rego_eval_query_text(const rego_policy *p, const char *query, const rego_eval_opts *opts,
                              rego_text_format format, char **out) {
   rv_arena *a = rv_arena_new();
-  body *b;
-  tr_err *e = rego_parse_query(a, "query", query, p->max_depth, &b);
+  vrows r;
   cquery q;
-  if (!e) e = rego_compile_query(p, a, b, &q);
-  ev_setup s;
-  if (!e) e = setup(p, opts, a, &s);
+  tr_err *e = run_query(p, query, opts, a, &r, &q);
   if (e) {
-    rv_arena_free(a);
-    return e;
-  }
-  s.single_term_query = true;
-  vrows r = {&q, a, {0}, {0}, 0};
-  ev_error err;
-  if (rego_eval_cquery(&s, &q, add_vrow, &r, &err) != 0) {
-    e = rego_ev_error_to_tr(&err);
     rv_arena_free(a);
     return e;
   }
@@ -271,11 +228,8 @@ tr_err *rego_eval_query_text(const rego_policy *p, const char *query, const rego
     if (r.rows.len == 0) rv_buf_puts(&tb, "undefined");
     else if (r.rows.len == 1 && !r.nbindings) rv_write_json_pretty(&tb, r.values.items[0], 2, 0);
     else rv_write_json_pretty(&tb, rv_array(a, r.values.items, r.values.len), 2, 0);
-  } else if (r.rows.len == 0) {
-    rv_buf_puts(&tb, "{}");
   } else {
-    rv *k = str(a, "result"), *v = rv_array(a, r.rows.items, r.rows.len);
-    rv_write_json_pretty(&tb, rv_object(a, &k, &v, 1, NULL), 2, 0);
+    rv_write_json_pretty(&tb, result_doc(a, &r), 2, 0);
   }
   *out = tb.s;
   rv_arena_free(a);
