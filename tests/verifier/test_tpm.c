@@ -9,6 +9,8 @@
 #include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
+#include "verifier/tpm/tpm_quote.h"
+
 #define TPMEV "vectors/trustee/deps/verifier/test_data/tpm_evidence.json"
 
 static void test_upstream_evidence(void **st) {
@@ -84,8 +86,10 @@ static void test_upstream_evidence(void **st) {
   tu_free(&v);
 }
 
-/* A quote made here: AK = fresh RSA-2048 key. */
-static json_t *make_evidence(EVP_PKEY *ak, const uint8_t *nonce, size_t nn, uint8_t pcrs[][32], size_t np) {
+/* A quote made here: AK = fresh RSA-2048 key; `sel` = the SHA-256 PCR
+ * selection bitmap the quote signs (PCRs 0-7, 8-15, 16-23). */
+static json_t *make_evidence_sel(EVP_PKEY *ak, const uint8_t *nonce, size_t nn, uint8_t pcrs[][32], size_t np,
+                                 const uint8_t sel[3]) {
   TPMS_ATTEST a;
   memset(&a, 0, sizeof(a));
   a.magic = TPM2_GENERATED_VALUE;
@@ -95,7 +99,7 @@ static json_t *make_evidence(EVP_PKEY *ak, const uint8_t *nonce, size_t nn, uint
   a.attested.quote.pcrSelect.count = 1;
   a.attested.quote.pcrSelect.pcrSelections[0].hash = TPM2_ALG_SHA256;
   a.attested.quote.pcrSelect.pcrSelections[0].sizeofSelect = 3;
-  memset(a.attested.quote.pcrSelect.pcrSelections[0].pcrSelect, 0xFF, 3);
+  memcpy(a.attested.quote.pcrSelect.pcrSelections[0].pcrSelect, sel, 3);
   unsigned int dl = 0;
   assert_true(EVP_Digest(pcrs, np * 32, a.attested.quote.pcrDigest.buffer, &dl, EVP_sha256(), NULL));
   a.attested.quote.pcrDigest.size = 32;
@@ -133,6 +137,14 @@ static json_t *make_evidence(EVP_PKEY *ak, const uint8_t *nonce, size_t nn, uint
   free(m64);
   free(s64);
   return ev;
+}
+
+/* The quote signs exactly the first np PCRs of the SHA-256 bank. */
+static json_t *make_evidence(EVP_PKEY *ak, const uint8_t *nonce, size_t nn, uint8_t pcrs[][32], size_t np) {
+  uint8_t sel[3] = {0};
+  for (size_t i = 0; i < np && i < 24; i++)
+    sel[i / 8] |= (uint8_t)(1u << (i % 8));
+  return make_evidence_sel(ak, nonce, nn, pcrs, np, sel);
 }
 
 static void test_generated_quote(void **st) {
@@ -174,10 +186,84 @@ static void test_generated_quote(void **st) {
   EVP_PKEY_free(ak);
 }
 
+/* Review finding: the PCR values are labelled by position, so the quote's
+ * signed pcrSelect must be PCRs 0..N-1 of SHA-256. A guest that selects
+ * PCRs {0..10, 16} and sends twelve values would otherwise get PCR16
+ * (resettable, extendable at will: a replay of a good PCR11 history) reported
+ * as pcr11, and PCR8 (init data) can be relabelled the same way. */
+static void test_pcr_selection_bound(void **st) {
+  (void)st;
+  EVP_PKEY *ak = EVP_RSA_gen(2048);
+  assert_non_null(ak);
+  uint8_t pcrs[24][32];
+  for (int i = 0; i < 24; i++)
+    memset(pcrs[i], 0x40 + i, 32);
+  uint8_t nonce[32] = "n";
+  tu_verifier v = tu_make("tpm", NULL);
+  /* PCRs 0..10 and 16; the twelfth value (PCR16) would be claimed as pcr11. */
+  uint8_t vals[12][32];
+  memcpy(vals, pcrs, 11 * 32);
+  memcpy(vals[11], pcrs[16], 32);
+  const uint8_t sparse[3] = {0xFF, 0x07, 0x01};
+  json_t *ev = make_evidence_sel(ak, nonce, 32, vals, 12, sparse);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false,
+           "TPM quote PCR selection does not match the 12 PCR values given: PCR11 is given but not selected");
+  json_decref(ev);
+  /* Init data: PCR16 in PCR8's place. */
+  uint8_t vals9[9][32];
+  memcpy(vals9, pcrs, 8 * 32);
+  memcpy(vals9[8], pcrs[16], 32);
+  const uint8_t sel9[3] = {0xFF, 0x00, 0x01};
+  ev = make_evidence_sel(ak, nonce, 32, vals9, 9, sel9);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "PCR8 is given but not selected");
+  json_decref(ev);
+  /* More values than selected PCRs (the digest covers what is sent). */
+  const uint8_t sel4[3] = {0x0F, 0, 0};
+  ev = make_evidence_sel(ak, nonce, 32, pcrs, 5, sel4);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "PCR4 is given but not selected");
+  json_decref(ev);
+  /* Fewer values than selected PCRs. */
+  const uint8_t all[3] = {0xFF, 0xFF, 0xFF};
+  ev = make_evidence_sel(ak, nonce, 32, pcrs, 23, all);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "PCR23 is selected but not given");
+  json_decref(ev);
+  /* The exact prefix selection verifies, names match indices. */
+  ev = make_evidence_sel(ak, nonce, 32, pcrs, 24, all);
+  json_t *c = tu_ok(&v, ev, NULL, 0, false, NULL, 0, false);
+  char *h = tr_hex_encode(pcrs[11], 32);
+  tu_claim_str(c, "pcr11", h);
+  free(h);
+  json_decref(c);
+  json_decref(ev);
+  tu_free(&v);
+  EVP_PKEY_free(ak);
+}
+
+/* Review finding: a SHA-1 (or any non-SHA-256) bank is refused — the values
+ * are 32-byte SHA-256 PCRs. */
+static void test_pcr_selection_bank(void **st) {
+  (void)st;
+  TPMS_ATTEST a;
+  memset(&a, 0, sizeof(a));
+  a.attested.quote.pcrSelect.count = 1;
+  a.attested.quote.pcrSelect.pcrSelections[0].hash = TPM2_ALG_SHA1;
+  a.attested.quote.pcrSelect.pcrSelections[0].sizeofSelect = 3;
+  a.attested.quote.pcrSelect.pcrSelections[0].pcrSelect[0] = 0x01;
+  uint8_t pcrs[1][32] = {{0}};
+  tr_tpm_quote q = {NULL, 0, NULL, 0, pcrs, 1};
+  tu_err_has(tr_tpm_verify_pcrs(&q, &a), "hash algorithm 0x0004, expected SHA-256");
+  a.attested.quote.pcrSelect.count = 2;
+  a.attested.quote.pcrSelect.pcrSelections[0].hash = TPM2_ALG_SHA256;
+  a.attested.quote.pcrSelect.pcrSelections[1] = a.attested.quote.pcrSelect.pcrSelections[0];
+  tu_err_has(tr_tpm_verify_pcrs(&q, &a), "exactly one bank (SHA-256), it has 2 selections");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_upstream_evidence),
       cmocka_unit_test(test_generated_quote),
+      cmocka_unit_test(test_pcr_selection_bound),
+      cmocka_unit_test(test_pcr_selection_bank),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

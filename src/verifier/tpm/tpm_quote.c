@@ -2,6 +2,7 @@
 #include "verifier/tpm/tpm_quote.h"
 
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,43 @@ tr_err *tr_tpm_verify_signature(const tr_tpm_quote *q, EVP_PKEY *ak) {
   return NULL;
 }
 
+/* The PCR values are labelled by position (claims "pcrNN", PCR8 for init
+ * data), so the signed selection must say that position i is PCR i of the
+ * SHA-256 bank: exactly one selection, SHA-256, PCRs 0..npcrs-1 and no
+ * other. Upstream never compares pcrSelect with the values, so a guest could
+ * quote e.g. PCRs {0..10, 16} and send PCR16 (resettable, extendable at
+ * will) in the place the claims call pcr11. */
+static tr_err *check_selection(const tr_tpm_quote *q, const TPML_PCR_SELECTION *sel) {
+  if (sel->count != 1)
+    return tr_err_new(TR_E_VERIFY,
+                      "TPM quote must select PCRs of exactly one bank (SHA-256), it has %u selections",
+                      (unsigned)sel->count);
+  const TPMS_PCR_SELECTION *s = &sel->pcrSelections[0];
+  if (s->hash != TPM2_ALG_SHA256)
+    return tr_err_new(TR_E_VERIFY,
+                      "TPM quote selects PCRs of hash algorithm 0x%04x, expected SHA-256 (0x000b)",
+                      (unsigned)s->hash);
+  if (s->sizeofSelect > TPM2_PCR_SELECT_MAX)
+    return tr_err_new(TR_E_INVALID, "TPM quote PCR selection of %u bytes", (unsigned)s->sizeofSelect);
+  size_t nsel = 0;
+  for (size_t i = 0; i < (size_t)s->sizeofSelect * 8; i++) {
+    bool on = (s->pcrSelect[i / 8] >> (i % 8)) & 1;
+    if (on) nsel++;
+    if (on != (i < q->npcrs))
+      return tr_err_new(TR_E_VERIFY,
+                        "TPM quote PCR selection does not match the %zu PCR values given: PCR%zu is %s "
+                        "(the values must be PCRs 0..%zu of the SHA-256 bank, in order)",
+                        q->npcrs, i, on ? "selected but not given" : "given but not selected",
+                        q->npcrs ? q->npcrs - 1 : 0);
+  }
+  if (nsel != q->npcrs)
+    return tr_err_new(TR_E_VERIFY, "TPM quote selects %zu PCRs but the evidence carries %zu", nsel, q->npcrs);
+  return NULL;
+}
+
 tr_err *tr_tpm_verify_pcrs(const tr_tpm_quote *q, const TPMS_ATTEST *a) {
+  tr_err *e = check_selection(q, &a->attested.quote.pcrSelect);
+  if (e) return e;
   uint8_t d[32];
   unsigned int n = 0;
   if (!EVP_Digest(q->pcrs, q->npcrs * 32, d, &n, EVP_sha256(), NULL))

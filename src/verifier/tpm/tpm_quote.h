@@ -7,8 +7,10 @@
  *  - signature: the AK's public key verifies `signature` over `message`
  *    with SHA-256 (RSASSA-PKCS1-v1_5 for RSA keys, the only kind in use);
  *  - PCR digest: SHA-256 over the concatenated PCR values, in the given
- *    order, equals TPMS_QUOTE_INFO.pcrDigest (pcrSelect is not compared, as
- *    upstream);
+ *    order, equals TPMS_QUOTE_INFO.pcrDigest, and the signed pcrSelect is
+ *    exactly PCRs 0..N-1 of the SHA-256 bank for the N values given, so that
+ *    the value at position i really is PCR i (upstream does not compare
+ *    pcrSelect: a sparse selection there relabels PCRs);
  *  - init data: SHA-256(32 zero bytes ‖ expected) == PCR[8] (the PCR8 of a
  *    freshly reset TPM extended once with the 32-byte init-data hash).
  * The quote owns its buffers (tr_tpm_quote_clear frees them). */
