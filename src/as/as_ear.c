@@ -213,19 +213,43 @@ tr_err *tr_as_appraisal(const int8_t vec[8], const bool set[8], const char *poli
         why = "missing `value`";
       else if (reserved_name(json_string_value(name)))
         why = "`name` is a reserved appraisal member";
-      else if (json_object_get(a, json_string_value(name)))
-        why = "duplicate extension name";
-      if (!why)
-        for (size_t j = 0; j < i; j++)
-          if (json_integer_value(json_object_get(json_array_get(extensions, j), "key")) ==
-              json_integer_value(key))
-            why = "duplicate extension key";
+      for (size_t j = 0; j < i && !why; j++) {
+        json_t *prev = json_array_get(extensions, j);
+        if (strcmp(json_string_value(json_object_get(prev, "name")), json_string_value(name)) == 0)
+          why = "duplicate extension name";
+        else if (json_integer_value(json_object_get(prev, "key")) == json_integer_value(key))
+          why = "duplicate extension key";
+      }
       if (why) {
         json_decref(a);
         return tr_err_new(TR_E_INVALID, "rule `extensions`: entry %zu: %s", i, why);
       }
-      json_object_set(a, json_string_value(name), val);
     }
+    /* rust-ear keeps extensions in a map ordered by name and leaves out
+     * null values when serialising: emit them the same way */
+    size_t n = json_array_size(extensions);
+    const char **names = malloc((n ? n : 1) * sizeof(*names));
+    if (!names) {
+      json_decref(a);
+      return tr_err_new(TR_E_NOMEM, "out of memory");
+    }
+    for (i = 0; i < n; i++)
+      names[i] = json_string_value(json_object_get(json_array_get(extensions, i), "name"));
+    qsort(names, n, sizeof(*names), cmp_str);
+    for (i = 0; i < n; i++) {
+      json_t *val = NULL;
+      for (size_t j = 0; j < n && !val; j++) {
+        json_t *x2 = json_array_get(extensions, j);
+        if (strcmp(json_string_value(json_object_get(x2, "name")), names[i]) == 0)
+          val = json_object_get(x2, "value");
+      }
+      if (!json_is_null(val) && json_object_set(a, names[i], val)) {
+        free(names);
+        json_decref(a);
+        return tr_err_new(TR_E_NOMEM, "out of memory");
+      }
+    }
+    free(names);
   }
   *out = a;
   return NULL;

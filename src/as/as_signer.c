@@ -55,9 +55,11 @@ static tr_err *public_jwk(EVP_PKEY *pkey, bool ec, json_t **out) {
   if (ec) {
     if (!(e = get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &a)) &&
         !(e = get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &b))) {
+      /* jsonwebtoken's Jwk order: common parameters (alg, then x5u/x5c,
+       * inserted by the caller) before the EC ones (kty, crv, x, y) */
+      json_object_set_new(j, "alg", json_string("ES256"));
       json_object_set_new(j, "kty", json_string("EC"));
       json_object_set_new(j, "crv", json_string("P-256"));
-      json_object_set_new(j, "alg", json_string("ES256"));
       json_object_set_new(j, "x", b64url_bn(a, 32));
       json_object_set_new(j, "y", b64url_bn(b, 32));
     }
@@ -149,6 +151,29 @@ static tr_err *load_x5c(const char *path, json_t **out) {
   return NULL;
 }
 
+/* Puts x5u/x5c where the emitting library put them: EAR (jsonwebtoken's
+ * Jwk) right after `alg`, before the key parameters; Simple (upstream's own
+ * struct {kty, alg, n, e, x5u, x5c}) at the end. jansson keeps insertion
+ * order, so the EC JWK is rebuilt. */
+static tr_err *place_x5(json_t *jwk, bool ec, json_t *x5u, json_t *x5c) {
+  if (!ec) {
+    if ((x5u && json_object_set(jwk, "x5u", x5u)) || (x5c && json_object_set(jwk, "x5c", x5c)))
+      return tr_err_new(TR_E_NOMEM, "out of memory");
+    return NULL;
+  }
+  json_t *tail = json_deep_copy(jwk);
+  if (!tail) return tr_err_new(TR_E_NOMEM, "out of memory");
+  json_object_del(tail, "alg");
+  json_object_clear(jwk);
+  bool bad = json_object_set_new(jwk, "alg", json_string("ES256")) ||
+             (x5u && json_object_set(jwk, "x5u", x5u)) || (x5c && json_object_set(jwk, "x5c", x5c));
+  const char *k;
+  json_t *v;
+  json_object_foreach(tail, k, v) bad = bad || json_object_set(jwk, k, v);
+  json_decref(tail);
+  return bad ? tr_err_new(TR_E_NOMEM, "out of memory") : NULL;
+}
+
 static tr_err *generate(bool ec, EVP_PKEY **out) {
   *out =
       ec ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -161,11 +186,13 @@ tr_err *tr_as_signer_load(const tr_as_signer_config *cfg, tr_as_broker_type type
   out->alg = ec ? "ES256" : "RS384";
   tr_err *e = cfg && cfg->key_path ? load_key(cfg->key_path, ec, &out->pkey) : generate(ec, &out->pkey);
   if (!e) e = public_jwk(out->pkey, ec, &out->jwk);
-  if (!e && cfg && cfg->cert_url) json_object_set_new(out->jwk, "x5u", json_string(cfg->cert_url));
-  if (!e && cfg && cfg->key_path && cfg->cert_path) {
-    json_t *x5c = NULL;
-    if (!(e = load_x5c(cfg->cert_path, &x5c))) json_object_set_new(out->jwk, "x5c", x5c);
-  }
+  json_t *x5u = NULL, *x5c = NULL;
+  if (!e && cfg && cfg->cert_url && !(x5u = json_string(cfg->cert_url)))
+    e = tr_err_new(TR_E_INVALID, "signer cert_url is not valid UTF-8");
+  if (!e && cfg && cfg->key_path && cfg->cert_path) e = load_x5c(cfg->cert_path, &x5c);
+  if (!e && (x5u || x5c)) e = place_x5(out->jwk, ec, x5u, x5c);
+  json_decref(x5u);
+  json_decref(x5c);
   if (!e) {
     json_t *hdr = json_pack("{s:s, s:s, s:O}", "typ", "JWT", "alg", out->alg, "jwk", out->jwk);
     char *txt = hdr ? tr_json_dump_compact(hdr) : NULL;

@@ -137,6 +137,27 @@ static void test_appraisal_order_and_extensions(void **s) {
               "\"ear.veraison.annotated-evidence\":{\"sample\":{\"svn\":\"1\"}},"
               "\"ear.trustee.identifiers\":{\"validated\":{}}}");
   json_decref(a);
+  /* extensions appear sorted by name after the standard members, and a null
+   * value is omitted (rust-ear keeps extensions in a name-ordered map and
+   * skips null values when serialising) */
+  json_t *ext2 = J("[{\"name\":\"z.ext\",\"key\":-30,\"value\":1},{\"name\":\"a.nul\",\"key\":-31,"
+                   "\"value\":null},{\"name\":\"m.ext\",\"key\":-32,\"value\":[2]}]");
+  assert_null(tr_as_appraisal(vec, set, "default", ann, ext2, &a));
+  {
+    const char *want[] = {"ear.status", "ear.trustworthiness-vector", "ear.appraisal-policy-id",
+                          "ear.veraison.annotated-evidence", "m.ext", "z.ext"};
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(a, k, v) {
+      if (i >= 6) fail_msg("extra appraisal member `%s`", k);
+      if (strcmp(k, want[i]) != 0) fail_msg("appraisal member %zu: `%s`, want `%s`", i, k, want[i]);
+      i++;
+    }
+    assert_int_equal(i, 6);
+  }
+  json_decref(a);
+  json_decref(ext2);
   /* only set claims appear; status from them */
   bool some[8] = {false, false, true, false, true, false, false, false};
   int8_t v2[8] = {0, 0, 3, 0, 2, 0, 0, 0};
@@ -252,6 +273,19 @@ static void test_signer_fixture_jwks(void **s) {
   json_t *want = json_load_file(fixture("expected-jwks.json"), 0, &je);
   assert_non_null(want);
   assert_true(json_equal(json_array_get(json_object_get(want, "keys"), 0), sg.jwk));
+  /* members in jsonwebtoken's emitted order: the common parameters (alg, x5u,
+   * x5c) first, then the EC parameters (kty, crv, x, y) */
+  {
+    const char *order[] = {"alg", "x5c", "kty", "crv", "x", "y"};
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(sg.jwk, k, v) {
+      if (i >= 6 || strcmp(k, order[i]) != 0) fail_msg("jwk member %zu: `%s`", i, k);
+      i++;
+    }
+    assert_int_equal(i, 6);
+  }
   /* x starts with 0x00 in the fixture: the coordinate stays 32 bytes */
   assert_string_equal(json_string_value(json_object_get(sg.jwk, "x")),
                       "ANbJDpVEC_bNPvuKERn1FkQMSuPWEzIQ7Y-kl3K0yEo");
