@@ -63,6 +63,7 @@ struct tr_grpc_server {
   pthread_t *threads;
   size_t nthreads, nstarted;
   pthread_mutex_t mu; /* guards the counters below */
+  pthread_cond_t idle; /* signalled when active drops to 0 */
   size_t active, posted, max_calls;
   bool shutting_down;
   char name[32];
@@ -128,6 +129,12 @@ static void ctx_free(call_ctx *c) {
   grpc_call_details_destroy(&c->details);
   grpc_metadata_array_destroy(&c->md);
   free(c);
+}
+
+static void call_done(tr_grpc_server *s) {
+  pthread_mutex_lock(&s->mu);
+  if (--s->active == 0) pthread_cond_broadcast(&s->idle);
+  pthread_mutex_unlock(&s->mu);
 }
 
 /* Posts request_calls until `posted + active` reaches max_calls. */
@@ -213,9 +220,7 @@ static void answer(tr_grpc_server *s, call_ctx *c, bool ok) {
   if (grpc_call_start_batch(c->call, ops, n, c, NULL) != GRPC_CALL_OK) {
     TR_ERROR(s->name, "cannot start the answer batch");
     ctx_free(c);
-    pthread_mutex_lock(&s->mu);
-    s->active--;
-    pthread_mutex_unlock(&s->mu);
+    call_done(s);
   }
 }
 
@@ -241,9 +246,7 @@ static void on_event(tr_grpc_server *s, call_ctx *c, bool ok) {
   case STAGE_RECV: answer(s, c, ok); return;
   case STAGE_SEND:
     ctx_free(c);
-    pthread_mutex_lock(&s->mu);
-    s->active--;
-    pthread_mutex_unlock(&s->mu);
+    call_done(s);
     post_requests(s);
     return;
   }
@@ -293,6 +296,7 @@ static void free_server(tr_grpc_server *s) {
   free(s->health);
   free(s->threads);
   pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->idle);
   free(s);
 }
 
@@ -313,6 +317,13 @@ static void shutdown_and_free(tr_grpc_server *s, int grace_ms) {
     grpc_completion_queue_shutdown(scq);
     grpc_completion_queue_destroy(scq); /* its only event was plucked above */
   }
+  /* A call cancelled by its deadline counts as finished for gRPC, but its
+   * handler may still be running and will post its answer on our queue:
+   * wait for every handler before the queue goes away. */
+  pthread_mutex_lock(&s->mu);
+  while (s->active > 0)
+    pthread_cond_wait(&s->idle, &s->mu);
+  pthread_mutex_unlock(&s->mu);
   grpc_server_destroy(s->server);
   if (s->cq) {
     grpc_completion_queue_shutdown(s->cq); /* the workers drain it and return */
@@ -332,6 +343,7 @@ tr_err *tr_grpc_server_start(const tr_grpc_server_config *cfg, tr_grpc_server **
   tr_grpc_server *s = calloc(1, sizeof(*s));
   if (!s) return tr_err_new(TR_E_NOMEM, "out of memory");
   pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->idle, NULL);
   snprintf(s->name, sizeof(s->name), "%s", cfg->name ? cfg->name : "grpc");
   s->methods = calloc(cfg->nmethods ? cfg->nmethods : 1, sizeof(*s->methods));
   s->health = calloc(cfg->nhealth ? cfg->nhealth : 1, sizeof(char *));
