@@ -15,7 +15,13 @@
  * (temp file, fsync, rename, fsync dir): read-modify-write never loses an
  * update and a crash leaves the old or the new file. Readers take no lock;
  * they use a parsed copy cached per file and revalidated by (inode, size,
- * mtime) — every rewrite is a rename, so the inode changes. */
+ * mtime). That identity alone is not enough: ext4 gives a freed inode number
+ * to the next new file, and timestamps may be coarse (jiffies, or 1 s on
+ * some filesystems), so two rewrites of equal size could bring back the
+ * cached identity. As git does for "racily clean" index entries, a copy is
+ * only trusted when the file's mtime was at least 2 s older than the moment
+ * we read it: any later replacement then necessarily has a newer mtime.
+ * Files written in the last 2 s are simply re-read. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +31,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -38,6 +45,7 @@ typedef struct cached {
   struct cached *next;
   char *path;
   struct stat st;
+  bool trusted; /* see current_root */
   json_t *root;
 } cached;
 
@@ -150,13 +158,14 @@ static tr_err *current_root(ljs *s, const char *path, json_t **root) {
   cached *c = s->cache;
   while (c && strcmp(c->path, path))
     c = c->next;
-  if (c && exists && same_file(&c->st, &st)) {
+  if (c && c->trusted && exists && same_file(&c->st, &st)) {
     *root = json_incref(c->root);
     pthread_mutex_unlock(&s->mu);
     return NULL;
   }
   pthread_mutex_unlock(&s->mu);
   json_t *r;
+  time_t load_start = time(NULL);
   tr_err *e = load_file(s, path, &r, &st);
   if (e) return e;
   if (st.st_ino) {
@@ -175,6 +184,7 @@ static tr_err *current_root(ljs *s, const char *path, json_t **root) {
       json_decref(c->root);
       c->root = json_incref(r);
       c->st = st;
+      c->trusted = (int64_t)st.st_mtim.tv_sec + 2 <= (int64_t)load_start;
     }
     pthread_mutex_unlock(&s->mu);
   }

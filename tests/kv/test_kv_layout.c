@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -211,11 +213,62 @@ static void test_key_messages(void **state) {
   OK(tr_kv_check_namespace("kbs_protocol_session"));
 }
 
+/* LocalJson readers cache the parsed file keyed by (inode, size, mtime).
+ * ext4 hands a freed inode number to the next new file, and two rewrites in
+ * the same timestamp tick have the same mtime, so "get, set, set, get" with
+ * values of one length could see the first file's identity again and return
+ * a value that was overwritten twice. Every get must see the last set. */
+/* Coarse timestamps (kernels before multigrain timestamps stamp files with
+ * the jiffy clock, 4 ms at HZ=250; some filesystems use 1 s) are simulated
+ * by truncating the file's mtime to the current second after every write. */
+static void same_tick(const char *file) {
+  const struct timespec t[2] = {{time(NULL), 0}, {time(NULL), 0}};
+  assert_int_equal(utimensat(AT_FDCWD, file, t, 0), 0);
+}
+
+static void stale_cache_round(const char *cfg_text, const char *file) {
+  json_t *cfg = parse(cfg_text);
+  tr_kv *kv;
+  OK(tr_kv_open("LocalJson", cfg, &kv));
+  json_decref(cfg);
+  OK(tr_kv_set(kv, "ns", "k", "v0000", 5, true, 0));
+  same_tick(file);
+  for (int i = 1; i < 400; i += 2) {
+    uint8_t *v;
+    size_t n;
+    char a[8], b[8];
+    snprintf(a, sizeof a, "v%04d", i);
+    snprintf(b, sizeof b, "v%04d", i + 1);
+    OK(tr_kv_get(kv, "ns", "k", &v, &n)); /* caches the current file */
+    free(v);
+    OK(tr_kv_set(kv, "ns", "k", a, 5, true, 0));
+    same_tick(file);
+    OK(tr_kv_set(kv, "ns", "k", b, 5, true, 0));
+    same_tick(file);
+    OK(tr_kv_get(kv, "ns", "k", &v, &n));
+    if (n != 5 || memcmp(v, b, 5) != 0) fail_msg("round %d: got `%.*s`, want `%s`", i, (int)n, v, b);
+    free(v);
+  }
+  tr_kv_close(kv);
+}
+
+static void test_localjson_cache_sees_every_write(void **state) {
+  (void)state;
+  char cfg[300], file[300];
+  snprintf(cfg, sizeof cfg, "{\"file_dir_path\":\"%s/dir\"}", tmpdir);
+  snprintf(file, sizeof file, "%s/dir/ns", tmpdir);
+  stale_cache_round(cfg, file);
+  snprintf(cfg, sizeof cfg, "{\"file_path\":\"%s/one.json\"}", tmpdir);
+  snprintf(file, sizeof file, "%s/one.json", tmpdir);
+  stale_cache_round(cfg, file);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_localfs_layout, mk_tmp, rm_tmp),
       cmocka_unit_test_setup_teardown(test_localjson_layout, mk_tmp, rm_tmp),
       cmocka_unit_test_setup_teardown(test_config_shapes, mk_tmp, rm_tmp),
+      cmocka_unit_test_setup_teardown(test_localjson_cache_sees_every_write, mk_tmp, rm_tmp),
       cmocka_unit_test(test_key_messages),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
