@@ -383,7 +383,50 @@ def rvps_restart_tests():
     a.stop()
 
 
+def tls_tests():
+    """-t/-k: gRPC over TLS for the Python client and the C client (rvps-tool with an https:// address and
+    gRPC's GRPC_DEFAULT_SSL_ROOTS_FILE_PATH), and the JWKS over HTTPS."""
+    import ssl
+    import subprocess
+    d = tempfile.mkdtemp(prefix="tls-", dir=tmp)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", d + "/key.pem", "-out", d + "/cert.pem", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+    port, jport = free_port(), free_port()
+    srv = Proc("grpc-as", ["-s", f"127.0.0.1:{port}", "-t", d + "/cert.pem", "-k", d + "/key.pem",
+                           "--jwks-socket", f"127.0.0.1:{jport}"], ready="JWKS endpoint")
+    try:
+        check("listening on https://" in srv.text(), "TLS announced")
+        with open(d + "/cert.pem", "rb") as f:
+            creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+        with grpc.secure_channel(f"127.0.0.1:{port}", creds) as ch:
+            check(hgrpc.HealthStub(ch).Check(hpb.HealthCheckRequest(), timeout=10).status == 1, "health over TLS")
+            tok = agrpc.AttestationServiceStub(ch).AttestationEvaluate(apb.AttestationRequest(verification_requests=[
+                apb.IndividualAttestationRequest(tee="sample", evidence=sample_evidence())]), timeout=30)
+            check(tok.attestation_token.count(".") == 2, "evaluate over TLS")
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            c, d2 = code_of(hgrpc.HealthStub(ch).Check, hpb.HealthCheckRequest(), timeout=5)
+            check(c == grpc.StatusCode.UNAVAILABLE, f"plaintext client refused by the TLS server: {c}")
+        msg = os.path.join(d, "msg.json")
+        with open(msg, "w") as f:
+            json.dump(rv_message({"tls_value": ["ok"]}), f)
+        env = dict(os.environ, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=d + "/cert.pem")
+        p = subprocess.run([os.path.join(os.environ.get("TRUSTEE_BUILD_DIR", "."), "rvps-tool"), "register", "-p", msg,
+                            "-a", f"https://127.0.0.1:{port}"], capture_output=True, text=True, env=env, timeout=60)
+        check(p.returncode == 0, f"C client over TLS: {p.stderr}")
+        p = subprocess.run([os.path.join(os.environ.get("TRUSTEE_BUILD_DIR", "."), "rvps-tool"), "query", "-r",
+                            "tls_value", "-a", f"https://127.0.0.1:{port}"], capture_output=True, text=True, env=env,
+                           timeout=60)
+        check(p.returncode == 0 and json.loads(p.stdout) == ["ok"], f"C client query over TLS: {p.stdout} {p.stderr}")
+        ctx = ssl.create_default_context(cafile=d + "/cert.pem")
+        with urllib.request.urlopen(f"https://127.0.0.1:{jport}/.well-known/jwks.json", context=ctx, timeout=10) as r:
+            check(len(json.loads(r.read())["keys"]) >= 1, "JWKS over HTTPS")
+    finally:
+        srv.stop()
+
+
 grpc_as_tests()
+tls_tests()
 c_client_tests()
 rvps_restart_tests()
 finish()
