@@ -5,9 +5,11 @@
 #include "test_snp_util.h"
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
+#include <unistd.h>
 
 #include "verifier/tpm/tpm_quote.h"
 
@@ -258,12 +260,73 @@ static void test_pcr_selection_bank(void **st) {
   tu_err_has(tr_tpm_verify_pcrs(&q, &a), "exactly one bank (SHA-256), it has 2 selections");
 }
 
+/* tpm_verifier.trusted_ak_keys_dir (upstream's documented, never-read
+ * setting) is enforced when configured: without it a quote made by any
+ * software key verifies — which test_generated_quote shows. */
+static void test_trusted_ak_dir(void **st) {
+  (void)st;
+  EVP_PKEY *ak = EVP_RSA_gen(2048), *other = EVP_RSA_gen(2048);
+  assert_non_null(ak);
+  assert_non_null(other);
+  uint8_t pcrs[24][32];
+  memset(pcrs, 0, sizeof(pcrs));
+  uint8_t nonce[32] = "n";
+  json_t *ev = make_evidence(ak, nonce, 32, pcrs, 24);
+  json_t *ev_other = make_evidence(other, nonce, 32, pcrs, 24);
+  char dir[] = "/tmp/trustee-tpm-aks-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char cfg[256], pem_path[128], der_path[128];
+  snprintf(cfg, sizeof(cfg), "{\"tpm_verifier\":{\"trusted_ak_keys_dir\":\"%s\"}}", dir);
+  /* An empty directory is a configuration error, not "trust nothing silently". */
+  const tr_verifier_ops *ops = tr_verifier_lookup("tpm");
+  void *state = NULL;
+  json_t *jc = json_loads(cfg, 0, NULL);
+  tu_err_has(ops->create(jc, &state), "holds no keys");
+  /* PEM for one key. */
+  snprintf(pem_path, sizeof(pem_path), "%s/ak.pem", dir);
+  FILE *f = fopen(pem_path, "w");
+  assert_non_null(f);
+  assert_int_equal(PEM_write_PUBKEY(f, ak), 1);
+  fclose(f);
+  tu_verifier v = tu_make("tpm", cfg);
+  json_decref(tu_ok(&v, ev, NULL, 0, false, NULL, 0, false));
+  tu_fails(&v, ev_other, NULL, 0, false, NULL, 0, false,
+           "tpm: the AK is not one of the keys in tpm_verifier.trusted_ak_keys_dir");
+  tu_free(&v);
+  /* DER for the other; a limit of one key is exceeded. */
+  snprintf(der_path, sizeof(der_path), "%s/other.der", dir);
+  unsigned char *der = NULL;
+  int dl = i2d_PUBKEY(other, &der);
+  assert_null(tr_write_file_atomic(der_path, der, (size_t)dl, 0644));
+  OPENSSL_free(der);
+  v = tu_make("tpm", cfg);
+  json_decref(tu_ok(&v, ev_other, NULL, 0, false, NULL, 0, false));
+  tu_free(&v);
+  json_t *lim =
+      json_pack("{s:{s:s, s:i}}", "tpm_verifier", "trusted_ak_keys_dir", dir, "max_trusted_ak_keys", 1);
+  tu_err_has(ops->create(lim, &state), "more than max_trusted_ak_keys (1)");
+  json_decref(lim);
+  /* A file that is not a key, and a missing directory. */
+  f = fopen(pem_path, "w");
+  fputs("not a key", f);
+  fclose(f);
+  tu_err_has(ops->create(jc, &state), "ak.pem is not a public key");
+  unlink(pem_path);
+  unlink(der_path);
+  rmdir(dir);
+  tu_err_has(ops->create(jc, &state), "cannot open trusted_ak_keys_dir");
+  json_decref(jc);
+  json_decref(ev);
+  json_decref(ev_other);
+  EVP_PKEY_free(ak);
+  EVP_PKEY_free(other);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_upstream_evidence),
-      cmocka_unit_test(test_generated_quote),
-      cmocka_unit_test(test_pcr_selection_bound),
-      cmocka_unit_test(test_pcr_selection_bank),
+      cmocka_unit_test(test_upstream_evidence),   cmocka_unit_test(test_generated_quote),
+      cmocka_unit_test(test_pcr_selection_bound), cmocka_unit_test(test_pcr_selection_bank),
+      cmocka_unit_test(test_trusted_ak_dir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,19 +10,31 @@
  * pcrDigest; when report data is given it is zero-padded/truncated to 32
  * bytes and must equal the quote's extraData exactly; init data against PCR8.
  *
- * Trusted AK: this verifier proves only that the quote was made by the key
- * in `ak_public`. Whether that key belongs to a genuine TPM of the fleet is
- * the policy's decision, as upstream: the claim `tpm.ak_public` (the base64
- * string exactly as sent) is compared there with reference values, e.g.
- * `input.tpm.ak_public in query_reference_value("trusted_ak")`. The
- * verifier config `tpm_verifier` has no fields (upstream documents
- * `trusted_ak_keys_dir` but never reads it; neither do we). */
+ * Trusted AK: the signature proves only that the quote was made by the key
+ * in `ak_public`, which the evidence itself supplies — any software key
+ * makes a quote this verifier accepts. Whether the key belongs to a genuine
+ * TPM of the fleet is decided either here, with
+ * `verifier_config.tpm_verifier.trusted_ak_keys_dir` (a directory of PEM or
+ * DER public keys, at most `max_trusted_ak_keys`, default 100: an AK not in
+ * it is refused), or by the policy comparing the claim `tpm.ak_public` with
+ * reference values (`input.tpm.ak_public in
+ * query_reference_value("trusted_aks")`, as upstream's default policy does
+ * for `executables`). Upstream documents trusted_ak_keys_dir but never reads
+ * it; we enforce it when it is configured and, when it is not, accept any AK
+ * as upstream does, with a warning when the verifier is created. */
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "core/buf.h"
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "verifier/tpm/tpm_quote.h"
 #include "verifier/verifier.h"
 
@@ -104,13 +116,145 @@ static tr_err *parse_evidence(const json_t *ev, tr_tpm_quote *q, EVP_PKEY **ak, 
   return e;
 }
 
-static tr_err *tpm_check(const json_t *evidence, const tr_expected *report_data, const tr_expected *init_data,
-                         json_t **claims) {
+/* ---- trusted AKs (tpm_verifier.trusted_ak_keys_dir) ----------------------- */
+
+typedef struct {
+  bool pinned;   /* trusted_ak_keys_dir configured: only these AKs */
+  uint8_t **der; /* DER SubjectPublicKeyInfo of each trusted AK */
+  size_t *len, n;
+} tpm_state;
+
+static void tpm_destroy(void *state) {
+  tpm_state *s = state;
+  if (!s) return;
+  for (size_t i = 0; i < s->n; i++)
+    free(s->der[i]);
+  free(s->der);
+  free(s->len);
+  free(s);
+}
+
+/* One public key file (PEM "PUBLIC KEY" or DER SPKI) → DER SPKI. */
+static tr_err *load_ak_file(const char *path, uint8_t **der, size_t *der_len) {
+  uint8_t *data = NULL;
+  size_t n = 0;
+  tr_err *e = tr_read_file(path, 64 * 1024, &data, &n);
+  if (e) return e;
+  EVP_PKEY *k = NULL;
+  if (n > 10 && memmem(data, n, "-----BEGIN", 10)) {
+    BIO *b = BIO_new_mem_buf(data, (int)n);
+    if (b) k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+    BIO_free(b);
+  } else {
+    const unsigned char *p = data;
+    k = d2i_PUBKEY(NULL, &p, (long)n);
+    if (k && p != data + n) {
+      EVP_PKEY_free(k);
+      k = NULL;
+    }
+  }
+  free(data);
+  unsigned char *out = NULL;
+  int ol = k ? i2d_PUBKEY(k, &out) : -1;
+  EVP_PKEY_free(k);
+  if (ol <= 0)
+    return tr_err_new(TR_E_INVALID, "%s is not a public key (PEM or DER SubjectPublicKeyInfo)", path);
+  *der = malloc((size_t)ol);
+  if (*der) memcpy(*der, out, (size_t)ol);
+  OPENSSL_free(out);
+  if (!*der) return tr_err_new(TR_E_NOMEM, "out of memory");
+  *der_len = (size_t)ol;
+  return NULL;
+}
+
+static tr_err *load_trusted_aks(tpm_state *s, const char *dir, int64_t max) {
+  DIR *d = opendir(dir);
+  if (!d) return tr_err_new(TR_E_IO, "cannot open trusted_ak_keys_dir %s: %s", dir, strerror(errno));
+  tr_err *e = NULL;
+  struct dirent *de;
+  while (!e && (de = readdir(d))) {
+    if (de->d_name[0] == '.') continue;
+    char *path = NULL;
+    if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+      e = tr_err_new(TR_E_NOMEM, "out of memory");
+      break;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+      free(path);
+      continue;
+    }
+    if ((int64_t)s->n >= max) {
+      e = tr_err_new(TR_E_LIMIT, "trusted_ak_keys_dir %s holds more than max_trusted_ak_keys (%lld) keys",
+                     dir, (long long)max);
+    } else {
+      uint8_t **nd = realloc(s->der, (s->n + 1) * sizeof(*nd));
+      if (nd) s->der = nd;
+      size_t *nl = nd ? realloc(s->len, (s->n + 1) * sizeof(*nl)) : NULL;
+      if (nl) s->len = nl;
+      if (!nd || !nl)
+        e = tr_err_new(TR_E_NOMEM, "out of memory");
+      else if (!(e = load_ak_file(path, &s->der[s->n], &s->len[s->n])))
+        s->n++;
+    }
+    free(path);
+  }
+  closedir(d);
+  if (!e && s->n == 0) e = tr_err_new(TR_E_INVALID, "trusted_ak_keys_dir %s holds no keys", dir);
+  return e;
+}
+
+static tr_err *tpm_create(const json_t *config, void **state) {
+  *state = NULL;
+  tpm_state *s = calloc(1, sizeof(*s));
+  if (!s) return tr_err_new(TR_E_NOMEM, "out of memory");
+  json_t *tc = NULL;
+  const char *dir = NULL;
+  int64_t max = 100;
+  tr_err *e = NULL;
+  if (json_is_object(config)) e = tr_json_opt_object(config, "verifier_config", "tpm_verifier", &tc);
+  if (!e && tc) e = tr_json_opt_string(tc, "tpm_verifier", "trusted_ak_keys_dir", &dir);
+  if (!e && tc) e = tr_json_opt_int(tc, "tpm_verifier", "max_trusted_ak_keys", &max);
+  if (!e && (max < 1 || max > 100000))
+    e = tr_err_new(TR_E_INVALID, "tpm_verifier.max_trusted_ak_keys: expected 1..100000");
+  if (!e && dir) {
+    s->pinned = true;
+    e = load_trusted_aks(s, dir, max);
+  }
+  if (e) {
+    tpm_destroy(s);
+    return tr_err_wrap(e, "tpm_verifier");
+  }
+  if (!s->pinned)
+    TR_WARN("tpm",
+            "no tpm_verifier.trusted_ak_keys_dir: the AK comes from the evidence, so ANY key (software too) "
+            "makes "
+            "a quote that verifies; only a policy that pins input.tpm.ak_public keeps a forged TPM out");
+  *state = s;
+  return NULL;
+}
+
+static tr_err *check_trusted_ak(const tpm_state *s, EVP_PKEY *ak) {
+  if (!s || !s->pinned) return NULL;
+  unsigned char *der = NULL;
+  int n = i2d_PUBKEY(ak, &der);
+  bool ok = false;
+  for (size_t i = 0; n > 0 && i < s->n && !ok; i++)
+    ok = s->len[i] == (size_t)n && memcmp(s->der[i], der, (size_t)n) == 0;
+  OPENSSL_free(der);
+  if (!ok)
+    return tr_err_new(TR_E_VERIFY, "the AK is not one of the keys in tpm_verifier.trusted_ak_keys_dir");
+  return NULL;
+}
+
+static tr_err *tpm_check(const tpm_state *s, const json_t *evidence, const tr_expected *report_data,
+                         const tr_expected *init_data, json_t **claims) {
   tr_tpm_quote q;
   EVP_PKEY *ak = NULL;
   const char *ak_text = NULL;
   TPMS_ATTEST a;
   tr_err *e = parse_evidence(evidence, &q, &ak, &ak_text);
+  if (!e) e = check_trusted_ak(s, ak);
   if (!e) e = tr_tpm_attest_parse(q.msg, q.msg_len, &a);
   if (!e && (e = tr_tpm_verify_signature(&q, ak)))
     e = tr_err_wrap(e, "TPM quote signature verification failed");
@@ -151,23 +295,16 @@ static tr_err *tpm_check(const json_t *evidence, const tr_expected *report_data,
 
 static tr_err *tpm_evaluate(void *state, const json_t *evidence, const tr_expected *report_data,
                             const tr_expected *init_data, tr_verified_list *out) {
-  (void)state;
   json_t *claims = NULL;
-  tr_err *e = tpm_check(evidence, report_data, init_data, &claims);
+  tr_err *e = tpm_check(state, evidence, report_data, init_data, &claims);
   if (e) return tr_err_wrap(e, "tpm");
   return tr_verified_list_push(out, claims, "cpu");
-}
-
-static tr_err *tpm_create(const json_t *config, void **state) {
-  (void)config;
-  *state = NULL;
-  return NULL;
 }
 
 const tr_verifier_ops tr_verifier_tpm = {
     .tee = "tpm",
     .create = tpm_create,
-    .destroy = NULL,
+    .destroy = tpm_destroy,
     .evaluate = tpm_evaluate,
     .challenge = NULL,
 };
