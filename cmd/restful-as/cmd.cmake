@@ -1,1 +1,1 @@
-trustee_cmd(restful-as DEPS as)
+trustee_cmd(restful-as DEPS as grpc)

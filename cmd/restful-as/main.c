@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "grpc/as_client.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -113,12 +114,22 @@ int main(int argc, char **argv) {
   } else {
     TR_INFO("restful-as", "no config file given: using defaults");
   }
+  /* rvps_config GrpcRemote: the RVPS is a gRPC client (src/grpc), handed to
+   * the AS, which otherwise builds its built-in one */
+  tr_rvps *remote = NULL;
   tr_as *as = NULL;
-  tr_err *e = tr_as_new(config, &as);
+  tr_err *e = NULL;
+  if (config && tr_grpc_rvps_config_is_remote(config))
+    e = tr_grpc_rvps_from_as_config(json_object_get(config, "rvps_config"), &remote);
+  if (!e) {
+    tr_as_shared sh = {.rvps = remote};
+    e = tr_as_new_shared(config, &sh, &as);
+  }
   json_decref(config);
   if (e) {
     fprintf(stderr, "restful-as: %s\n", tr_err_msg(e));
     tr_err_free(e);
+    tr_rvps_free(remote);
     return 1;
   }
 
@@ -141,6 +152,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "restful-as: %s\n", tr_err_msg(e));
     tr_err_free(e);
     tr_as_free(as);
+    tr_rvps_free(remote);
     return 1;
   }
   char where[160];
@@ -152,5 +164,6 @@ int main(int argc, char **argv) {
   TR_INFO("restful-as", "signal %d: shutting down", sig);
   tr_http_stop(srv);
   tr_as_free(as);
+  tr_rvps_free(remote);
   return 0;
 }

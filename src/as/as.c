@@ -25,8 +25,8 @@ static tr_err *open_rvps(tr_as *as) {
   const tr_as_config *c = &as->cfg;
   if (c->rvps_remote)
     return tr_err_new(TR_E_UNSUPPORTED,
-                      "rvps_config: GrpcRemote (%s) is not supported by this build; use "
-                      "BuiltIn",
+                      "rvps_config: GrpcRemote (%s): the remote RVPS client lives in src/grpc "
+                      "(tr_grpc_rvps_from_as_config); pass it in tr_as_shared.rvps",
                       c->rvps_address);
   tr_err *e = NULL;
   if (c->rvps_documented) {

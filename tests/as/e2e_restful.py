@@ -378,6 +378,59 @@ def tls_tests():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def remote_rvps_tests():
+    """rvps_config GrpcRemote: restful-as uses a separate `rvps` over gRPC."""
+    rvps_bin = os.path.join(BUILD, "rvps")
+    if not os.path.exists(rvps_bin):
+        check(False, f"{rvps_bin} not built")
+        return
+    d = tempfile.mkdtemp(prefix="as-rvps-")
+    log = open(os.path.join(d, "rvps.log"), "w+")
+    p = subprocess.Popen([rvps_bin, "-a", "127.0.0.1:0"], stdout=log, stderr=log)
+    try:
+        port = None
+        deadline = time.time() + 20
+        while time.time() < deadline and port is None and p.poll() is None:
+            log.flush()
+            with open(log.name) as f:
+                for line in f:
+                    if "listening on http" in line:
+                        port = int(line.rsplit(":", 1)[1])
+            time.sleep(0.05)
+        check(port is not None, "rvps started")
+        if port is None:
+            return
+        cfg = {"rvps_config": {"type": "GrpcRemote", "address": f"http://127.0.0.1:{port}"}}
+        a = Server(cfg)
+        try:
+            status, body, _ = a.req("POST", "/reference-value", rv_message(
+                {"svn": ["1"], "launch_digest": ["abcde"], "major_version": 1, "minimum_minor_version": 1}))
+            check(status == 200, f"register through restful-as to the remote RVPS {status} {body}")
+            status, tok, _ = a.req("POST", "/attestation", {"verification_requests": [
+                {"tee": "sample", "evidence": sample_evidence()}], "policy_ids": []})
+            check(status == 200, f"attestation with remote RVPS {status} {tok}")
+            if status == 200:
+                cpu0 = verify_ear(a, tok)["submods"]["cpu0"]
+                check(cpu0["ear.status"] == "affirming", f"remote reference values used: {cpu0['ear.status']}")
+        finally:
+            a.stop()
+        # the values live in the remote service: a fresh restful-as sees them
+        b = Server(cfg)
+        try:
+            status, body, _ = b.req("GET", "/reference-value/svn")
+            check(status == 200 and json.loads(body) == ["1"], f"remote RVPS query {status} {body}")
+        finally:
+            b.stop()
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        log.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     if not os.path.exists(BIN):
         print(f"{BIN} not built", file=sys.stderr)
@@ -385,6 +438,7 @@ def main():
     ear_tests()
     simple_tests()
     tls_tests()
+    remote_rvps_tests()
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)
         return 1
