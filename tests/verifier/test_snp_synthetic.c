@@ -129,6 +129,8 @@ static json_t *zeros(size_t n) {
   return tu_byte_array(z, n);
 }
 
+static json_t *sign_report(chain *c, json_t *r, bool old);
+
 /* A Milan report in the chosen layout, signed with the chain's VCEK. */
 static json_t *make_evidence(chain *c, int version, bool old, const uint8_t rd[64], const uint8_t hd[32],
                              int vmpl, int ucode) {
@@ -177,6 +179,12 @@ static json_t *make_evidence(chain *c, int version, bool old, const uint8_t rd[6
     }
   }
   json_object_set_new(r, "signature", json_pack("{s:o, s:o}", "r", zeros(72), "s", zeros(72)));
+  return sign_report(c, r, old);
+}
+
+/* (Re)signs the report object `r` (stolen) with the chain's VCEK and wraps
+ * it as evidence carrying the VCEK. */
+static json_t *sign_report(chain *c, json_t *r, bool old) {
   /* Sign the rebuilt image. */
   tr_snp_report rep;
   assert_null(tr_snp_report_from_json(r, &rep));
@@ -263,6 +271,57 @@ static void test_synthetic_chain(void **st) {
   free_chain(&c);
 }
 
+/* Re-signs the report of `ev` after setting one integer member. */
+static json_t *with_field(chain *c, json_t *ev, const char *name, json_int_t value) {
+  json_t *r = json_deep_copy(json_object_get(ev, "attestation_report"));
+  json_object_set_new(r, name, json_integer(value));
+  return sign_report(c, r, false);
+}
+
+/* Review findings: the signed header must agree with the signature that is
+ * checked — SIG_ALGO 1 (ECDSA P-384 / SHA-384) and KEY_INFO.SIGNING_KEY
+ * naming the kind of key that verified it (0 VCEK, 1 VLEK, 7 = unsigned);
+ * a CHIP_ID masked to zero (platform MASK_CHIP_ID, which KEY_INFO does not
+ * report) has nothing to compare with the VCEK's hwID. */
+static void test_signed_header_fields(void **st) {
+  (void)st;
+  chain c = make_chain();
+  tu_verifier v = tu_make("snp", c.cfg);
+  uint8_t rd[64] = {0}, hd[32] = {0};
+  json_t *base = make_evidence(&c, 3, false, rd, hd, 0, 210);
+  json_decref(tu_ok(&v, base, NULL, 0, false, NULL, 0, false));
+  json_t *ev = with_field(&c, base, "sig_algo", 2);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false,
+           "report signature algorithm is 2, not 1 (ECDSA P-384 with SHA-384)");
+  json_decref(ev);
+  ev = with_field(&c, base, "key_info", 1 << 2); /* says VLEK, verified with a VCEK */
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false,
+           "KEY_INFO.SIGNING_KEY says the report is signed by the VLEK, but the certificate given is a VCEK");
+  json_decref(ev);
+  ev = with_field(&c, base, "key_info", 7 << 2);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "KEY_INFO.SIGNING_KEY says the report is not signed");
+  json_decref(ev);
+  /* AUTHOR_KEY_EN (bit 0) does not matter. */
+  ev = with_field(&c, base, "key_info", 1);
+  json_decref(tu_ok(&v, ev, NULL, 0, false, NULL, 0, false));
+  json_decref(ev);
+  /* CHIP_ID masked to zero, KEY_INFO bit 1 clear: accepted (the VCEK's signature already
+   * identifies the chip); a wrong non-zero CHIP_ID is refused. */
+  json_t *r = json_deep_copy(json_object_get(base, "attestation_report"));
+  json_object_set_new(r, "chip_id", zeros(64));
+  ev = sign_report(&c, r, false);
+  json_decref(tu_ok(&v, ev, NULL, 0, false, NULL, 0, false));
+  json_decref(ev);
+  r = json_deep_copy(json_object_get(base, "attestation_report"));
+  json_array_set_new(json_object_get(r, "chip_id"), 0, json_integer(1));
+  ev = sign_report(&c, r, false);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "Chip ID mismatch");
+  json_decref(ev);
+  json_decref(base);
+  tu_free(&v);
+  free_chain(&c);
+}
+
 static void test_vendor_certs_config(void **st) {
   (void)st;
   chain c = make_chain();
@@ -296,6 +355,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_synthetic_chain),
       cmocka_unit_test(test_vendor_certs_config),
+      cmocka_unit_test(test_signed_header_fields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,7 +133,8 @@ tr_err *tr_snp_vek_verify(tr_snp_ctx *c, tr_snp_gen gen, tr_snp_vek_type type, c
                           size_t ark_len, tr_snp_vek **out);
 
 /* Report checks against a verified VEK (finalized report):
- * ECDSA P-384/SHA-384 signature over [0, 0x2A0). */
+ * ECDSA P-384/SHA-384 signature over [0, 0x2A0), after checking that the
+ * signed SIG_ALGO is 1 and KEY_INFO.SIGNING_KEY names the VEK type. */
 tr_err *tr_snp_verify_signature(const tr_snp_report *r, const tr_snp_vek *v);
 /* TCB extensions == REPORTED_TCB (bl, tee, snp, ucode; fmc when `check_fmc`)
  * and hwID == CHIP_ID when the VEK carries a hwID. */

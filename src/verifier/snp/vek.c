@@ -383,6 +383,20 @@ tr_err *tr_snp_vek_verify(tr_snp_ctx *c, tr_snp_gen gen, tr_snp_vek_type type, c
 /* ---- report checks ------------------------------------------------------- */
 
 tr_err *tr_snp_verify_signature(const tr_snp_report *r, const tr_snp_vek *v) {
+  /* The signed header must describe the signature being checked. */
+  if (r->sig_algo != 1)
+    return tr_err_new(TR_E_VERIFY, "report signature algorithm is %u, not 1 (ECDSA P-384 with SHA-384)",
+                      r->sig_algo);
+  unsigned signing_key = (r->key_info >> 2) & 7; /* 0 VCEK, 1 VLEK, 7 none */
+  if (signing_key == 7) return tr_err_new(TR_E_VERIFY, "KEY_INFO.SIGNING_KEY says the report is not signed");
+  if (signing_key != (v->type == TR_SNP_VLEK ? 1u : 0u))
+    return tr_err_new(
+        TR_E_VERIFY,
+        "KEY_INFO.SIGNING_KEY says the report is signed by the %s, but the certificate given is a %s",
+        signing_key == 0   ? "VCEK"
+        : signing_key == 1 ? "VLEK"
+                           : "reserved key type",
+        v->type == TR_SNP_VLEK ? "VLEK" : "VCEK");
   uint8_t digest[48];
   unsigned int dlen = 0;
   if (!EVP_Digest(r->raw, TR_SNP_SIGNED_LEN, digest, &dlen, EVP_sha384(), NULL))
@@ -423,10 +437,13 @@ static tr_err *check_spl(int ext, uint8_t reported, const char *what, const char
 tr_err *tr_snp_verify_tcb(const tr_snp_report *r, const tr_snp_vek *v, bool check_fmc) {
   tr_err *e;
   /* hwID vs CHIP_ID (upstream never compares: it looks for CN "VCEK" but
-   * AMD's certificates say "SEV-VCEK"). A report whose CHIP_ID the guest
-   * masked (KEY_INFO.MASK_CHIP_KEY, CHIP_ID all zero) has nothing to compare. */
+   * AMD's certificates say "SEV-VCEK"). A platform configured with
+   * MASK_CHIP_ID (SNP_CONFIG) reports CHIP_ID as zero and KEY_INFO does not
+   * say so (its bit 1 is MASK_CHIP_KEY, which means the VCEK is not used at
+   * all): an all-zero CHIP_ID has nothing to compare. This weakens nothing —
+   * the VCEK is unique to its chip, so its signature already identifies it. */
   static const uint8_t zero[64];
-  bool masked = (r->key_info & 2) && memcmp(TR_SNP_CHIP_ID(r), zero, 64) == 0;
+  bool masked = memcmp(TR_SNP_CHIP_ID(r), zero, 64) == 0;
   if (v->has_hwid && !masked && memcmp(v->hwid, TR_SNP_CHIP_ID(r), 64) != 0)
     return tr_err_new(TR_E_VERIFY, "Chip ID mismatch: the report's CHIP_ID is not the VCEK's hwID");
   const tr_snp_tcb *t = &r->reported_tcb;
