@@ -442,6 +442,23 @@ static void test_file_bundle(void **st) {
   check_qvl_tdx_claims(c);
   json_decref(c);
   unmake(&v);
+  /* rootcacrl_cdp: Intel's root CDP is accepted, another one refused (fresh verifiers) */
+  static const char *const cdps[] = {"https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
+                                     "https://example.com/other.der"};
+  for (int i = 0; i < 2; i++) {
+    json_object_set_new(json_object_get(doc, "collaterals"), "rootcacrl_cdp", json_string(cdps[i]));
+    assert_int_equal(json_dump_file(doc, file, JSON_INDENT(2)), 0);
+    v = make("tdx", cfg);
+    if (i == 0) {
+      c = eval(&v, ev, NULL, 0, NULL, 0, &e);
+      assert_null(e);
+      json_decref(c);
+    } else {
+      fails(&v, ev, NULL, 0, NULL, 0,
+            "rootcacrl_cdp https://example.com/other.der differs from the root CA's");
+    }
+    unmake(&v);
+  }
   /* an SGX quote: no SGX TCB info for its FMSPC in the file */
   ver s = make("sgx", cfg);
   json_t *sev = tdx_evidence(QVL "sgx_quote", NULL);
