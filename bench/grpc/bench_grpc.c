@@ -86,7 +86,8 @@ int main(int argc, char **argv) {
     pthread_join(t[i], NULL);
   clock_gettime(CLOCK_MONOTONIC, &b);
   double el = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-  printf("grpc_attestations_per_sec %.0f errors %ld\n", (double)atomic_load(&done) / el, atomic_load(&errors));
+  printf("grpc_attestations_per_sec %.0f errors %ld\n", (double)atomic_load(&done) / el,
+         atomic_load(&errors));
   free(req);
   tr_grpc_client_free(client);
   return atomic_load(&errors) ? 1 : 0;

@@ -29,16 +29,17 @@
 #include "grpc/services.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: grpc-as [-c CONFIG] [-s IP:PORT] [-t HTTPS_CERT -k HTTPS_KEY] [--jwks-socket IP:PORT|none]\n"
-             "               [--max-message-size BYTES] [--workers N]\n"
-             "  -c, --config-file         AS config.json (default: built-in defaults)\n"
-             "  -s, --socket              gRPC address (default 127.0.0.1:3000)\n"
-             "  -t, --https-pubkey-cert   PEM certificate chain for TLS\n"
-             "  -k, --https-prikey        PEM private key for TLS\n"
-             "      --jwks-socket         HTTP address of GET /.well-known/jwks.json\n"
-             "                            (default: -s host, gRPC port + 1; `none` disables)\n"
-             "      --max-message-size    largest request in bytes (default 16777216)\n"
-             "      --workers             concurrent calls (default: 2 x CPUs, at least 4)\n");
+  fprintf(
+      f, "usage: grpc-as [-c CONFIG] [-s IP:PORT] [-t HTTPS_CERT -k HTTPS_KEY] [--jwks-socket IP:PORT|none]\n"
+         "               [--max-message-size BYTES] [--workers N]\n"
+         "  -c, --config-file         AS config.json (default: built-in defaults)\n"
+         "  -s, --socket              gRPC address (default 127.0.0.1:3000)\n"
+         "  -t, --https-pubkey-cert   PEM certificate chain for TLS\n"
+         "  -k, --https-prikey        PEM private key for TLS\n"
+         "      --jwks-socket         HTTP address of GET /.well-known/jwks.json\n"
+         "                            (default: -s host, gRPC port + 1; `none` disables)\n"
+         "      --max-message-size    largest request in bytes (default 16777216)\n"
+         "      --workers             concurrent calls (default: 2 x CPUs, at least 4)\n");
 }
 
 static void jwks_handler(void *ctx, const tr_http_request *req, tr_http_response *resp) {
@@ -161,13 +162,15 @@ int main(int argc, char **argv) {
                (unsigned)(strcmp(colon ? colon + 1 : "", "0") == 0 ? 0 : gp + 1));
       jwks_sock = def;
     }
-    tr_http_config hc = {.listen = jwks_sock, .tls_cert = cert, .tls_key = key, .max_body = 4096, .threads = 2};
+    tr_http_config hc = {
+        .listen = jwks_sock, .tls_cert = cert, .tls_key = key, .max_body = 4096, .threads = 2};
     if ((e = tr_http_start(&hc, jwks_handler, as, &http))) {
       e = tr_err_wrap(e, "JWKS listener (--jwks-socket %s)", jwks_sock);
       goto fail;
     }
     tr_grpc_format_addr(jwks_sock, tr_http_port(http), where, sizeof(where));
-    TR_INFO("grpc-as", "JWKS endpoint available at %s://%s/.well-known/jwks.json", cert ? "https" : "http", where);
+    TR_INFO("grpc-as", "JWKS endpoint available at %s://%s/.well-known/jwks.json", cert ? "https" : "http",
+            where);
   }
   int sig = 0;
   sigwait(&set, &sig);

@@ -68,8 +68,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "rvps-tool: unexpected argument `%s`\n", argv[optind]);
     return 2;
   }
-  bool reg = strcmp(verb, "register") == 0, query = strcmp(verb, "query") == 0, list = strcmp(verb, "list") == 0,
-       del = strcmp(verb, "delete") == 0;
+  bool reg = strcmp(verb, "register") == 0, query = strcmp(verb, "query") == 0,
+       list = strcmp(verb, "list") == 0, del = strcmp(verb, "delete") == 0;
   if (!reg && !query && !list && !del) {
     fprintf(stderr, "rvps-tool: unknown command `%s` (expected register, query, list or delete)\n", verb);
     return 2;

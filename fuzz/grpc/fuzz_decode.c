@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tr_as_parsed_free(p);
   static const ProtobufCMessageDescriptor *const others[] = {
       &attestation__set_policy_request__descriptor, &attestation__challenge_request__descriptor,
-      &reference__reference_value_register_request__descriptor, &reference__reference_value_query_request__descriptor,
+      &reference__reference_value_register_request__descriptor,
+      &reference__reference_value_query_request__descriptor,
       &reference__reference_value_delete_request__descriptor};
   for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
     ProtobufCMessage *m = NULL;

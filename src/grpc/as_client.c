@@ -63,7 +63,9 @@ static tr_err *rv_query(void *st, const char *name, json_t **value) {
   const char *t = ((Reference__ReferenceValueQueryResponse *)m)->reference_value_results;
   if (t && *t) {
     e = tr_json_parse(t, strlen(t), value);
-    if (e) e = tr_err_wrap(e, "remote RVPS %s: reference value `%s` is not JSON", tr_grpc_client_target(r->c), name);
+    if (e)
+      e = tr_err_wrap(e, "remote RVPS %s: reference value `%s` is not JSON", tr_grpc_client_target(r->c),
+                      name);
   }
   tr_grpc_msg_free(m);
   return e;
@@ -126,7 +128,8 @@ static void rv_free(void *st) {
   free(r);
 }
 
-static const tr_rvps_ops remote_ops = {"GrpcRemote", rv_register, rv_query, rv_query_all, rv_list, rv_delete, rv_free};
+static const tr_rvps_ops remote_ops = {"GrpcRemote", rv_register, rv_query, rv_query_all,
+                                       rv_list,      rv_delete,   rv_free};
 
 static tr_err *wrap_client(tr_grpc_client *c, bool owned, int64_t timeout_ms, tr_rvps **out) {
   rvps_remote *r = calloc(1, sizeof(*r));
@@ -144,7 +147,8 @@ tr_err *tr_grpc_rvps_remote_new(const tr_grpc_rvps_config *cfg, tr_rvps **out) {
   *out = NULL;
   const char *addr = cfg && cfg->address ? cfg->address : TR_GRPC_RVPS_DEFAULT_ADDR;
   int64_t to = cfg && cfg->timeout_ms > 0 ? cfg->timeout_ms : TR_GRPC_RVPS_TIMEOUT_MS;
-  tr_grpc_client_config cc = {.target = addr, .pool_size = cfg && cfg->pool_size ? cfg->pool_size : 10, .timeout_ms = to};
+  tr_grpc_client_config cc = {
+      .target = addr, .pool_size = cfg && cfg->pool_size ? cfg->pool_size : 10, .timeout_ms = to};
   tr_grpc_client *c = NULL;
   tr_err *e = tr_grpc_client_new(&cc, &c);
   if (e) return tr_err_wrap(e, "GrpcRemote RVPS");
@@ -168,7 +172,8 @@ tr_err *tr_grpc_rvps_from_as_config(const json_t *rvps_config, tr_rvps **out) {
   if (!t || strcasecmp(t, "GrpcRemote") != 0)
     return tr_err_new(TR_E_UNSUPPORTED, "rvps_config: only type GrpcRemote is built by the gRPC module");
   const json_t *a = json_object_get(rvps_config, "address");
-  if (a && !json_is_string(a)) return tr_err_new(TR_E_INVALID, "field `rvps_config.address`: expected string");
+  if (a && !json_is_string(a))
+    return tr_err_new(TR_E_INVALID, "field `rvps_config.address`: expected string");
   tr_grpc_rvps_config cfg = {.address = a ? json_string_value(a) : NULL};
   return tr_grpc_rvps_remote_new(&cfg, out);
 }
@@ -186,7 +191,8 @@ tr_err *tr_grpc_as_client_new(const char *addr, size_t pool_size, tr_grpc_as_cli
   *out = NULL;
   tr_grpc_as_client *a = calloc(1, sizeof(*a));
   if (!a) return tr_err_new(TR_E_NOMEM, "out of memory");
-  tr_grpc_client_config cc = {.target = addr, .pool_size = pool_size ? pool_size : 100, .timeout_ms = TR_GRPC_AS_TIMEOUT_MS};
+  tr_grpc_client_config cc = {
+      .target = addr, .pool_size = pool_size ? pool_size : 100, .timeout_ms = TR_GRPC_AS_TIMEOUT_MS};
   tr_err *e = tr_grpc_client_new(&cc, &a->c);
   if (!e) e = wrap_client(a->c, false, TR_GRPC_RVPS_TIMEOUT_MS, &a->rvps);
   if (e) {
@@ -215,14 +221,16 @@ static void free_individual(Attestation__IndividualAttestationRequest *q) {
     free(q->init_data_digest);
 }
 
-static tr_err *fill_individual(const tr_as_request *r, size_t i, Attestation__IndividualAttestationRequest *q) {
+static tr_err *fill_individual(const tr_as_request *r, size_t i,
+                               Attestation__IndividualAttestationRequest *q) {
   attestation__individual_attestation_request__init(q);
   q->tee = (char *)r->tee;
   char *ev = tr_json_dump_compact(r->evidence);
   q->evidence = ev ? b64url(ev, strlen(ev)) : NULL;
   free(ev);
   if (!q->evidence) return tr_err_new(TR_E_NOMEM, "out of memory");
-  q->runtime_data_hash_algorithm = (char *)tr_digest_alg_name(r->runtime_data_hash_alg ? r->runtime_data_hash_alg : TR_SHA384);
+  q->runtime_data_hash_algorithm =
+      (char *)tr_digest_alg_name(r->runtime_data_hash_alg ? r->runtime_data_hash_alg : TR_SHA384);
   if (r->runtime_data.kind == TR_DATA_RAW) {
     q->runtime_data_case = ATTESTATION__INDIVIDUAL_ATTESTATION_REQUEST__RUNTIME_DATA_RAW_RUNTIME_DATA;
     q->raw_runtime_data = b64url(r->runtime_data.raw, r->runtime_data.raw_len);
@@ -237,8 +245,10 @@ static tr_err *fill_individual(const tr_as_request *r, size_t i, Attestation__In
     if (!q->init_data_digest) return tr_err_new(TR_E_NOMEM, "out of memory");
   } else if (r->init_data.kind == TR_DATA_STRUCTURED) {
     if (!r->init_data.toml)
-      return tr_err_new(TR_E_UNSUPPORTED, "request %zu: init data as a JSON object cannot be sent to a gRPC AS "
-                                          "(only TOML or a digest)", i);
+      return tr_err_new(TR_E_UNSUPPORTED,
+                        "request %zu: init data as a JSON object cannot be sent to a gRPC AS "
+                        "(only TOML or a digest)",
+                        i);
     q->init_data_case = ATTESTATION__INDIVIDUAL_ATTESTATION_REQUEST__INIT_DATA_INIT_DATA_TOML;
     q->init_data_toml = (char *)r->init_data.toml;
   }
@@ -264,7 +274,8 @@ tr_err *tr_grpc_as_evaluate(tr_grpc_as_client *a, const tr_as_request *reqs, siz
   q.policy_ids = (char **)(npolicy_ids ? policy_ids : &def);
   ProtobufCMessage *m = NULL;
   if (!e)
-    e = call(a->c, AS_PATH("AttestationEvaluate"), &q.base, &attestation__attestation_response__descriptor, 0, &m);
+    e = call(a->c, AS_PATH("AttestationEvaluate"), &q.base, &attestation__attestation_response__descriptor, 0,
+             &m);
   for (size_t i = 0; i < filled; i++)
     free_individual(&items[i]);
   free(items);
@@ -281,7 +292,8 @@ tr_err *tr_grpc_as_set_policy(tr_grpc_as_client *a, const char *id, const char *
   q.policy = b64url(rego_text, strlen(rego_text));
   if (!q.policy) return tr_err_new(TR_E_NOMEM, "out of memory");
   ProtobufCMessage *m = NULL;
-  tr_err *e = call(a->c, AS_PATH("SetAttestationPolicy"), &q.base, &attestation__set_policy_response__descriptor, 0, &m);
+  tr_err *e = call(a->c, AS_PATH("SetAttestationPolicy"), &q.base,
+                   &attestation__set_policy_response__descriptor, 0, &m);
   tr_grpc_msg_free(m);
   free(q.policy);
   return e ? tr_err_wrap(e, "remote attestation service") : NULL;
@@ -320,7 +332,8 @@ tr_err *tr_grpc_as_challenge(tr_grpc_as_client *a, const char *tee, const json_t
   q.inner = ptrs;
   ProtobufCMessage *m = NULL;
   if (!e)
-    e = call(a->c, AS_PATH("GetAttestationChallenge"), &q.base, &attestation__challenge_response__descriptor, 0, &m);
+    e = call(a->c, AS_PATH("GetAttestationChallenge"), &q.base, &attestation__challenge_response__descriptor,
+             0, &m);
   free(ents);
   free(ptrs);
   json_decref(inner);

@@ -50,10 +50,10 @@ tr_err *tr_grpc_as_challenge(tr_grpc_as_client *c, const char *tee, const json_t
 tr_rvps *tr_grpc_as_client_rvps(tr_grpc_as_client *c);
 
 typedef struct {
-  const char *address;   /* NULL = TR_GRPC_RVPS_DEFAULT_ADDR */
-  size_t pool_size;      /* 0 = 10 (upstream's pool) */
-  int64_t timeout_ms;    /* 0 = TR_GRPC_RVPS_TIMEOUT_MS (queries: TR_GRPC_RVPS_QUERY_TIMEOUT_MS) */
-  int64_t connect_ms;    /* start-up reachability check; 0 = 5000, < 0 = no check */
+  const char *address; /* NULL = TR_GRPC_RVPS_DEFAULT_ADDR */
+  size_t pool_size;    /* 0 = 10 (upstream's pool) */
+  int64_t timeout_ms;  /* 0 = TR_GRPC_RVPS_TIMEOUT_MS (queries: TR_GRPC_RVPS_QUERY_TIMEOUT_MS) */
+  int64_t connect_ms;  /* start-up reachability check; 0 = 5000, < 0 = no check */
 } tr_grpc_rvps_config;
 tr_err *tr_grpc_rvps_remote_new(const tr_grpc_rvps_config *cfg, tr_rvps **out);
 /* From an AS rvps_config object; only type "GrpcRemote" (address) is built

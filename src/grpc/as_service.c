@@ -120,7 +120,8 @@ static tr_err *current_to_json(const Attestation__AttestationRequest *r, json_t 
     json_object_set_new(o, "evidence", jstr(q->evidence, l, "evidence", &e));
     set_str(o, "runtime_data_hash_algorithm", q->runtime_data_hash_algorithm, l, &e);
     if (q->runtime_data_case == ATTESTATION__INDIVIDUAL_ATTESTATION_REQUEST__RUNTIME_DATA_RAW_RUNTIME_DATA) {
-      json_object_set_new(o, "runtime_data", choice("raw", jstr(q->raw_runtime_data, l, "raw_runtime_data", &e)));
+      json_object_set_new(o, "runtime_data",
+                          choice("raw", jstr(q->raw_runtime_data, l, "raw_runtime_data", &e)));
     } else if (!e && q->runtime_data_case ==
                          ATTESTATION__INDIVIDUAL_ATTESTATION_REQUEST__RUNTIME_DATA_STRUCTURED_RUNTIME_DATA) {
       json_t *v = NULL;
@@ -132,7 +133,8 @@ static tr_err *current_to_json(const Attestation__AttestationRequest *r, json_t 
       json_object_set_new(o, "init_data",
                           choice("init_data_digest", jstr(q->init_data_digest, l, "init_data_digest", &e)));
     else if (q->init_data_case == ATTESTATION__INDIVIDUAL_ATTESTATION_REQUEST__INIT_DATA_INIT_DATA_TOML)
-      json_object_set_new(o, "init_data", choice("init_data_toml", jstr(q->init_data_toml, l, "init_data_toml", &e)));
+      json_object_set_new(o, "init_data",
+                          choice("init_data_toml", jstr(q->init_data_toml, l, "init_data_toml", &e)));
   }
   return e;
 }
@@ -147,8 +149,10 @@ static tr_err *legacy_to_json(const Attestation__LegacyAttestationRequest *r, js
   set_str(body, "init_data_hash_algorithm", r->init_data_hash_algorithm, "", &e);
   if (e) return e;
   if (r->runtime_data_case == ATTESTATION__LEGACY_ATTESTATION_REQUEST__RUNTIME_DATA_RAW_RUNTIME_DATA) {
-    json_object_set_new(body, "runtime_data", choice("raw", jstr(r->raw_runtime_data, "", "raw_runtime_data", &e)));
-  } else if (r->runtime_data_case == ATTESTATION__LEGACY_ATTESTATION_REQUEST__RUNTIME_DATA_STRUCTURED_RUNTIME_DATA) {
+    json_object_set_new(body, "runtime_data",
+                        choice("raw", jstr(r->raw_runtime_data, "", "raw_runtime_data", &e)));
+  } else if (r->runtime_data_case ==
+             ATTESTATION__LEGACY_ATTESTATION_REQUEST__RUNTIME_DATA_STRUCTURED_RUNTIME_DATA) {
     if ((e = json_text("structured_runtime_data", r->structured_runtime_data, &v))) return e;
     json_object_set_new(body, "runtime_data", choice("structured", v));
   }
@@ -213,8 +217,10 @@ static tr_err *set_policy(void *ctx, const uint8_t *req, size_t len, uint8_t **r
   uint8_t *text = NULL;
   size_t tlen = 0;
   e = tr_b64_decode(r->policy, strlen(r->policy), TR_B64_URL_NOPAD | TR_B64_LAX_PAD, &text, &tlen);
-  if (e) e = tr_err_wrap(tr_err_recode(e, TR_E_INVALID), "field `policy`: base64url decode");
-  else if (strlen((char *)text) != tlen) e = tr_err_new(TR_E_INVALID, "field `policy`: decoded policy contains NUL");
+  if (e)
+    e = tr_err_wrap(tr_err_recode(e, TR_E_INVALID), "field `policy`: base64url decode");
+  else if (strlen((char *)text) != tlen)
+    e = tr_err_new(TR_E_INVALID, "field `policy`: decoded policy contains NUL");
   if (!e) e = tr_as_set_policy(ctx, r->policy_id, (const char *)text);
   free(text);
   tr_grpc_msg_free(m);
@@ -241,10 +247,12 @@ static tr_err *challenge(void *ctx, const uint8_t *req, size_t len, uint8_t **re
   }
   const char *tee = json_string_value(json_object_get(params, "tee"));
   char *out = NULL;
-  if (!tee) e = tr_err_new(TR_E_INVALID, "Error parse inner_tee tee: `inner` has no `tee`");
+  if (!tee)
+    e = tr_err_new(TR_E_INVALID, "Error parse inner_tee tee: `inner` has no `tee`");
   else if (!json_object_get(params, "tee_params"))
     e = tr_err_new(TR_E_INVALID, "Error parse inner_tee tee_params: `inner` has no `tee_params`");
-  else e = tr_as_challenge(ctx, tee, params, &out);
+  else
+    e = tr_as_challenge(ctx, tee, params, &out);
   json_decref(params);
   if (e) return tr_err_wrap(e, "Challenge");
   Attestation__ChallengeResponse cr = ATTESTATION__CHALLENGE_RESPONSE__INIT;

@@ -142,8 +142,8 @@ static gpr_timespec deadline_in(int64_t ms) {
   return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-tr_err *tr_grpc_call(tr_grpc_client *c, const char *method, const uint8_t *req, size_t len, int64_t timeout_ms,
-                     uint8_t **resp, size_t *resp_len) {
+tr_err *tr_grpc_call(tr_grpc_client *c, const char *method, const uint8_t *req, size_t len,
+                     int64_t timeout_ms, uint8_t **resp, size_t *resp_len) {
   *resp = NULL;
   *resp_len = 0;
   size_t si = checkout(c);
@@ -247,6 +247,6 @@ tr_err *tr_grpc_client_wait_ready(tr_grpc_client *c, int64_t timeout_ms) {
   grpc_completion_queue_destroy(cq);
   checkin(c, si);
   if (st == GRPC_CHANNEL_READY) return NULL;
-  return tr_err_new(TR_E_IO, "%s is unreachable: not connected after %lld ms (%s)", c->target, (long long)timeout_ms,
-                    state_name(st));
+  return tr_err_new(TR_E_IO, "%s is unreachable: not connected after %lld ms (%s)", c->target,
+                    (long long)timeout_ms, state_name(st));
 }

@@ -25,10 +25,10 @@ typedef struct tr_grpc_client tr_grpc_client;
 
 typedef struct {
   const char *target;
-  const char *ca_file;     /* PEM roots for https:// targets; NULL = defaults */
-  size_t pool_size;        /* 0 = 1 */
-  int64_t timeout_ms;      /* per call; 0 = 30 s */
-  size_t max_message;      /* receive limit; 0 = TR_GRPC_DEFAULT_MAX_MESSAGE */
+  const char *ca_file; /* PEM roots for https:// targets; NULL = defaults */
+  size_t pool_size;    /* 0 = 1 */
+  int64_t timeout_ms;  /* per call; 0 = 30 s */
+  size_t max_message;  /* receive limit; 0 = TR_GRPC_DEFAULT_MAX_MESSAGE */
 } tr_grpc_client_config;
 
 tr_err *tr_grpc_client_new(const tr_grpc_client_config *cfg, tr_grpc_client **out);
@@ -37,8 +37,8 @@ void tr_grpc_client_free(tr_grpc_client *c);
 const char *tr_grpc_client_target(const tr_grpc_client *c);
 
 /* One unary call. timeout_ms 0 = the client's. *resp malloc'd (caller frees). */
-tr_err *tr_grpc_call(tr_grpc_client *c, const char *method, const uint8_t *req, size_t len, int64_t timeout_ms,
-                     uint8_t **resp, size_t *resp_len);
+tr_err *tr_grpc_call(tr_grpc_client *c, const char *method, const uint8_t *req, size_t len,
+                     int64_t timeout_ms, uint8_t **resp, size_t *resp_len);
 
 /* Connects the first channel and waits up to timeout_ms for it to be
  * ready: TR_E_IO "<target> is unreachable ..." otherwise. */

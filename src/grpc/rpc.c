@@ -5,9 +5,10 @@
 #include <stdlib.h>
 
 static const char *const status_names[] = {
-    "OK",        "CANCELLED",           "UNKNOWN",      "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-    "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 const char *tr_grpc_status_name(int status) {
   if (status < 0 || status > TR_GRPC_UNAUTHENTICATED) return "UNKNOWN";
@@ -57,7 +58,8 @@ tr_code tr_grpc_code_from_status(int status) {
   }
 }
 
-tr_err *tr_grpc_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, ProtobufCMessage **out) {
+tr_err *tr_grpc_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                       ProtobufCMessage **out) {
   *out = protobuf_c_message_unpack(d, NULL, len, buf);
   if (!*out) return tr_err_new(TR_E_INVALID, "malformed %s message (%zu bytes)", d->name, len);
   return NULL;

@@ -62,7 +62,7 @@ struct tr_grpc_server {
   size_t nhealth;
   pthread_t *threads;
   size_t nthreads, nstarted;
-  pthread_mutex_t mu; /* guards the counters below */
+  pthread_mutex_t mu;  /* guards the counters below */
   pthread_cond_t idle; /* signalled when active drops to 0 */
   size_t active, posted, max_calls;
   bool shutting_down;
@@ -115,7 +115,8 @@ static tr_err *health_check(tr_grpc_server *s, const uint8_t *req, size_t len, u
 static tr_err *dispatch(tr_grpc_server *s, grpc_slice method, const uint8_t *req, size_t len, uint8_t **resp,
                         size_t *rlen) {
   for (size_t i = 0; i < s->nmethods; i++)
-    if (slice_eq(method, s->methods[i].path)) return s->methods[i].fn(s->methods[i].ctx, req, len, resp, rlen);
+    if (slice_eq(method, s->methods[i].path))
+      return s->methods[i].fn(s->methods[i].ctx, req, len, resp, rlen);
   if (slice_eq(method, "/grpc.health.v1.Health/Check")) return health_check(s, req, len, resp, rlen);
   return tr_err_new(TR_E_UNSUPPORTED, "unknown method %.*s", (int)GRPC_SLICE_LENGTH(method),
                     (const char *)GRPC_SLICE_START_PTR(method));
@@ -151,7 +152,8 @@ static void post_requests(tr_grpc_server *s) {
       grpc_call_details_init(&c->details);
       grpc_metadata_array_init(&c->md);
     }
-    if (!c || grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c) != GRPC_CALL_OK) {
+    if (!c ||
+        grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c) != GRPC_CALL_OK) {
       if (c) ctx_free(c);
       pthread_mutex_lock(&s->mu);
       s->posted--;
@@ -178,8 +180,10 @@ static void answer(tr_grpc_server *s, call_ctx *c, bool ok) {
   } else {
     size_t len = 0;
     uint8_t *req = buffer_bytes(c->payload, &len);
-    if (!req) e = tr_err_new(TR_E_NOMEM, "out of memory reading the request");
-    else e = dispatch(s, d->method, req, len, &resp, &rlen);
+    if (!req)
+      e = tr_err_new(TR_E_NOMEM, "out of memory reading the request");
+    else
+      e = dispatch(s, d->method, req, len, &resp, &rlen);
     free(req);
   }
   if (e) {
@@ -284,7 +288,9 @@ static tr_err *server_creds(const tr_grpc_server_config *cfg, grpc_server_creden
   *out = grpc_ssl_server_credentials_create(NULL, &pair, 1, 0, NULL);
   free(cert);
   free(key);
-  return *out ? NULL : tr_err_new(TR_E_CRYPTO, "cannot create TLS credentials from %s and %s", cfg->tls_cert, cfg->tls_key);
+  return *out ? NULL
+              : tr_err_new(TR_E_CRYPTO, "cannot create TLS credentials from %s and %s", cfg->tls_cert,
+                           cfg->tls_key);
 }
 
 static void free_server(tr_grpc_server *s) {
@@ -307,7 +313,8 @@ static void shutdown_and_free(tr_grpc_server *s, int grace_ms) {
   if (s->started) {
     grpc_completion_queue *scq = grpc_completion_queue_create_for_pluck(NULL);
     grpc_server_shutdown_and_notify(s->server, scq, TAG_SHUTDOWN);
-    gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(grace_ms, GPR_TIMESPAN));
+    gpr_timespec until =
+        gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(grace_ms, GPR_TIMESPAN));
     grpc_event ev = grpc_completion_queue_pluck(scq, TAG_SHUTDOWN, until, NULL);
     if (ev.type == GRPC_QUEUE_TIMEOUT) {
       TR_WARN(s->name, "calls still running after %d ms: cancelling them", grace_ms);

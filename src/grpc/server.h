@@ -30,7 +30,8 @@ typedef struct tr_grpc_server tr_grpc_server;
 /* A unary method handler: `req` is the raw request message; on success
  * *resp is a malloc'd encoded response (freed by the server; may be empty).
  * Runs on a worker thread; must be thread-safe. */
-typedef tr_err *(*tr_grpc_unary_fn)(void *ctx, const uint8_t *req, size_t len, uint8_t **resp, size_t *resp_len);
+typedef tr_err *(*tr_grpc_unary_fn)(void *ctx, const uint8_t *req, size_t len, uint8_t **resp,
+                                    size_t *resp_len);
 
 typedef struct {
   const char *path; /* "/package.Service/Method" */
@@ -39,11 +40,11 @@ typedef struct {
 } tr_grpc_method;
 
 typedef struct {
-  const char *listen;   /* "127.0.0.1:3000", "[::1]:0", "0.0.0.0:50004"; port 0 = any free port */
-  const char *tls_cert; /* PEM chain file; TLS only when both are set */
-  const char *tls_key;  /* PEM private key file */
-  size_t max_message;   /* receive limit in bytes; 0 = TR_GRPC_DEFAULT_MAX_MESSAGE */
-  unsigned workers;     /* worker threads; 0 = 2 x CPUs (at least 4) */
+  const char *listen;            /* "127.0.0.1:3000", "[::1]:0", "0.0.0.0:50004"; port 0 = any free port */
+  const char *tls_cert;          /* PEM chain file; TLS only when both are set */
+  const char *tls_key;           /* PEM private key file */
+  size_t max_message;            /* receive limit in bytes; 0 = TR_GRPC_DEFAULT_MAX_MESSAGE */
+  unsigned workers;              /* worker threads; 0 = 2 x CPUs (at least 4) */
   const tr_grpc_method *methods; /* copied */
   size_t nmethods;
   const char *const *health_services; /* names reported SERVING (copied) */

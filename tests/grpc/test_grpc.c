@@ -42,8 +42,8 @@ static void sleep_ms(int ms) {
 
 static void test_status_mapping(void **st) {
   (void)st;
-  static const tr_code codes[] = {TR_E_INVALID, TR_E_NOTFOUND, TR_E_DENIED,   TR_E_AUTH, TR_E_EXPIRED,
-                                  TR_E_CONFLICT, TR_E_UNSUPPORTED, TR_E_LIMIT, TR_E_IO};
+  static const tr_code codes[] = {TR_E_INVALID,  TR_E_NOTFOUND,    TR_E_DENIED, TR_E_AUTH, TR_E_EXPIRED,
+                                  TR_E_CONFLICT, TR_E_UNSUPPORTED, TR_E_LIMIT,  TR_E_IO};
   for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
     assert_int_equal(tr_grpc_code_from_status(tr_grpc_status_from_code(codes[i])), codes[i]);
   assert_int_equal(tr_grpc_status_from_code(TR_E_INTERNAL), TR_GRPC_INTERNAL);
@@ -146,11 +146,13 @@ static atomic_int in_handler, max_in_handler;
 static tr_err *echo(void *ctx, const uint8_t *req, size_t len, uint8_t **resp, size_t *rlen) {
   (void)ctx;
   int now = atomic_fetch_add(&in_handler, 1) + 1;
-  for (int m = atomic_load(&max_in_handler); now > m && !atomic_compare_exchange_weak(&max_in_handler, &m, now);) {
+  for (int m = atomic_load(&max_in_handler);
+       now > m && !atomic_compare_exchange_weak(&max_in_handler, &m, now);) {
   }
   tr_err *e = NULL;
   if (len >= 5 && memcmp(req, "sleep", 5) == 0) sleep_ms(300);
-  if (len >= 4 && memcmp(req, "fail", 4) == 0) e = tr_err_new(TR_E_NOTFOUND, "no such thing `%.*s`", (int)len, req);
+  if (len >= 4 && memcmp(req, "fail", 4) == 0)
+    e = tr_err_new(TR_E_NOTFOUND, "no such thing `%.*s`", (int)len, req);
   if (len >= 7 && memcmp(req, "invalid", 7) == 0) e = tr_err_new(TR_E_INVALID, "bad input");
   if (!e) {
     *resp = malloc(len ? len : 1);
@@ -320,7 +322,8 @@ static void test_remote_rvps(void **st) {
   OK(tr_rvps_from_config(NULL, &local));
   tr_grpc_method m[TR_GRPC_RVPS_NMETHODS];
   tr_grpc_rvps_methods(local, m);
-  tr_grpc_server_config sc = {.listen = "127.0.0.1:0", .workers = 2, .methods = m, .nmethods = TR_GRPC_RVPS_NMETHODS};
+  tr_grpc_server_config sc = {
+      .listen = "127.0.0.1:0", .workers = 2, .methods = m, .nmethods = TR_GRPC_RVPS_NMETHODS};
   tr_grpc_server *s = NULL;
   OK(tr_grpc_server_start(&sc, &s));
   char addr[64];
@@ -377,8 +380,8 @@ static void test_remote_rvps(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_status_mapping),       cmocka_unit_test(test_decode_shapes),
-      cmocka_unit_test(test_server_client),        cmocka_unit_test(test_pool_and_graceful_stop),
+      cmocka_unit_test(test_status_mapping), cmocka_unit_test(test_decode_shapes),
+      cmocka_unit_test(test_server_client),  cmocka_unit_test(test_pool_and_graceful_stop),
       cmocka_unit_test(test_remote_rvps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
