@@ -151,6 +151,16 @@ static tr_err *parse_rsa(const json_t *obj, tr_jwk *k) {
     err = tr_err_new(TR_E_INVALID, "JWK: invalid RSA modulus or exponent");
     goto out;
   }
+  /* Every public operation costs one squaring per bit of e, and OpenSSL only
+   * bounds e for moduli above 3072 bits: cap it (upstream's rsa crate allows
+   * 33 bits; real keys use 65537). */
+  size_t e_sig = el;
+  for (size_t i = 0; i < el && e[i] == 0; i++)
+    e_sig--;
+  if (e_sig > 8) {
+    err = tr_err_new(TR_E_INVALID, "JWK: RSA public exponent `e` is longer than 64 bits (%zu bytes)", e_sig);
+    goto out;
+  }
   size_t npriv = 0;
   for (int i = 0; i < 6; i++) {
     if ((err = get_b64(obj, RSA_PRIV[i], false, &priv[i], &pl[i]))) goto out;
@@ -415,6 +425,12 @@ tr_err *tr_jwk_from_pkey(EVP_PKEY *pkey, tr_jwk **out) {
   tr_kty kty;
   const char *crv = NULL;
   if (id == EVP_PKEY_RSA) {
+    BIGNUM *bn = NULL;
+    int ebits = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &bn) == 1 ? BN_num_bits(bn) : -1;
+    BN_free(bn);
+    if (ebits < 0) return tr_ossl_err(TR_E_INVALID, "JWK: RSA key without a public exponent");
+    if (ebits > 64) /* as parse_rsa */
+      return tr_err_new(TR_E_INVALID, "JWK: RSA public exponent `e` is longer than 64 bits (%d bits)", ebits);
     kty = TR_KTY_RSA;
   } else if (id == EVP_PKEY_EC) {
     const tr_curve *c = tr_curve_of_pkey(pkey);

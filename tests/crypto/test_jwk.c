@@ -1,12 +1,16 @@
 /* Unit tests: JWK parsing/serialisation, RFC 7638 thumbprints (RFC 7638 §3.1
  * and RFC 8037 A.3 examples), PEM conversion, JWKS, rejection of malformed
  * keys, and the upstream fixtures (AS expected-jwks.json, KBS scenario JWKs). */
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "core/encoding.h"
 #include "core/json.h"
 #include "crypto/jwk.h"
+
 #include "test_util.h"
 
 /* RFC 7515 A.3 */
@@ -179,6 +183,43 @@ static void test_rejections(void **state) {
         "x5c[0]");
   fails(try_parse("{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"AQAB\",\"kty\":\"EC\"}"), TR_E_INVALID,
         "duplicate");
+  /* A huge public exponent makes every RSA public operation (JWS verify,
+   * JWE encryption to a TEE key) cost one modular squaring per bit of e:
+   * a cheap CPU DoS. Exponents are capped at 64 bits (upstream's rsa crate:
+   * 33 bits; OpenSSL itself caps e only for moduli above 3072 bits). */
+  fails(try_parse("{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"AQAAAAAAAAAB\"}"), TR_E_INVALID,
+        "`e` is longer than 64 bits (9 bytes)");
+  {
+    tr_buf big = TR_BUF_INIT;
+    tr_buf_append_str(&big, "{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"");
+    for (int i = 0; i < 100000; i++)
+      tr_buf_append_str(&big, "____");
+    tr_buf_append_str(&big, "\"}");
+    fails(try_parse((const char *)big.data), TR_E_INVALID, "`e` is longer than 64 bits");
+    tr_buf_free(&big);
+  }
+  ok(try_parse("{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"AAAAAQAB\"}")); /* leading zeros are fine */
+  { /* the same cap for keys that come as EVP_PKEY (PEM, certificates, x5c) */
+    BIGNUM *n = BN_new(), *big_e = BN_new();
+    assert_true(BN_set_word(n, 3) && BN_lshift(n, n, 2046) && BN_add_word(n, 1));
+    assert_true(BN_set_word(big_e, 1) && BN_lshift(big_e, big_e, 100) && BN_add_word(big_e, 1));
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
+                OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, big_e));
+    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *pk = NULL;
+    assert_true(EVP_PKEY_fromdata_init(pctx) == 1 &&
+                EVP_PKEY_fromdata(pctx, &pk, EVP_PKEY_PUBLIC_KEY, params) == 1);
+    tr_jwk *kk = NULL;
+    fails(tr_jwk_from_pkey(pk, &kk), TR_E_INVALID, "`e` is longer than 64 bits (101 bits)");
+    EVP_PKEY_free(pk);
+    EVP_PKEY_CTX_free(pctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(big_e);
+  }
   tr_jwk *k;
   fails(tr_jwk_from_pem("garbage", 7, &k), TR_E_INVALID, "key: not a DER");
   fails(tr_jwk_from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", 55, &k), TR_E_INVALID,
