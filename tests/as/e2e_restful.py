@@ -378,6 +378,76 @@ def tls_tests():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def raw_http(port, data, wait=5):
+    """Sends raw bytes, returns what the server answered until it closes or `wait` s pass."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", port), timeout=wait)
+    s.sendall(data)
+    out = b""
+    t0 = time.time()
+    try:
+        while time.time() - t0 < wait:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except OSError:
+        pass
+    s.close()
+    return out
+
+
+def malformed_http_tests():
+    """Malformed and hostile HTTP: precise answers, never a hang or a crash."""
+    srv = Server({})
+    try:
+        p = srv.port
+        t0 = time.time()
+        out = raw_http(p, b"POST /attestation HTTP/1.1\r\nHost: x\r\nContent-Length: 9000000000\r\n"
+                          b"Expect: 100-continue\r\n\r\n")
+        check(out.startswith(b"HTTP/1.1 413") and b"larger than" in out and time.time() - t0 < 4,
+              f"declared oversized body answered 413 at once, not 100-continue: {out[:60]}")
+        out = raw_http(p, b"POST /attestation HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999\r\n\r\nabc")
+        check(out.startswith(b"HTTP/1.1 413"), f"huge Content-Length answered 413: {out[:60]}")
+        # %00 in the path must not truncate the id (DELETE /policy/default_cpu%00x would
+        # otherwise delete default_cpu)
+        out = raw_http(p, b"DELETE /policy/default_cpu%00x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        check(out.startswith(b"HTTP/1.1 400"), f"%00 in policy id rejected: {out[:80]}")
+        check(srv.req("GET", "/policy/default_cpu")[0] == 200, "default_cpu survived a %00 DELETE")
+        out = raw_http(p, b"GET /healthz%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        check(out.startswith(b"HTTP/1.1 404"), f"%00 route is not /healthz: {out[:60]}")
+        out = raw_http(p, b"GET /policy/default%5fcpu HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        check(out.startswith(b"HTTP/1.1 200"), f"other percent-escapes still decoded: {out[:60]}")
+        for name, data, want in [
+                ("huge header", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: " + b"a" * 200000 + b"\r\n\r\n", b"431"),
+                ("bad chunked", b"POST /attestation HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                b"ZZZ\r\nabc\r\n0\r\n\r\n", b"400"),
+                ("negative length", b"POST /attestation HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", b"400"),
+                ("NUL in body", b"POST /attestation HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                                b"Connection: close\r\n\r\n{\x00}", b"400")]:
+            out = raw_http(p, data)
+            check(out.startswith(b"HTTP/1.1 " + want), f"{name}: {out[:60]}")
+        # truncated body: the client gives up; the server must stay up
+        import socket
+        s = socket.create_connection(("127.0.0.1", p))
+        s.sendall(b"POST /attestation HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":")
+        s.shutdown(socket.SHUT_WR)
+        s.close()
+        check(srv.req("GET", "/healthz")[0] == 200, "alive after a truncated body")
+        # deeply nested JSON (jansson's depth limit) in the body and in structured runtime data
+        deep = "[" * 5000 + "]" * 5000
+        status, text, _ = srv.req("POST", "/attestation", '{"tee":"sample","evidence":"e30","x":' + deep + "}")
+        check(status == 400, f"deeply nested body: {status} {text[:80]}")
+        nested = "[" * 2000 + "]" * 2000
+        ev = sample_evidence(b"")
+        status, text, _ = srv.req("POST", "/attestation",
+                                  '{"tee":"sample","evidence":"%s","runtime_data":{"structured":%s}}' % (ev, nested))
+        check(status in (200, 400, 403, 413) and (status != 413 or "nest" in text),
+              f"nested structured runtime data: {status} {text[:200]}")
+    finally:
+        srv.stop()
+
+
 def remote_rvps_tests():
     """rvps_config GrpcRemote: restful-as uses a separate `rvps` over gRPC."""
     rvps_bin = os.path.join(BUILD, "rvps")
@@ -438,6 +508,7 @@ def main():
     ear_tests()
     simple_tests()
     tls_tests()
+    malformed_http_tests()
     remote_rvps_tests()
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)
