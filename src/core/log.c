@@ -72,6 +72,23 @@ void tr_log(tr_log_level level, const char *module, const char *fmt, ...) {
   va_start(ap, fmt);
   if ((size_t)n < sizeof line) vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
   va_end(ap);
+  /* Messages carry client-chosen text: control bytes are written as \xNN so
+   * that a newline cannot forge a log line nor an escape sequence reach a
+   * terminal. */
+  char out[sizeof line + 64];
+  size_t o = 0;
+  for (const unsigned char *p = (const unsigned char *)line; *p && o + 5 < sizeof out; p++) {
+    if (*p < 0x20 || *p == 0x7f) {
+      static const char hex[] = "0123456789abcdef";
+      out[o++] = '\\';
+      out[o++] = 'x';
+      out[o++] = hex[*p >> 4];
+      out[o++] = hex[*p & 15];
+    } else {
+      out[o++] = (char)*p;
+    }
+  }
+  out[o] = 0;
   /* One write per line so concurrent threads do not interleave. */
-  fprintf(stderr, "%s\n", line);
+  fprintf(stderr, "%s\n", out);
 }

@@ -113,11 +113,40 @@ static void test_format(void **state) {
   assert_null(strstr(nl + 1, "not shown"));
 }
 
+/* Messages carry attacker-chosen text (keys, ids, JSON excerpts in error
+ * messages): a newline in one must not start a forged log line, and other
+ * control bytes (ESC sequences) must not reach a terminal. */
+static void test_control_chars_escaped(void **state) {
+  (void)state;
+  char path[] = "/tmp/trlogXXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  fflush(stderr);
+  int saved = dup(2);
+  dup2(fd, 2);
+  tr_log_set_level(TR_LOG_INFO);
+  TR_WARN("kbs", "invalid key `%s`", "a\n[2026-01-01T00:00:00.000Z INFO kbs] admin login ok\r\x1b[2J\x7f");
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  char buf[1024] = {0};
+  lseek(fd, 0, SEEK_SET);
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  unlink(path);
+  assert_true(n > 0);
+  char *nl = strchr(buf, '\n');
+  assert_non_null(nl);
+  assert_int_equal(nl[1], 0); /* exactly one line */
+  assert_non_null(strstr(buf, "invalid key `a\\x0a[2026-01-01T00:00:00.000Z INFO kbs] admin login ok\\x0d\\x1b[2J\\x7f`"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_level),
       cmocka_unit_test(test_env),
       cmocka_unit_test(test_format),
+      cmocka_unit_test(test_control_chars_escaped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
