@@ -546,7 +546,7 @@ static void test_offline_store(void **st) {
   assert_true(asprintf(&p, "%s/vcek/%s/vcek.der", dir, e2e_hwid()) > 0);
   write_file(p, (const uint8_t *)"flat-layout-vcek", 16);
   tu_fails(&v, ev, NULL, 0, false, NULL, 0, false,
-           "Certificate chain from KDS failed verification: VCEK is not a valid certificate");
+           "/vcek.der failed verification: VCEK is not a valid certificate");
   write_file(p, der, n);
   json_t *c = tu_ok(&v, ev, NULL, 0, false, NULL, 0, false);
   check_e2e_claims(c);
@@ -714,11 +714,71 @@ static void test_kds(void **st) {
   tu_free(&v);
   kds_stop(&s);
   free(cfg);
+  /* Review finding: a well-formed certificate that is not AMD's (a MITM on
+   * an http base_url, a misbehaving proxy) used to be cached in memory and on
+   * disk before the chain check, pinning the failure for that chip until a
+   * restart and a manual cleanup. It is now verified first: nothing cached,
+   * every evaluation asks again. */
+  free(s.dir);
+  free(s.log);
+  size_t wn = 0;
+  uint8_t *wrong =
+      tu_read("vectors/trustee/deps/verifier/test_data/snp/test-vcek.der", &wn); /* a Milan VCEK */
+  s = kds_start(dir, wrong, wn, prefix, 0);
+  char *cache2 = NULL;
+  assert_true(asprintf(&cache2, "%s/cache2", dir) > 0);
+  assert_true(asprintf(&cfg,
+                       "{\"snp_verifier\":{\"vcek_sources\":[{\"type\":\"KDS\",\"base_url\":\"http://"
+                       "127.0.0.1:%d\",\"cache_dir\":\"%s\"}]}}",
+                       s.port, cache2) > 0);
+  v = tu_make("snp", cfg);
+  int before = count_lines(s.log);
+  tu_fails(
+      &v, ev, NULL, 0, false, NULL, 0, false,
+      "Certificate chain from KDS failed verification: VCEK `SEV-VCEK` is not signed by ASK `SEV-Genoa`");
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "Certificate chain from KDS failed verification");
+  assert_int_equal(count_lines(s.log), before + 2);
+  char *cached = NULL;
+  assert_true(asprintf(&cached, "%s/vcek/%s/bl10_tee00_snp23_ucode25_vcek.der", cache2, e2e_hwid()) > 0);
+  struct stat cst;
+  assert_int_not_equal(stat(cached, &cst), 0);
+  tu_free(&v);
+  kds_stop(&s);
+  free(cfg);
+  /* A cache file that does not verify (planted, stale) is fetched again and replaced. */
+  free(s.dir);
+  free(s.log);
+  s = kds_start(dir, der, n, prefix, 0);
+  assert_true(asprintf(&cfg,
+                       "{\"snp_verifier\":{\"vcek_sources\":[{\"type\":\"KDS\",\"base_url\":\"http://"
+                       "127.0.0.1:%d\",\"cache_dir\":\"%s\"}]}}",
+                       s.port, cache2) > 0);
+  char *cdir = NULL;
+  assert_true(asprintf(&cdir, "mkdir -p %s/vcek/%s", cache2, e2e_hwid()) > 0);
+  assert_int_equal(system(cdir), 0);
+  free(cdir);
+  assert_null(tr_write_file_atomic(cached, wrong, wn, 0644));
+  v = tu_make("snp", cfg);
+  before = count_lines(s.log);
+  json_decref(tu_ok(&v, ev, NULL, 0, false, NULL, 0, false));
+  assert_int_equal(count_lines(s.log), before + 1);
+  size_t cn = 0;
+  uint8_t *now = NULL;
+  assert_null(tr_read_file(cached, 0, &now, &cn));
+  assert_int_equal(cn, n);
+  assert_memory_equal(now, der, n);
+  free(now);
+  free(cached);
+  free(cache2);
+  free(wrong);
+  tu_free(&v);
+  kds_stop(&s);
+  free(cfg);
   /* 404 is final (one request) */
   free(s.dir);
   free(s.log);
   s = kds_start(dir, der, n, "/elsewhere", 0);
-  int before = count_lines(s.log);
+  before = count_lines(s.log);
   assert_true(
       asprintf(
           &cfg,

@@ -131,6 +131,24 @@ static tr_err *parse_chain(const json_t *list, chain_in *c) {
   return NULL;
 }
 
+/* A VCEK from the configured sources, verified against the AMD chain of
+ * the candidate generation before the source caches it. */
+typedef struct {
+  snp_state *s;
+  tr_snp_gen gen;
+  tr_snp_vek *vek;
+} accept_ctx;
+
+static tr_err *accept_vcek(void *ud, const uint8_t *der, size_t len) {
+  accept_ctx *a = ud;
+  tr_snp_vek *v = NULL;
+  tr_err *e = tr_snp_vek_verify(a->s->ctx, a->gen, TR_SNP_VCEK, der, len, NULL, 0, NULL, 0, &v);
+  if (e) return e;
+  tr_snp_vek_unref(a->vek);
+  a->vek = v;
+  return NULL;
+}
+
 /* Steps 2-3: the generation and a verified VEK. */
 static tr_err *find_vek(snp_state *s, tr_snp_report *r, const chain_in *chain, bool have_chain,
                         tr_snp_vek **vek) {
@@ -160,11 +178,12 @@ static tr_err *find_vek(snp_state *s, tr_snp_report *r, const chain_in *chain, b
     } else if (!e) {
       uint8_t *der = NULL;
       size_t len = 0;
-      e = tr_snp_sources_fetch(s->sources, r, cands[i], &der, &len);
-      if (!e) {
-        e = tr_snp_vek_verify(s->ctx, cands[i], TR_SNP_VCEK, der, len, NULL, 0, NULL, 0, vek);
-        if (e) e = tr_err_wrap(e, "Certificate chain from KDS failed verification");
-      }
+      accept_ctx a = {s, cands[i], NULL};
+      e = tr_snp_sources_fetch(s->sources, r, cands[i], accept_vcek, &a, &der, &len);
+      if (!e)
+        *vek = a.vek;
+      else
+        tr_snp_vek_unref(a.vek);
       free(der);
     }
     if (!e) {

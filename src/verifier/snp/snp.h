@@ -147,9 +147,13 @@ typedef struct tr_snp_sources tr_snp_sources;
  * snp_verifier.vcek_sources, default [{"type":"KDS"}]. */
 tr_err *tr_snp_sources_new(const json_t *verifier_config, tr_snp_sources **out);
 void tr_snp_sources_free(tr_snp_sources *s);
-/* Tries each source in order; *der (caller frees) is the VCEK as found. */
-tr_err *tr_snp_sources_fetch(tr_snp_sources *s, const tr_snp_report *r, tr_snp_gen gen, uint8_t **der,
-                             size_t *len);
+/* Decides whether a VCEK found by a source is genuine (the AMD chain
+ * check); only accepted certificates are returned or cached. */
+typedef tr_err *(*tr_snp_vcek_accept)(void *ud, const uint8_t *der, size_t len);
+/* Tries each source in order until one yields a VCEK that `accept` takes;
+ * *der (caller frees) is that VCEK as found. */
+tr_err *tr_snp_sources_fetch(tr_snp_sources *s, const tr_snp_report *r, tr_snp_gen gen,
+                             tr_snp_vcek_accept accept, void *ud, uint8_t **der, size_t *len);
 
 /* Claims exactly as upstream's snp `parse_tee_evidence` (numbers, booleans,
  * hex strings). */

@@ -16,12 +16,18 @@
  * later serve as an OfflineStore). One mutex serialises fetches so that
  * concurrent attestations of one chip fetch its VCEK once. Network errors,
  * HTTP 429 and 5xx are retried with exponential backoff; other statuses are
- * final. The certificate's authenticity is not decided here: the caller
- * verifies the chain. */
+ * final. The certificate's authenticity is decided by the caller's `accept`
+ * callback (the AMD chain check), which runs on every certificate found
+ * BEFORE anything is cached: an answer that does not verify (a proxy's page,
+ * a MITM on an http base_url, a stale file) is never cached, so it cannot
+ * pin a failure for that chip, and a cached file that no longer verifies is
+ * fetched again. A store file that does not verify moves on to the next
+ * source. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -153,7 +159,8 @@ static tr_err *read_exact_file(const char *path, uint8_t **der, size_t *len) {
   return tr_read_file(path, MAX_VCEK, der, len);
 }
 
-static tr_err *from_store(const char *dir, const tr_snp_report *r, uint8_t **der, size_t *len) {
+static tr_err *from_store(const char *dir, const tr_snp_report *r, tr_snp_vcek_accept accept, void *ud,
+                          uint8_t **der, size_t *len) {
   char hw[129], prefix[48];
   tr_snp_hwid_hex(r, hw);
   tr_snp_tcb_prefix(&r->reported_tcb, prefix);
@@ -173,7 +180,13 @@ static tr_err *from_store(const char *dir, const tr_snp_report *r, uint8_t **der
     }
     if (!e) {
       e = read_exact_file(use, der, len);
-      if (e) e = tr_err_wrap(e, "Failed to read VCEK from offline store at %s", use);
+      if (e) {
+        e = tr_err_wrap(e, "Failed to read VCEK from offline store at %s", use);
+      } else if ((e = accept(ud, *der, *len))) {
+        e = tr_err_wrap(e, "VCEK from the offline store at %s failed verification", use);
+        free(*der);
+        *der = NULL;
+      }
     }
   }
   free(tcb_path);
@@ -267,7 +280,7 @@ static tr_err *mkdir_p(const char *path) {
 }
 
 static tr_err *from_kds(tr_snp_sources *s, const source *src, const tr_snp_report *r, tr_snp_gen gen,
-                        uint8_t **der, size_t *len) {
+                        tr_snp_vcek_accept accept, void *ud, uint8_t **der, size_t *len) {
   static const uint8_t zero[64];
   if (memcmp(TR_SNP_CHIP_ID(r), zero, 64) == 0)
     return tr_err_new(TR_E_INVALID,
@@ -294,6 +307,8 @@ static tr_err *from_kds(tr_snp_sources *s, const source *src, const tr_snp_repor
       } else {
         memcpy(*der, s->mem[i].der, s->mem[i].len);
         *len = s->mem[i].len;
+        /* Verified when cached; the chain cache makes this a lookup. */
+        e = accept(ud, *der, *len);
       }
       goto out;
     }
@@ -302,6 +317,11 @@ static tr_err *from_kds(tr_snp_sources *s, const source *src, const tr_snp_repor
   if (src->cache_dir && asprintf(&disk, "%s/vcek/%s/%s_vcek.der", src->cache_dir, hw, prefix) < 0)
     disk = NULL;
   tr_err *de = disk ? read_exact_file(disk, der, len) : tr_err_new(TR_E_NOTFOUND, "no disk cache");
+  if (!de && (de = accept(ud, *der, *len))) {
+    TR_WARN("snp", "cached VCEK %s does not verify (%s); fetching it again", disk, tr_err_msg(de));
+    free(*der);
+    *der = NULL;
+  }
   if (de) {
     tr_err_free(de);
     e = http_get(src, url, der, len);
@@ -311,6 +331,12 @@ static tr_err *from_kds(tr_snp_sources *s, const source *src, const tr_snp_repor
       free(*der);
       *der = NULL;
       e = tr_err_new(TR_E_IO, "KDS answer for %s is not a DER certificate", url);
+    }
+    if (!e && (e = accept(ud, *der, *len))) {
+      /* Nor one that is not AMD's. */
+      e = tr_err_wrap(e, "Certificate chain from KDS failed verification");
+      free(*der);
+      *der = NULL;
     }
     if (!e && disk) {
       char *dir = strdup(disk);
@@ -342,25 +368,28 @@ out:
   return e;
 }
 
-tr_err *tr_snp_sources_fetch(tr_snp_sources *s, const tr_snp_report *r, tr_snp_gen gen, uint8_t **der,
-                             size_t *len) {
+tr_err *tr_snp_sources_fetch(tr_snp_sources *s, const tr_snp_report *r, tr_snp_gen gen,
+                             tr_snp_vcek_accept accept, void *ud, uint8_t **der, size_t *len) {
   *der = NULL;
   *len = 0;
   tr_buf why = TR_BUF_INIT;
+  bool rejected = false;
   for (size_t i = 0; i < s->n; i++) {
     const source *src = &s->src[i];
-    tr_err *e =
-        src->type == SRC_OFFLINE ? from_store(src->path, r, der, len) : from_kds(s, src, r, gen, der, len);
+    tr_err *e = src->type == SRC_OFFLINE ? from_store(src->path, r, accept, ud, der, len)
+                                         : from_kds(s, src, r, gen, accept, ud, der, len);
     if (!e) {
       tr_buf_free(&why);
       return NULL;
     }
+    if (tr_err_code(e) == TR_E_VERIFY) rejected = true;
     TR_DEBUG("snp", "failed to fetch vcek from source %zu: %s", i, tr_err_msg(e));
     tr_buf_printf(&why, "%s%s: %s", why.len ? "; " : "", src->type == SRC_OFFLINE ? "OfflineStore" : "KDS",
                   tr_err_msg(e));
     tr_err_free(e);
   }
-  tr_err *e = tr_err_new(TR_E_NOTFOUND, "Failed to fetch VCEK from any configured source (%s)",
+  tr_err *e = tr_err_new(rejected ? TR_E_VERIFY : TR_E_NOTFOUND,
+                         "Failed to fetch VCEK from any configured source (%s)",
                          why.len ? (char *)why.data : "none configured");
   tr_buf_free(&why);
   return e;
