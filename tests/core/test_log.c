@@ -79,29 +79,39 @@ static void test_env(void **state) {
   unsetenv("RUST_LOG");
 }
 
-static void test_format(void **state) {
-  (void)state;
+/* Runs fn with stderr redirected to a file and returns what it wrote. */
+static void capture_stderr(void (*fn)(void), char *buf, size_t size) {
   char path[] = "/tmp/trlogXXXXXX";
   int fd = mkstemp(path);
   assert_true(fd >= 0);
   fflush(stderr);
   int saved = dup(2);
   dup2(fd, 2);
+  fn();
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  memset(buf, 0, size);
+  lseek(fd, 0, SEEK_SET);
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  unlink(path);
+  assert_true(n > 0);
+}
+
+static void log_format_lines(void) {
   tr_log_set_level(TR_LOG_INFO);
   tr_log_set_request_id("req-42");
   TR_INFO("kbs", "hello %d", 7);
   tr_log_set_request_id(NULL);
   TR_WARN(NULL, "second");
   TR_DEBUG("kbs", "not shown");
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  char buf[1024] = {0};
-  lseek(fd, 0, SEEK_SET);
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  unlink(path);
-  assert_true(n > 0);
+}
+
+static void test_format(void **state) {
+  (void)state;
+  char buf[1024];
+  capture_stderr(log_format_lines, buf, sizeof buf);
   char *nl = strchr(buf, '\n');
   assert_non_null(nl);
   *nl = 0;
@@ -113,32 +123,23 @@ static void test_format(void **state) {
   assert_null(strstr(nl + 1, "not shown"));
 }
 
+static void log_forgery_attempt(void) {
+  tr_log_set_level(TR_LOG_INFO);
+  TR_WARN("kbs", "invalid key `%s`", "a\n[2026-01-01T00:00:00.000Z INFO kbs] admin login ok\r\x1b[2J\x7f");
+}
+
 /* Messages carry attacker-chosen text (keys, ids, JSON excerpts in error
  * messages): a newline in one must not start a forged log line, and other
  * control bytes (ESC sequences) must not reach a terminal. */
 static void test_control_chars_escaped(void **state) {
   (void)state;
-  char path[] = "/tmp/trlogXXXXXX";
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  fflush(stderr);
-  int saved = dup(2);
-  dup2(fd, 2);
-  tr_log_set_level(TR_LOG_INFO);
-  TR_WARN("kbs", "invalid key `%s`", "a\n[2026-01-01T00:00:00.000Z INFO kbs] admin login ok\r\x1b[2J\x7f");
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  char buf[1024] = {0};
-  lseek(fd, 0, SEEK_SET);
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  unlink(path);
-  assert_true(n > 0);
+  char buf[1024];
+  capture_stderr(log_forgery_attempt, buf, sizeof buf);
   char *nl = strchr(buf, '\n');
   assert_non_null(nl);
   assert_int_equal(nl[1], 0); /* exactly one line */
-  assert_non_null(strstr(buf, "invalid key `a\\x0a[2026-01-01T00:00:00.000Z INFO kbs] admin login ok\\x0d\\x1b[2J\\x7f`"));
+  assert_non_null(
+      strstr(buf, "invalid key `a\\x0a[2026-01-01T00:00:00.000Z INFO kbs] admin login ok\\x0d\\x1b[2J\\x7f`"));
 }
 
 int main(void) {
