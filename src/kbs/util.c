@@ -16,7 +16,13 @@ static int hexval(int c) {
   return -1;
 }
 
-/* Percent-decodes [s, s+n); form=true also maps '+' to space. */
+/* Percent-decodes [s, s+n); form=true (query) also maps '+' to space.
+ * form=false (a path segment) leaves %2F, %25 and %2B encoded, as upstream's
+ * router does (actix-router's default Quoter protects "/%+"): an encoded
+ * slash must never become a segment separator, or the resource policy would
+ * see ["secret/keys", "public"] while the repository serves
+ * secret/keys/public. The literal escape then fails the resource-path
+ * regex, as upstream. */
 static tr_err *pct_decode(const char *s, size_t n, bool form, char **out) {
   char *o = malloc(n + 1);
   if (!o) return tr_err_new(TR_E_NOMEM, "out of memory");
@@ -30,6 +36,12 @@ static tr_err *pct_decode(const char *s, size_t n, bool form, char **out) {
         return tr_err_new(TR_E_INVALID, "bad percent-escape");
       }
       char c = (char)(h * 16 + l);
+      if (!form && (c == '/' || c == '%' || c == '+')) {
+        memcpy(o + j, s + i, 3);
+        j += 3;
+        i += 2;
+        continue;
+      }
       if (c == 0) {
         free(o);
         return tr_err_new(TR_E_INVALID, "percent-escaped NUL");
