@@ -81,6 +81,12 @@ void kbs_repo_free(kbs_repo *r) {
   free(r);
 }
 
+/* True when the absolute, symlink-free path `p` lies below the repository. */
+static bool inside(const kbs_repo *r, const char *p) {
+  size_t n = strlen(r->rroot);
+  return strncmp(p, r->rroot, n) == 0 && p[n] == '/';
+}
+
 static char *flat_name(const kbs_repo *r, const char *path) {
   tr_buf b = TR_BUF_INIT;
   tr_buf_printf(&b, "%s/", r->root);
@@ -93,15 +99,18 @@ static char *flat_name(const kbs_repo *r, const char *path) {
   return (char *)tr_buf_steal(&b, NULL);
 }
 
-/* Resolves `candidate`; NOTFOUND when absent, AUTH when it escapes the root. */
+/* Resolves `candidate`; NOTFOUND when absent, loops or escapes the root. */
 static tr_err *contained(const kbs_repo *r, const char *candidate, char **resolved) {
   char *rp = realpath(candidate, NULL);
   if (!rp) {
     if (errno == ENOENT || errno == ENOTDIR) return tr_err_new(TR_E_NOTFOUND, "no such file");
+    if (errno == ELOOP) {
+      TR_WARN("kbs", "resource %s: symlink loop: refused", candidate);
+      return tr_err_new(TR_E_NOTFOUND, "symlink loop");
+    }
     return tr_err_new(TR_E_IO, "%s: %s", candidate, strerror(errno));
   }
-  size_t n = strlen(r->rroot);
-  if (strncmp(rp, r->rroot, n) != 0 || rp[n] != '/') {
+  if (!inside(r, rp)) {
     TR_WARN("kbs", "resource %s resolves to %s, outside the repository %s: refused", candidate, rp, r->rroot);
     free(rp);
     return tr_err_new(TR_E_NOTFOUND, "resolves outside the repository");
@@ -110,16 +119,52 @@ static tr_err *contained(const kbs_repo *r, const char *candidate, char **resolv
   return NULL;
 }
 
-static tr_err *read_regular(const char *p, uint8_t **val, size_t *len) {
-  int fd = open(p, O_RDONLY | O_CLOEXEC);
+/* Opens the already-resolved path `p` for reading, without blocking on a
+ * FIFO or device, and checks what was actually opened: a regular file whose
+ * path (as the kernel reports it for the descriptor) is still inside the
+ * repository — a symlink swapped between the realpath() check and the
+ * open() is caught here, so no byte of an outside file is ever read. */
+static tr_err *open_contained(const kbs_repo *r, const char *p, int *out) {
+  int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
-    if (errno == ENOENT) return tr_err_new(TR_E_NOTFOUND, "no such file");
+    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return tr_err_new(TR_E_NOTFOUND, "no such file");
     return tr_err_new(TR_E_IO, "open %s: %s", p, strerror(errno));
   }
   struct stat sb;
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
     close(fd);
     return tr_err_new(TR_E_NOTFOUND, "not a regular file");
+  }
+  char link[64], real[PATH_MAX + 1];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, real, sizeof real - 1);
+  if (n > 0) {
+    real[n] = 0;
+    if (!inside(r, real)) {
+      TR_WARN("kbs", "resource %s was swapped to %s, outside the repository: refused", p, real);
+      close(fd);
+      return tr_err_new(TR_E_NOTFOUND, "resolves outside the repository");
+    }
+  } else {
+    /* no /proc: the file must still be the one realpath() named */
+    struct stat cur;
+    if (stat(p, &cur) != 0 || cur.st_dev != sb.st_dev || cur.st_ino != sb.st_ino) {
+      close(fd);
+      return tr_err_new(TR_E_NOTFOUND, "changed while opening");
+    }
+  }
+  *out = fd;
+  return NULL;
+}
+
+static tr_err *read_regular(const kbs_repo *r, const char *p, uint8_t **val, size_t *len) {
+  int fd = -1;
+  tr_err *e = open_contained(r, p, &fd);
+  if (e) return e;
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    close(fd);
+    return tr_err_new(TR_E_IO, "stat %s: %s", p, strerror(errno));
   }
   if ((uint64_t)sb.st_size > RESOURCE_MAX) {
     close(fd);
@@ -162,15 +207,58 @@ tr_err *kbs_repo_get(kbs_repo *r, const char *path, uint8_t **val, size_t *len) 
     e = contained(r, nested, &res);
     free(nested);
   }
-  if (!e) e = read_regular(res, val, len);
+  if (!e) e = read_regular(r, res, val, len);
   free(res);
+  return e;
+}
+
+/* Atomic replace of `dest` inside the repository: the temporary file is
+ * `<root>/.tmp-XXXXXX`, a name that can never be a resource (no segment
+ * starts with '.'), so a write interrupted by a crash leaves nothing a
+ * client could fetch, and `dest` is always either the old or the new
+ * content (write, fsync, rename, fsync of the directory). */
+static tr_err *write_atomic(const kbs_repo *r, const char *dest, const void *val, size_t len) {
+  char *tmp = NULL;
+  if (asprintf(&tmp, "%s/.tmp-XXXXXX", r->root) < 0) return tr_err_new(TR_E_NOMEM, "out of memory");
+  int fd = mkostemp(tmp, O_CLOEXEC);
+  if (fd < 0) {
+    tr_err *e = tr_err_new(TR_E_IO, "cannot create a temporary file in %s: %s", r->root, strerror(errno));
+    free(tmp);
+    return e;
+  }
+  const uint8_t *p = val;
+  size_t left = len;
+  tr_err *e = NULL;
+  while (left && !e) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      e = tr_err_new(TR_E_IO, "write: %s", strerror(errno));
+      break;
+    }
+    p += w;
+    left -= (size_t)w;
+  }
+  if (!e && fsync(fd) != 0) e = tr_err_new(TR_E_IO, "fsync: %s", strerror(errno));
+  if (close(fd) != 0 && !e) e = tr_err_new(TR_E_IO, "close: %s", strerror(errno));
+  if (!e && rename(tmp, dest) != 0) e = tr_err_new(TR_E_IO, "rename: %s", strerror(errno));
+  if (e) {
+    unlink(tmp);
+  } else {
+    int dfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      fsync(dfd);
+      close(dfd);
+    }
+  }
+  free(tmp);
   return e;
 }
 
 tr_err *kbs_repo_set(kbs_repo *r, const char *path, const void *val, size_t len) {
   if (r->kv) return tr_kv_set(r->kv, KBS_NS_REPOSITORY, path, val, len, true, 0);
   char *flat = flat_name(r, path);
-  tr_err *e = tr_write_file_atomic(flat, val, len, 0600);
+  tr_err *e = write_atomic(r, flat, val, len);
   free(flat);
   return e;
 }
