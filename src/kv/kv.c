@@ -140,6 +140,13 @@ tr_err *tr_kv_check_namespace(const char *ns) {
     if (len == 0) return tr_err_new(TR_E_INVALID, "invalid namespace `%s`: empty segment", ns);
     if (seg[0] == '.')
       return tr_err_new(TR_E_INVALID, "invalid namespace `%s`: a segment starts with '.'", ns);
+    /* LocalJson keeps "<ns>.lock" and "<ns>.tmp.XXXXXX" beside each
+     * namespace file; reserved everywhere so that names stay portable. */
+    if ((len >= 5 && !memcmp(seg + len - 5, ".lock", 5)) || memmem(seg, len, ".tmp.", 5))
+      return tr_err_new(TR_E_INVALID,
+                        "invalid namespace `%s`: segments ending in \".lock\" or containing \".tmp.\" are "
+                        "reserved",
+                        ns);
     if (!slash) break;
     seg = slash + 1;
   }

@@ -64,7 +64,8 @@ const char *tr_kv_storage_type(const tr_kv *kv);
 tr_err *tr_kv_check_key(const char *key);
 /* Validates a namespace: non-empty, characters as keys minus ':', no
  * leading/trailing '/', no empty, "." or ".." segment, no segment starting
- * with '.' (those names are reserved for the backends' own files). */
+ * with '.', ending in ".lock" or containing ".tmp." (those names are
+ * reserved for the backends' own files). */
 tr_err *tr_kv_check_namespace(const char *ns);
 
 /* Set: when overwrite is false and the key exists (unexpired),

@@ -213,11 +213,42 @@ static void test_key_messages(void **state) {
   OK(tr_kv_check_namespace("kbs_protocol_session"));
 }
 
-/* LocalJson readers cache the parsed file keyed by (inode, size, mtime).
- * ext4 hands a freed inode number to the next new file, and two rewrites in
- * the same timestamp tick have the same mtime, so "get, set, set, get" with
- * values of one length could see the first file's identity again and return
- * a value that was overwritten twice. Every get must see the last set. */
+/* LocalJson (file_dir_path) keeps "<ns>.lock" and "<ns>.tmp.XXXXXX" beside
+ * each namespace file: a namespace "kbs.lock" would be stored in the lock
+ * file of namespace "kbs" (renamed over it, so two writers would lock two
+ * different inodes and lose updates). Such names are reserved. */
+static void test_reserved_namespace_suffixes(void **state) {
+  (void)state;
+  const char *bad[] = {"kbs.lock", "a/b.lock", "kbs.tmp.Ab12Cd", "x.tmp.y/z"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    tr_err *e = tr_kv_check_namespace(bad[i]);
+    if (!e) fail_msg("namespace `%s` accepted", bad[i]);
+    assert_non_null(strstr(tr_err_msg(e), "reserved"));
+    tr_err_free(e);
+  }
+  OK(tr_kv_check_namespace("locks"));
+  OK(tr_kv_check_namespace("a.lockfile"));
+  OK(tr_kv_check_namespace("v1.tmp"));
+
+  char cfg_text[300];
+  snprintf(cfg_text, sizeof cfg_text, "{\"file_dir_path\":\"%s\"}", tmpdir);
+  json_t *cfg = parse(cfg_text);
+  tr_kv *kv;
+  OK(tr_kv_open("LocalJson", cfg, &kv));
+  json_decref(cfg);
+  OK(tr_kv_set(kv, "kbs", "k", "v", 1, true, 0));
+  tr_err *e = tr_kv_set(kv, "kbs.lock", "k", "x", 1, true, 0);
+  assert_non_null(e);
+  assert_int_equal(tr_err_code(e), TR_E_INVALID);
+  tr_err_free(e);
+  struct stat st;
+  char lock[300];
+  snprintf(lock, sizeof lock, "%s/kbs.lock", tmpdir);
+  assert_int_equal(stat(lock, &st), 0);
+  assert_int_equal(st.st_size, 0); /* still the empty lock file */
+  tr_kv_close(kv);
+}
+
 /* Coarse timestamps (kernels before multigrain timestamps stamp files with
  * the jiffy clock, 4 ms at HZ=250; some filesystems use 1 s) are simulated
  * by truncating the file's mtime to the current second after every write. */
@@ -226,6 +257,11 @@ static void same_tick(const char *file) {
   assert_int_equal(utimensat(AT_FDCWD, file, t, 0), 0);
 }
 
+/* LocalJson readers cache the parsed file keyed by (inode, size, mtime).
+ * ext4 hands a freed inode number to the next new file, and two rewrites in
+ * the same timestamp tick have the same mtime, so "get, set, set, get" with
+ * values of one length could see the first file's identity again and return
+ * a value that was overwritten twice. Every get must see the last set. */
 static void stale_cache_round(const char *cfg_text, const char *file) {
   json_t *cfg = parse(cfg_text);
   tr_kv *kv;
@@ -270,6 +306,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_config_shapes, mk_tmp, rm_tmp),
       cmocka_unit_test_setup_teardown(test_localjson_cache_sees_every_write, mk_tmp, rm_tmp),
       cmocka_unit_test(test_key_messages),
+      cmocka_unit_test_setup_teardown(test_reserved_namespace_suffixes, mk_tmp, rm_tmp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
