@@ -221,6 +221,21 @@ static tr_err *parse_broker(tr_as_config *c, const json_t *root) {
   return NULL;
 }
 
+/* verifier_config: upstream's sections (deps/verifier VerifierConfig); each
+ * verifier reads its own when first used, so a mistyped section would only
+ * surface at the first attestation of that TEE — check the shape here. */
+static tr_err *check_verifier_config(tr_as_config *c, const json_t *vc) {
+  static const char *const keys[] = {"snp_verifier",    "dcap_verifier",       "tpm_verifier",
+                                     "nvidia_verifier", "nvidia_dpu_verifier", NULL};
+  check_keys(c, vc, "verifier_config", keys);
+  for (const char *const *k = keys; *k; k++) {
+    json_t *x = NULL;
+    tr_err *e = tr_json_opt_object(vc, "verifier_config", *k, &x);
+    if (e) return e;
+  }
+  return NULL;
+}
+
 tr_err *tr_as_config_parse(const json_t *config, tr_as_config *c) {
   memset(c, 0, sizeof(*c));
   c->warnings = json_array();
@@ -245,6 +260,7 @@ tr_err *tr_as_config_parse(const json_t *config, tr_as_config *c) {
     goto out;
   }
   if ((e = tr_json_opt_object(c->raw, NULL, "verifier_config", &c->verifier_config))) goto out;
+  if (c->verifier_config && (e = check_verifier_config(c, c->verifier_config))) goto out;
   if ((e = parse_storage(c, c->raw)) || (e = parse_rvps(c, c->raw)) || (e = parse_broker(c, c->raw)))
     goto out;
   if (!c->storage_type && !(c->storage_type = strdup("Memory"))) e = tr_err_new(TR_E_NOMEM, "out of memory");

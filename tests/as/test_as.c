@@ -262,6 +262,104 @@ static void test_concurrent(void **s) {
   tr_as_free(shared_as);
 }
 
+/* query_reference_value: an absent id is null (not an error); a non-string
+ * argument is an evaluation error; a wrong arity does not compile; builtin
+ * errors are strict (to_number("x") fails the evaluation, not just the rule). */
+static void test_query_reference_value(void **s) {
+  (void)s;
+  tr_as *as = new_as(NULL);
+  register_rvs(as);
+  assert_null(tr_as_set_policy(as, "qrv_cpu",
+                               "package policy\nimport rego.v1\n"
+                               "default hw := 97\n"
+                               "hw := 2 if query_reference_value(\"nosuch\") == null\n"
+                               "default ex := 97\n"
+                               "ex := 3 if input.sample.svn in query_reference_value(\"svn\")\n"
+                               "trust_claims := {\"hardware\": hw, \"executables\": ex}\n"));
+  tr_err *e = NULL;
+  char *tok = evaluate(as, "{\"svn\":\"1\"}", "qrv", &e);
+  if (e) fail_msg("%s", tr_err_msg(e));
+  json_t *p = payload(tok);
+  json_t *tv = json_object_get(json_object_get(json_object_get(p, "submods"), "cpu0"), "ear.trustworthiness-vector");
+  assert_int_equal(json_integer_value(json_object_get(tv, "hardware")), 2);
+  assert_int_equal(json_integer_value(json_object_get(tv, "executables")), 3);
+  free(tok);
+  json_decref(p);
+  /* non-string argument: an error naming the function, the server's fault */
+  assert_null(tr_as_set_policy(as, "qrvnum_cpu",
+                               "package policy\nimport rego.v1\n"
+                               "trust_claims := {\"hardware\": 2} if query_reference_value(1) == null\n"));
+  tok = evaluate(as, "{\"svn\":\"1\"}", "qrvnum", &e);
+  assert_null(tok);
+  assert_non_null(e);
+  assert_int_equal(tr_err_code(e), TR_E_INTERNAL);
+  if (!strstr(tr_err_msg(e), "query_reference_value")) fail_msg("%s", tr_err_msg(e));
+  tr_err_free(e);
+  /* wrong arity is refused when the policy is set */
+  e = tr_as_set_policy(as, "qrvarity_cpu",
+                       "package policy\nimport rego.v1\n"
+                       "trust_claims := {\"hardware\": 2} if query_reference_value(\"a\", \"b\") == null\n");
+  assert_non_null(e);
+  assert_int_equal(tr_err_code(e), TR_E_INVALID);
+  tr_err_free(e);
+  /* strict builtin errors */
+  assert_null(tr_as_set_policy(as, "strict_cpu",
+                               "package policy\nimport rego.v1\n"
+                               "default hw := 97\nhw := to_number(\"x\")\n"
+                               "trust_claims := {\"hardware\": hw}\n"));
+  tok = evaluate(as, "{\"svn\":\"1\"}", "strict", &e);
+  assert_null(tok);
+  assert_non_null(e);
+  assert_int_equal(tr_err_code(e), TR_E_INTERNAL);
+  assert_non_null(strstr(tr_err_msg(e), "strict_cpu"));
+  tr_err_free(e);
+  tr_as_free(as);
+}
+
+/* One policy replaced while other threads evaluate it: every evaluation sees
+ * one whole version (the compiled copy in use stays alive). */
+static void *flip_hammer(void *arg) {
+  long me = (long)arg;
+  static const char *const ver[2] = {"package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n",
+                                     "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 33}\n"};
+  for (int i = 0; i < 60; i++) {
+    tr_err *e = NULL;
+    if (me % 2 == 0 && i % 3 == 0 && (e = tr_as_set_policy(shared_as, "flip_cpu", ver[(i / 3) % 2]))) {
+      tr_err_free(e);
+      return (void *)1;
+    }
+    char *tok = evaluate(shared_as, "{\"svn\":\"1\"}", "flip", &e);
+    if (e || !tok) {
+      tr_err_free(e);
+      return (void *)2;
+    }
+    json_t *p = payload(tok);
+    free(tok);
+    json_int_t hw = json_integer_value(json_object_get(
+        json_object_get(json_object_get(json_object_get(p, "submods"), "cpu0"), "ear.trustworthiness-vector"),
+        "hardware"));
+    json_decref(p);
+    if (hw != 2 && hw != 33) return (void *)3;
+  }
+  return NULL;
+}
+
+static void test_concurrent_replace_same_policy(void **s) {
+  (void)s;
+  shared_as = new_as(NULL);
+  assert_null(tr_as_set_policy(shared_as, "flip_cpu",
+                               "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n"));
+  pthread_t t[4];
+  for (long i = 0; i < 4; i++)
+    pthread_create(&t[i], NULL, flip_hammer, (void *)i);
+  for (int i = 0; i < 4; i++) {
+    void *r = NULL;
+    pthread_join(t[i], &r);
+    if (r) fail_msg("thread %d failed (%ld)", i, (long)r);
+  }
+  tr_as_free(shared_as);
+}
+
 static void test_errors(void **s) {
   (void)s;
   tr_as *as = new_as(NULL);
@@ -309,6 +407,8 @@ int main(void) {
       cmocka_unit_test(test_documented_config_shape),
       cmocka_unit_test(test_simple_broker),
       cmocka_unit_test(test_concurrent),
+      cmocka_unit_test(test_concurrent_replace_same_policy),
+      cmocka_unit_test(test_query_reference_value),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -128,13 +128,15 @@ static void test_unknown_keys_warn(void **s) {
   (void)s;
   json_t *j = J("{\"bogus\":1,\"attestation_token_broker\":{\"duraton_min\":3},"
                 "\"storage_backend\":{\"storage_type\":\"local_json\",\"backends\":{\"local_json\":"
-                "{\"file_dir_path\":\"/tmp/x\"}},\"extra\":true}}");
+                "{\"file_dir_path\":\"/tmp/x\"}},\"extra\":true},"
+                "\"verifier_config\":{\"snp_verifer\":{},\"tpm_verifier\":{}}}");
   tr_as_config c;
   assert_null(tr_as_config_parse(j, &c));
   assert_string_equal(c.storage_type, "LocalJson");
   assert_string_equal(json_string_value(json_object_get(c.storage_config, "file_dir_path")), "/tmp/x");
-  assert_int_equal(json_array_size(c.warnings), 3);
+  assert_int_equal(json_array_size(c.warnings), 4);
   char *all = json_dumps(c.warnings, 0);
+  assert_non_null(strstr(all, "`verifier_config.snp_verifer`"));
   assert_non_null(strstr(all, "`bogus`"));
   assert_non_null(strstr(all, "`attestation_token_broker.duraton_min`"));
   assert_non_null(strstr(all, "`storage_backend.extra`"));
@@ -160,6 +162,8 @@ static void test_type_errors_name_key(void **s) {
       {"{\"storage_backend\":{\"storage_type\":5}}", "storage_backend.storage_type"},
       {"{\"storage_backend\":{\"backends\":{\"local_fs\":3}}}", "storage_backend.backends.local_fs"},
       {"{\"verifier_config\":\"x\"}", "verifier_config"},
+      {"{\"verifier_config\":{\"snp_verifier\":5}}", "verifier_config.snp_verifier"},
+      {"{\"verifier_config\":{\"dcap_verifier\":[]}}", "verifier_config.dcap_verifier"},
       {"{\"work_dir\":1}", "work_dir"},
       {"{\"policy_engine\":\"cedar\"}", "policy_engine"},
   };
