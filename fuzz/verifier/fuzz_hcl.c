@@ -7,12 +7,26 @@
 
 #include "core/json.h"
 #include "verifier/az_snp_vtpm/azure.h"
+#include "verifier/verifier.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 0 && data[0] == '{') {
     json_t *j = NULL;
     tr_err *e = tr_json_parse((const char *)data, size, &j);
     if (!e) {
+      /* The whole az-snp-vtpm verifier (HCL, AK JWK, quote, SNP report and
+       * the VCEK chain); nothing reaches the network. */
+      static const tr_verifier_ops *ops;
+      static void *st;
+      if (!ops) {
+        ops = tr_verifier_lookup("az-snp-vtpm");
+        if (ops->create(NULL, &st)) abort();
+      }
+      static const uint8_t ch[9] = "challenge";
+      tr_expected rde = {true, ch, sizeof(ch)}, none = {false, NULL, 0};
+      tr_verified_list out = {0};
+      tr_err_free(ops->evaluate(st, j, &rde, &none, &out));
+      tr_verified_list_clear(&out);
       tr_az_evidence ev;
       for (int tdx = 0; tdx < 2; tdx++) {
         e = tr_az_evidence_parse(j, tdx, &ev);
