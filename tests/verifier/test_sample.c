@@ -15,7 +15,7 @@
 
 static json_t *ev(const char *text) {
   json_error_t je;
-  json_t *v = json_loads(text, 0, &je);
+  json_t *v = json_loads(text, JSON_ALLOW_NUL, &je);
   assert_non_null(v);
   return v;
 }
@@ -94,6 +94,17 @@ static void test_sample_binding(void **s) {
   assert_non_null(strstr(tr_err_msg(e), "REPORT_DATA is different from that in Sample Quote"));
   tr_err_free(e);
   assert_int_equal(out.len, 0);
+
+  /* an embedded NUL does not end the base64 text early (the whole string
+   * is decoded, as upstream's base64 would) */
+  e = run("sample", "{\"svn\":\"7\",\"report_data\":\"AQIDBA==\\u0000junk\"}", &rd, NULL, &out);
+  assert_non_null(e);
+  tr_err_free(e);
+  assert_int_equal(out.len, 0);
+  /* and the claims carry the evidence strings whole */
+  assert_null(run("sample", "{\"svn\":\"1\\u0000x\"}", NULL, NULL, &out));
+  assert_int_equal(json_string_length(json_object_get(out.items[0].claims, "svn")), 3);
+  tr_verified_list_clear(&out);
 
   /* expected data but evidence without report_data: "" decodes to nothing */
   e = run("sample", "{\"svn\":\"7\"}", &rd, NULL, &out);

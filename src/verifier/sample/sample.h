@@ -8,8 +8,9 @@
 #include "verifier/verifier.h"
 
 /* Checks the evidence shape and the report-data binding; sets *svn and
- * *report_data (borrowed from evidence). */
-tr_err *tr_sample_check(const json_t *evidence, const tr_expected *report_data, const char **svn,
-                        const char **report_data_b64);
+ * *report_data_b64 to new JSON strings (the evidence's, "" when absent),
+ * which the caller owns. */
+tr_err *tr_sample_check(const json_t *evidence, const tr_expected *report_data, json_t **svn,
+                        json_t **report_data_b64);
 
 #endif

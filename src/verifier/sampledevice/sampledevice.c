@@ -7,10 +7,10 @@ static tr_err *sampledevice_evaluate(void *state, const json_t *evidence, const 
                                      const tr_expected *init_data_hash, tr_verified_list *out) {
   (void)state;
   (void)init_data_hash;
-  const char *svn = NULL, *rd = NULL;
+  json_t *svn = NULL, *rd = NULL;
   tr_err *e = tr_sample_check(evidence, report_data, &svn, &rd);
   if (e) return tr_err_wrap(e, "sampledevice");
-  json_t *claims = json_pack("{s:s, s:s}", "svn", svn, "report_data", rd);
+  json_t *claims = json_pack("{s:o, s:o}", "svn", svn, "report_data", rd);
   if (!claims) return tr_err_new(TR_E_NOMEM, "out of memory");
   return tr_verified_list_push(out, claims, "gpu");
 }
