@@ -322,6 +322,45 @@ static void test_signed_header_fields(void **st) {
   free_chain(&c);
 }
 
+static json_t *cert_entry(const char *type, X509 *x) {
+  unsigned char *der = NULL;
+  int n = i2d_X509(x, &der);
+  json_t *e = json_pack("{s:s, s:o}", "cert_type", type, "data", tu_byte_array(der, (size_t)n));
+  OPENSSL_free(der);
+  return e;
+}
+
+/* The evidence's cert_chain cannot bring its own trust anchor: under the
+ * embedded AMD roots, an attacker's ARK (self-signed, otherwise a perfect
+ * chain for a validly signed report) or ASK is refused, in any order. */
+static void test_evidence_chain_cannot_replace_roots(void **st) {
+  (void)st;
+  chain c = make_chain();
+  uint8_t rd[64] = {0}, hd[32] = {0};
+  json_t *ev = make_evidence(&c, 3, false, rd, hd, 0, 210);
+  tu_verifier v = tu_make("snp", "{\"snp_verifier\":{\"vcek_sources\":[]}}");
+  json_t *cc = json_array();
+  json_array_append_new(cc, cert_entry("ARK", c.ark));
+  json_array_append_new(cc, cert_entry("ASK", c.ask));
+  json_array_append_new(cc, cert_entry("VCEK", c.vcek));
+  json_object_set_new(ev, "cert_chain", cc);
+  tu_fails(
+      &v, ev, NULL, 0, false, NULL, 0, false,
+      "Certificate chain provided by user failed to verify: Provided ARK has an invalid signature (not the "
+      "AMD Milan ARK)");
+  /* Own ASK only (embedded ARK). */
+  json_array_remove(cc, 0);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "ASK `SEV-Test` is not signed by ARK `ARK-Milan`");
+  /* Own ASK labelled as VLEK chain, and the VCEK relabelled VLEK. */
+  json_array_clear(cc);
+  json_array_append_new(cc, cert_entry("ASK", c.asvk));
+  json_array_append_new(cc, cert_entry("VLEK", c.vcek));
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "is not signed by ARK `ARK-Milan`");
+  json_decref(ev);
+  tu_free(&v);
+  free_chain(&c);
+}
+
 static void test_vendor_certs_config(void **st) {
   (void)st;
   chain c = make_chain();
@@ -356,6 +395,7 @@ int main(void) {
       cmocka_unit_test(test_synthetic_chain),
       cmocka_unit_test(test_vendor_certs_config),
       cmocka_unit_test(test_signed_header_fields),
+      cmocka_unit_test(test_evidence_chain_cannot_replace_roots),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
