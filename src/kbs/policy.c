@@ -2,7 +2,13 @@
  * KV namespace `kbs` under `resource-policy.rego` (upstream's layout), the
  * built-in default installed when none is stored. The compiled policy is
  * immutable and shared by all threads; a new one is swapped in under a
- * write lock. */
+ * write lock.
+ *
+ * The store is the source of truth (replicas share it, docs/ha.md): every
+ * evaluation reads the stored text and uses the compiled copy only when the
+ * text is byte-identical; otherwise the stored text is compiled, evaluated
+ * and becomes the cached copy. So a policy set through another replica is
+ * applied on the next request, never a stale one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +22,8 @@ struct kbs_policy {
   tr_kv *kv;
   pthread_rwlock_t lock;
   rego_policy *compiled;
+  char *text; /* the text `compiled` was built from */
+  size_t len;
 };
 
 static tr_err *compile(const char *text, rego_policy **out) {
@@ -40,6 +48,7 @@ tr_err *kbs_policy_new(tr_kv *kv, kbs_policy **out) {
   }
   if (!e && strlen((char *)text) != len) e = tr_err_new(TR_E_INVALID, "stored policy contains NUL bytes");
   if (!e) e = compile((char *)text, &p->compiled);
+  if (!e) p->text = (char *)text, p->len = len, text = NULL;
   free(text);
   if (e) {
     kbs_policy_free(p);
@@ -52,8 +61,29 @@ tr_err *kbs_policy_new(tr_kv *kv, kbs_policy **out) {
 void kbs_policy_free(kbs_policy *p) {
   if (!p) return;
   rego_policy_free(p->compiled);
+  free(p->text);
   pthread_rwlock_destroy(&p->lock);
   free(p);
+}
+
+/* Makes (c, text) the cached copy; the previous one is freed. */
+static void install(kbs_policy *p, rego_policy *c, const char *text, size_t len) {
+  char *t = malloc(len + 1);
+  if (!t) { /* keep the old copy: the next evaluation recompiles */
+    rego_policy_free(c);
+    return;
+  }
+  memcpy(t, text, len);
+  t[len] = 0;
+  pthread_rwlock_wrlock(&p->lock);
+  rego_policy *old = p->compiled;
+  char *old_text = p->text;
+  p->compiled = c;
+  p->text = t;
+  p->len = len;
+  pthread_rwlock_unlock(&p->lock);
+  rego_policy_free(old);
+  free(old_text);
 }
 
 tr_err *kbs_policy_set_text(kbs_policy *p, const char *text, size_t len) {
@@ -66,11 +96,7 @@ tr_err *kbs_policy_set_text(kbs_policy *p, const char *text, size_t len) {
     rego_policy_free(c);
     return tr_err_wrap(e, "storing the policy");
   }
-  pthread_rwlock_wrlock(&p->lock);
-  rego_policy *old = p->compiled;
-  p->compiled = c;
-  pthread_rwlock_unlock(&p->lock);
-  rego_policy_free(old);
+  install(p, c, text, len);
   return NULL;
 }
 
@@ -82,9 +108,27 @@ tr_err *kbs_policy_allow(kbs_policy *p, const json_t *claims, const struct rego_
       .input = claims, .input_value = claims_value, .data = data, .strict_builtin_errors = true};
   rego_status st;
   json_t *v = NULL;
+  uint8_t *text = NULL;
+  size_t len = 0;
+  tr_err *e = tr_kv_get(p->kv, KBS_NS_POLICY, KBS_POLICY_KEY, &text, &len);
+  if (e)
+    return tr_err_wrap(e, "reading the resource policy (namespace `kbs`, key `" KBS_POLICY_KEY "`)");
+  if (strlen((char *)text) != len) {
+    free(text);
+    return tr_err_new(TR_E_INVALID, "stored resource policy contains NUL bytes");
+  }
   pthread_rwlock_rdlock(&p->lock);
-  tr_err *e = rego_eval_rule(p->compiled, "data.policy.allow", &o, &st, &v);
+  bool same = p->text && p->len == len && memcmp(p->text, text, len) == 0;
+  if (same) e = rego_eval_rule(p->compiled, "data.policy.allow", &o, &st, &v);
   pthread_rwlock_unlock(&p->lock);
+  if (!same) { /* changed in the store (another replica, or an edit): use the stored text */
+    rego_policy *c = NULL;
+    e = compile((char *)text, &c);
+    if (e) e = tr_err_wrap(e, "stored resource policy does not compile");
+    if (!e) e = rego_eval_rule(c, "data.policy.allow", &o, &st, &v);
+    if (c) install(p, c, (char *)text, len);
+  }
+  free(text);
   if (e) return e;
   if (st == REGO_DEFINED && json_is_boolean(v)) {
     *well_formed = true;
