@@ -301,42 +301,23 @@ tr_err *tr_grpc_as_set_policy(tr_grpc_as_client *a, const char *id, const char *
 
 tr_err *tr_grpc_as_challenge(tr_grpc_as_client *a, const char *tee, const json_t *params, char **out) {
   *out = NULL;
-  json_t *inner = json_object();
-  const char *k;
-  json_t *v;
-  json_object_foreach((json_t *)params, k, v) {
-    if (json_is_string(v)) {
-      json_object_set(inner, k, v);
-    } else { /* non-string members travel as their JSON text */
-      char *t = tr_json_dump_compact(v);
-      json_object_set_new(inner, k, json_string(t ? t : ""));
-      free(t);
-    }
-  }
-  json_object_set_new(inner, "tee", json_string(tee));
-  if (!json_object_get(inner, "tee_params")) json_object_set_new(inner, "tee_params", json_string(""));
-  size_t n = json_object_size(inner), i = 0;
-  Attestation__ChallengeRequest__InnerEntry *ents = calloc(n, sizeof(*ents));
-  Attestation__ChallengeRequest__InnerEntry **ptrs = calloc(n, sizeof(*ptrs));
-  tr_err *e = ents && ptrs ? NULL : tr_err_new(TR_E_NOMEM, "out of memory");
-  json_object_foreach(inner, k, v) {
-    if (e) break;
-    attestation__challenge_request__inner_entry__init(&ents[i]);
-    ents[i].key = (char *)k;
-    ents[i].value = (char *)json_string_value(v);
-    ptrs[i] = &ents[i];
-    i++;
-  }
+  /* upstream's KBS: inner = {"tee": <tee>, "tee_params": <JSON text of the extra params>} */
+  char *tp = params ? tr_json_dump_compact(params) : NULL;
+  Attestation__ChallengeRequest__InnerEntry ents[2];
+  attestation__challenge_request__inner_entry__init(&ents[0]);
+  attestation__challenge_request__inner_entry__init(&ents[1]);
+  ents[0].key = "tee";
+  ents[0].value = (char *)tee;
+  ents[1].key = "tee_params";
+  ents[1].value = tp ? tp : "";
+  Attestation__ChallengeRequest__InnerEntry *ptrs[2] = {&ents[0], &ents[1]};
   Attestation__ChallengeRequest q = ATTESTATION__CHALLENGE_REQUEST__INIT;
-  q.n_inner = i;
+  q.n_inner = 2;
   q.inner = ptrs;
   ProtobufCMessage *m = NULL;
-  if (!e)
-    e = call(a->c, AS_PATH("GetAttestationChallenge"), &q.base, &attestation__challenge_response__descriptor,
-             0, &m);
-  free(ents);
-  free(ptrs);
-  json_decref(inner);
+  tr_err *e = call(a->c, AS_PATH("GetAttestationChallenge"), &q.base,
+                   &attestation__challenge_response__descriptor, 0, &m);
+  free(tp);
   if (e) return tr_err_wrap(e, "remote attestation service");
   *out = strdup(((Attestation__ChallengeResponse *)m)->attestation_challenge);
   tr_grpc_msg_free(m);

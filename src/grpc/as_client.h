@@ -42,9 +42,8 @@ void tr_grpc_as_client_free(tr_grpc_as_client *c);
 tr_err *tr_grpc_as_evaluate(tr_grpc_as_client *c, const tr_as_request *reqs, size_t nreqs,
                             const char *const *policy_ids, size_t npolicy_ids, char **token);
 tr_err *tr_grpc_as_set_policy(tr_grpc_as_client *c, const char *id, const char *rego_text);
-/* params: a JSON object whose string members go into ChallengeRequest.inner
- * (others are serialised); tee and tee_params are set from `tee` and
- * params["tee_params"] (or "" when absent). */
+/* Sends ChallengeRequest.inner = {"tee": tee, "tee_params": JSON text of
+ * params ("" when NULL)}, as upstream's KBS does. */
 tr_err *tr_grpc_as_challenge(tr_grpc_as_client *c, const char *tee, const json_t *params, char **out);
 /* The remote AS's RVPS service as a tr_rvps; borrowed, lives as long as c. */
 tr_rvps *tr_grpc_as_client_rvps(tr_grpc_as_client *c);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/digest.h"
 #include "core/encoding.h"
 #include "core/json.h"
 #include "grpc/as_client.h"
@@ -378,11 +379,103 @@ static void test_remote_rvps(void **st) {
   tr_rvps_free(local);
 }
 
+/* The KBS's remote-AS client against the AttestationService and RVPS
+ * services of an in-process AS. */
+static void test_remote_as(void **st) {
+  (void)st;
+  tr_as *as = NULL;
+  OK(tr_as_new(NULL, &as));
+  tr_grpc_method m[TR_GRPC_AS_NMETHODS + TR_GRPC_RVPS_NMETHODS];
+  tr_grpc_as_methods(as, m);
+  tr_grpc_rvps_methods(tr_as_rvps(as), m + TR_GRPC_AS_NMETHODS);
+  tr_grpc_server_config sc = {.listen = "127.0.0.1:0", .workers = 2, .methods = m, .nmethods = 7};
+  tr_grpc_server *s = NULL;
+  OK(tr_grpc_server_start(&sc, &s));
+  char addr[64];
+  snprintf(addr, sizeof(addr), "http://127.0.0.1:%u", (unsigned)tr_grpc_server_port(s));
+  tr_grpc_as_client *c = NULL;
+  OK(tr_grpc_as_client_new(addr, 0, &c));
+  /* reference values through the AS's RVPS service */
+  const char *vals =
+      "{\"svn\":[\"1\"],\"launch_digest\":[\"abcde\"],\"major_version\":1,\"minimum_minor_version\":1}";
+  char *pl = tr_b64_encode(vals, strlen(vals), TR_B64_STD);
+  char msg[512];
+  snprintf(msg, sizeof(msg), "{\"version\":\"0.1.0\",\"type\":\"sample\",\"payload\":\"%s\"}", pl);
+  free(pl);
+  OK(tr_rvps_register(tr_grpc_as_client_rvps(c), msg, strlen(msg)));
+  /* evaluate with structured runtime data bound through report_data */
+  json_t *rd = json_pack("{s:s}", "nonce", "abc");
+  char *canon = tr_json_dump_sorted(rd);
+  uint8_t dg[64];
+  size_t dlen = 0;
+  OK(tr_digest_by_name("sha384", canon, strlen(canon), dg, &dlen));
+  free(canon);
+  char *rd64 = tr_b64_encode(dg, dlen, TR_B64_STD);
+  json_t *ev = json_pack("{s:s,s:s}", "svn", "1", "report_data", rd64);
+  free(rd64);
+  tr_as_request r = {.tee = "sample",
+                     .evidence = ev,
+                     .runtime_data = {.kind = TR_DATA_STRUCTURED, .structured = rd},
+                     .runtime_data_hash_alg = TR_SHA384,
+                     .init_data = {.kind = TR_DATA_STRUCTURED,
+                                   .toml = "version = \"0.1.0\"\nalgorithm = \"sha384\"\n[data]\n"}};
+  char *tok = NULL;
+  tr_err *e = tr_grpc_as_evaluate(c, &r, 1, NULL, 0, &tok);
+  if (e) fail_msg("%s", tr_err_msg(e));
+  const char *dot = strchr(tok, '.');
+  assert_non_null(dot);
+  uint8_t *claims = NULL;
+  size_t clen = 0;
+  OK(tr_b64_decode(dot + 1, (size_t)(strchr(dot + 1, '.') - dot - 1), TR_B64_URL_NOPAD, &claims, &clen));
+  json_t *cj = NULL;
+  OK(tr_json_parse((char *)claims, clen, &cj));
+  json_t *cpu0 = json_object_get(json_object_get(cj, "submods"), "cpu0");
+  assert_string_equal(json_string_value(json_object_get(cpu0, "ear.status")), "affirming");
+  json_decref(cj);
+  free(claims);
+  free(tok);
+  /* a wrong binding is the AS's error, carried back */
+  r.runtime_data.kind = TR_DATA_NONE;
+  r.runtime_data_hash_alg = 0;
+  json_object_set_new(ev, "report_data", json_string("AAAA"));
+  r.runtime_data = (tr_as_data){.kind = TR_DATA_RAW, .raw = (const uint8_t *)"xyz", .raw_len = 3};
+  e = tr_grpc_as_evaluate(c, &r, 1, NULL, 0, &tok);
+  assert_non_null(e);
+  assert_non_null(strstr(tr_err_msg(e), "remote attestation service"));
+  tr_err_free(e);
+  /* init data as a JSON object cannot travel in the current request */
+  r.init_data = (tr_as_data){.kind = TR_DATA_STRUCTURED, .structured = rd};
+  e = tr_grpc_as_evaluate(c, &r, 1, NULL, 0, &tok);
+  assert_int_equal(tr_err_code(e), TR_E_UNSUPPORTED);
+  tr_err_free(e);
+  json_decref(ev);
+  json_decref(rd);
+  /* policies and challenges */
+  OK(tr_grpc_as_set_policy(c, "mine_cpu",
+                           "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n"));
+  char *text = NULL;
+  OK(tr_as_get_policy(as, "mine_cpu", &text));
+  assert_non_null(strstr(text, "trust_claims"));
+  free(text);
+  e = tr_grpc_as_set_policy(c, "bad_cpu", "package policy\n(");
+  assert_int_equal(tr_err_code(e), TR_E_INVALID);
+  tr_err_free(e);
+  char *chal = NULL;
+  json_t *params = json_pack("{s:[s]}", "supported-hash-algorithms", "sha384");
+  OK(tr_grpc_as_challenge(c, "sample", params, &chal));
+  assert_string_equal(chal, "");
+  free(chal);
+  json_decref(params);
+  tr_grpc_as_client_free(c);
+  tr_grpc_server_stop(s, 1000);
+  tr_as_free(as);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status_mapping), cmocka_unit_test(test_decode_shapes),
       cmocka_unit_test(test_server_client),  cmocka_unit_test(test_pool_and_graceful_stop),
-      cmocka_unit_test(test_remote_rvps),
+      cmocka_unit_test(test_remote_rvps),    cmocka_unit_test(test_remote_as),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
