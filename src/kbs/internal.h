@@ -186,7 +186,7 @@ struct kbs {
   kbs_metrics *metrics;
   kbs_http_server *http;
   int64_t session_timeout;     /* seconds */
-  kbs_session_cache *sessions; /* attested sessions seen by this process */
+  kbs_session_cache *sessions; /* attested sessions seen by this process; NULL unless Memory sessions */
   pthread_t cleaner;
   bool cleaner_running;
   pthread_mutex_t stop_mu;
@@ -199,7 +199,8 @@ void kbs_rcar_auth(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp);
 void kbs_rcar_attest(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp);
 /* Token of an attested, unexpired session; NULL when none (caller frees).
  * Attested sessions never change until they expire, so they are remembered
- * in-process (k->sessions) after the first KV read. */
+ * in-process (k->sessions, only with a Memory session store) after the
+ * first KV read. */
 char *kbs_session_token(struct kbs *k, const char *session_id);
 kbs_session_cache *kbs_session_cache_new(void);
 void kbs_session_cache_free(kbs_session_cache *c);

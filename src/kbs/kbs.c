@@ -458,8 +458,7 @@ tr_err *kbs_new(const tr_kbs_config *cfg, kbs **out) {
   pthread_cond_init(&k->stop_cv, NULL);
   k->session_timeout = (cfg->attestation_service.timeout > 0 ? cfg->attestation_service.timeout : 5) * 60;
   k->metrics = kbs_metrics_new(TRUSTEE_VERSION, "unknown", __DATE__);
-  k->sessions = kbs_session_cache_new();
-  tr_err *e = k->metrics && k->sessions ? NULL : tr_err_new(TR_E_NOMEM, "out of memory");
+  tr_err *e = k->metrics ? NULL : tr_err_new(TR_E_NOMEM, "out of memory");
   if (!e) e = check_supported(cfg);
   const tr_kbs_storage_config *st = &cfg->storage;
   if (!e) {
@@ -474,6 +473,13 @@ tr_err *kbs_new(const tr_kbs_config *cfg, kbs **out) {
       k->session_kv = k->kv;
     }
   }
+  /* Attested sessions are remembered in-process only when no other process
+   * can change the session store (Memory). With a shared store (Postgres,
+   * Redis, LocalFs/Sqlite files) a session that expires early or is deleted
+   * there must stop working on every replica at once (docs/ha.md). */
+  if (!e && strcmp(tr_kv_storage_type(k->session_kv), "Memory") == 0 &&
+      !(k->sessions = kbs_session_cache_new()))
+    e = tr_err_new(TR_E_NOMEM, "out of memory");
   if (!e) e = kbs_token_verifier_new(&cfg->attestation_token, &k->tv);
   if (!e) e = kbs_admin_new(&cfg->admin, &k->admin);
   if (!e) e = open_as(k, cfg);
