@@ -326,13 +326,16 @@ def c_client_tests():
 
 
 def rvps_restart_tests():
+    toml_fs = '[storage]\nstorage_type = "LocalFs"\n[storage.backends.local_fs]\ndir_path = "{d}/fs"\n'
     for store, conf in (("LocalJson", lambda d: {"store_type": "LocalJson", "store_config": {"file_path": d + "/rv.json"}}),
                         ("LocalFs", lambda d: {"storage": {"storage_type": "LocalFs",
-                                                           "backends": {"local_fs": {"dir_path": d + "/fs"}}}})):
+                                                           "backends": {"local_fs": {"dir_path": d + "/fs"}}}}),
+                        ("LocalFs-toml", lambda d: toml_fs.replace("{d}", d))):
         d = tempfile.mkdtemp(prefix="rvps-" + store, dir=tmp)
-        cfg = os.path.join(d, "rvps.json")
+        cfg = os.path.join(d, "rvps.toml" if store.endswith("toml") else "rvps.json")
         with open(cfg, "w") as f:
-            json.dump(conf(d), f)
+            c = conf(d)
+            f.write(c) if isinstance(c, str) else json.dump(c, f)
         port = free_port()
         addr = f"127.0.0.1:{port}"
         srv = Proc("rvps", ["-c", cfg, "-a", addr])
