@@ -478,6 +478,9 @@ void kbs_rcar_attest(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp
     kbs_metrics_inc(k->metrics, KBS_M_ATTEST_ERRORS);
     kbs_error_respondf(resp, KBS_E_ATTESTATION, 0, "%s: storing the session: %s", pfx, tr_err_msg(e));
   } else {
+    /* The session is now immutable until it expires: remember it, so the
+     * resource requests that follow need no KV read and JSON parse. */
+    scache_put(k->sessions, id, token, expires);
     json_t *o = json_pack("{s:s}", "token", token);
     respond_json(resp, o);
     json_decref(o);
