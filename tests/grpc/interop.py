@@ -210,6 +210,26 @@ def grpc_as_tests():
         check(c == grpc.StatusCode.INVALID_ARGUMENT, f"malformed query: {c} {d}")
         check(h.Check(hpb.HealthCheckRequest(), timeout=10).status == 1, "alive after bad input")
 
+        # callers that give up mid-call (deadline) or cancel: the server stays healthy and leak-free
+        def impatient(i):
+            q = apb.IndividualAttestationRequest(tee="sample", evidence=sample_evidence())
+            fut = a.AttestationEvaluate.future(apb.AttestationRequest(verification_requests=[q]),
+                                               timeout=0.001 * (i % 5 + 1))
+            if i % 3 == 0:
+                fut.cancel()
+            try:
+                fut.result()
+            except grpc.RpcError as e:
+                return e.code()
+            except grpc.FutureCancelledError:
+                return grpc.StatusCode.CANCELLED
+            return grpc.StatusCode.OK
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            codes = set(ex.map(impatient, range(40)))
+        check(codes <= {grpc.StatusCode.OK, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED},
+              f"impatient callers: {codes}")
+        check(h.Check(hpb.HealthCheckRequest(), timeout=10).status == 1, "alive after cancelled calls")
+
         # concurrency: more callers than workers
         def one(i):
             q = apb.IndividualAttestationRequest(tee="sample", evidence=sample_evidence())
