@@ -6,9 +6,10 @@
  * is generated at start.
  *
  * Tokens are signed here rather than through crypto/jws.h because the
- * header must read exactly {"typ":"JWT","alg":..,"jwk":{..}} as upstream's
- * (jsonwebtoken's field order), and it is constant, so it is serialised and
- * encoded once. */
+ * header must read exactly as upstream's — EAR {"typ":"JWT","alg":"ES256",
+ * "jwk":{..}} (jsonwebtoken's field order), Simple {"alg":"RS384","jwk":{..},
+ * "typ":"JWT"} (serde_json maps, sorted) — and it is constant, so it is
+ * serialised and encoded once. */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -193,8 +194,17 @@ tr_err *tr_as_signer_load(const tr_as_signer_config *cfg, tr_as_broker_type type
   if (!e && (x5u || x5c)) e = place_x5(out->jwk, ec, x5u, x5c);
   json_decref(x5u);
   json_decref(x5c);
+  if (!e && !ec) {
+    /* upstream's Simple broker went through serde_json maps (no
+     * preserve_order): members sorted, as in the CoCo docs' example token */
+    json_t *sorted = tr_as_sorted_copy(out->jwk);
+    if (!sorted) e = tr_err_new(TR_E_NOMEM, "out of memory");
+    json_decref(out->jwk);
+    out->jwk = sorted;
+  }
   if (!e) {
-    json_t *hdr = json_pack("{s:s, s:s, s:O}", "typ", "JWT", "alg", out->alg, "jwk", out->jwk);
+    json_t *hdr = ec ? json_pack("{s:s, s:s, s:O}", "typ", "JWT", "alg", out->alg, "jwk", out->jwk)
+                     : json_pack("{s:s, s:O, s:s}", "alg", out->alg, "jwk", out->jwk, "typ", "JWT");
     char *txt = hdr ? tr_json_dump_compact(hdr) : NULL;
     json_decref(hdr);
     out->hdr_b64 = txt ? tr_b64_encode(txt, strlen(txt), TR_B64_URL_NOPAD) : NULL;

@@ -10,8 +10,9 @@
  *  - rule data.policy.allow must be `true` for every policy id, otherwise
  *    the request fails with "Reject by policy <id>" (undefined counts as a
  *    deny: a policy that says nothing does not admit);
- *  - the token is RS384 by default; header {"typ":"JWT","alg":"RS384",
- *    "jwk":{...}}; claims (sorted, as serde_json maps are): customized_claims
+ *  - the token is RS384 by default; header {"alg":"RS384","jwk":{...},
+ *    "typ":"JWT"}; claims (sorted at every level, as serde_json maps without
+ *    preserve_order are, like the documentation's example): customized_claims
  *    {init_data, runtime_data}, evaluation-reports [{policy-id, policy-hash
  *    (SHA-384 hex of the text), evaluation-result (JSON text)}], exp, iat,
  *    iss, jti, jwk, nbf, tcb-status (the flattened claims), tee. */
@@ -166,7 +167,11 @@ tr_err *tr_as_simple_issue(tr_as *as, tr_as_tee_claims *tcs, size_t n, const cha
                       "tcb-status", sorted_flat, "tee", tcs[0].tee)
           : NULL;
   json_decref(sorted_flat);
-  txt = claims ? tr_json_dump_compact(claims) : NULL;
+  /* every level sorted (serde_json maps without preserve_order upstream),
+   * including the runtime/init data claims the client sent */
+  json_t *sorted_claims = claims ? tr_as_sorted_copy(claims) : NULL;
+  txt = sorted_claims ? tr_json_dump_compact(sorted_claims) : NULL;
+  json_decref(sorted_claims);
   if (!txt)
     e = tr_err_new(TR_E_NOMEM, "out of memory");
   else

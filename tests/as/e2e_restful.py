@@ -334,9 +334,21 @@ def simple_tests():
             "policy_ids": []})
         check(status == 200, f"simple attestation {status} {tok}")
         hdr = json.loads(unb64u(tok.split(".")[0]))
-        check(list(hdr) == ["typ", "alg", "jwk"] and hdr["alg"] == "RS384", f"simple header {hdr}")
+        # upstream's Simple broker built header and claims as serde_json maps without
+        # preserve_order: every object's members sorted, as in the CoCo documentation's
+        # example token ({"alg":"RS384","typ":"JWT"}, jwk {"alg","e","kty","n"})
+        check(list(hdr) == ["alg", "jwk", "typ"] and hdr["alg"] == "RS384", f"simple header {hdr}")
+        check(list(hdr["jwk"]) == ["alg", "e", "kty", "n"], f"simple header jwk order {list(hdr['jwk'])}")
         t = jwt.JWT(jwt=tok, key=jwk.JWK(**hdr["jwk"]), algs=["RS384"])
         c = json.loads(t.claims)
+
+        def sorted_everywhere(v):
+            if isinstance(v, dict):
+                return list(v) == sorted(v) and all(sorted_everywhere(x) for x in v.values())
+            if isinstance(v, list):
+                return all(sorted_everywhere(x) for x in v)
+            return True
+        check(sorted_everywhere(c), f"simple claims sorted at every level: {t.claims[:200]}")
         check(c["customized_claims"]["runtime_data"]["tee-pubkey"] == rt["tee-pubkey"],
               "KBS finds the key at /customized_claims/runtime_data/tee-pubkey")
         check(c["tcb-status"]["sample.svn"] == "1" and c["tcb-status"]["sample.platform_version.major"] == 1,
