@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """HA end-to-end: two real `kbs` replicas sharing one store (docs/ha.md).
 
-    ha_e2e.py postgres|redis|localfs
+    ha_e2e.py postgres|redis|localfs      (env HA_SESSION_STORE=redis: sessions in Redis)
 
 postgres/redis read the server address from TRUSTEE_TEST_POSTGRES_URL /
 TRUSTEE_TEST_REDIS_URL (tests/kv/run_servers.sh starts throwaway servers and
-sets them); localfs puts both replicas on one shared directory.
+sets them); localfs puts both replicas on one shared directory. With
+HA_SESSION_STORE=redis and backend postgres, everything is in Postgres but the
+sessions, which go to Redis through session_storage_type (upstream's Helm
+valkey-sessions scenario).
 
 Both replicas get identical configurations: the same AS token signer (key +
 certificate chain), [attestation_token] trusting the CA, the same admin key,
@@ -41,7 +44,9 @@ from jwcrypto import jwe, jwk  # noqa: E402
 from kbs_harness import Kbs, Results, Workdir, admin_keypair, admin_token, b64u, err_of, make_pki  # noqa: E402
 
 BACKEND = sys.argv[1] if len(sys.argv) > 1 else "postgres"
-R = Results("ha/" + BACKEND)
+SESSIONS = os.environ.get("HA_SESSION_STORE") or BACKEND
+MIXED = SESSIONS != BACKEND
+R = Results("ha/" + BACKEND + ("+%s-sessions" % SESSIONS if MIXED else ""))
 wd = Workdir()
 procs = []
 
@@ -78,15 +83,29 @@ POL_NOT_CONTRA = ('package policy\nimport rego.v1\ndefault allow = false\nallow 
 # ------------------------------------------------------------------ storage
 
 
+def pg_table():
+    u = urllib.parse.urlparse(os.environ["TRUSTEE_TEST_POSTGRES_URL"])
+    return ('[storage_backend.backends.postgres]\nhost = "%s"\nport = %d\ndb = "%s"\nusername = "%s"\n' %
+            (u.hostname, u.port, u.path.lstrip("/") or "postgres", u.username or "postgres"))
+
+
+def redis_table():
+    return '[storage_backend.backends.redis]\nurl = "%s"\n' % os.environ["TRUSTEE_TEST_REDIS_URL"]
+
+
+def top_level():
+    """Top-level keys (before any table)."""
+    return 'session_storage_type = "%s"\n' % {"redis": "Redis", "postgres": "Postgres"}[SESSIONS] if MIXED else ""
+
+
 def storage_section():
-    if BACKEND == "postgres":
-        u = urllib.parse.urlparse(os.environ["TRUSTEE_TEST_POSTGRES_URL"])
-        return ('[storage_backend]\nstorage_type = "Postgres"\n[storage_backend.backends.postgres]\n'
-                'host = "%s"\nport = %d\ndb = "%s"\nusername = "%s"\n' %
-                (u.hostname, u.port, u.path.lstrip("/") or "postgres", u.username or "postgres"))
-    if BACKEND == "redis":
-        return ('[storage_backend]\nstorage_type = "Redis"\n[storage_backend.backends.redis]\nurl = "%s"\n' %
-                os.environ["TRUSTEE_TEST_REDIS_URL"])
+    tables = {"postgres": pg_table, "redis": redis_table}
+    if BACKEND in tables:
+        s = '[storage_backend]\nstorage_type = "%s"\n' % {"postgres": "Postgres", "redis": "Redis"}[BACKEND]
+        s += tables[BACKEND]()
+        if MIXED:
+            s += tables[SESSIONS]()
+        return s
     if BACKEND == "localfs":
         return ('[storage_backend]\nstorage_type = "LocalFs"\n[storage_backend.backends.local_fs]\n'
                 'dir_path = "%s"\n' % wd.join("shared-storage"))
@@ -98,12 +117,12 @@ def session_rewrite_expiry(sid, expires):
     if it had been created timeout minutes earlier — in the backend's own
     layout, by hand (psql / redis-cli / a file), not through the KBS."""
     ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
-    if BACKEND == "postgres":
+    if SESSIONS == "postgres":
         url = os.environ["TRUSTEE_TEST_POSTGRES_URL"]
         old = subprocess.run(["psql", url, "-At", "-c",
                               "SELECT convert_from(value, 'UTF8') FROM kbs_protocol_session WHERE key = '%s'" % sid],
                              capture_output=True, text=True, check=True).stdout.strip()
-    elif BACKEND == "redis":
+    elif SESSIONS == "redis":
         u = urllib.parse.urlparse(os.environ["TRUSTEE_TEST_REDIS_URL"])
         cli = ["redis-cli", "-h", u.hostname, "-p", str(u.port), "--no-auth-warning"]
         if u.password:
@@ -118,11 +137,11 @@ def session_rewrite_expiry(sid, expires):
     state = next(iter(rec))
     rec[state]["timeout"] = ts
     new = json.dumps(rec, separators=(",", ":"))
-    if BACKEND == "postgres":
+    if SESSIONS == "postgres":
         subprocess.run(["psql", url, "-q", "-c",
                         "UPDATE kbs_protocol_session SET value = convert_to($v$%s$v$, 'UTF8'), expires_at = %d "
                         "WHERE key = '%s'" % (new, expires, sid)], capture_output=True, check=True)
-    elif BACKEND == "redis":
+    elif SESSIONS == "redis":
         out = subprocess.run(cli + ["SET", "kbs_protocol_session:" + sid, new, "PXAT", str(expires * 1000)],
                              capture_output=True, text=True, check=True).stdout.strip()
         assert out == "OK", out
@@ -208,7 +227,7 @@ def replica_config(signer=True):
         s += ('[attestation_service.attestation_token_broker.signer]\nkey_path = "%s"\ncert_path = "%s"\n' %
               (wd.join("token.key"), wd.join("token-cert-chain.pem")))
     s += '[attestation_service.rvps_config]\ntype = "BuiltIn"\n'
-    return ('[http_server]\nsockets = ["127.0.0.1:0"]\ninsecure_http = true\nworker_count = 2\n\n'
+    return top_level() + ('[http_server]\nsockets = ["127.0.0.1:0"]\ninsecure_http = true\nworker_count = 2\n\n'
             '[attestation_token]\ntrusted_certs_paths = ["%s"]\n\n%s\n'
             '[admin]\nauthorization_mode = "AuthenticatedAuthorization"\n'
             '[admin.authentication.bearer_jwt]\n'
