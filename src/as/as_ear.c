@@ -298,7 +298,18 @@ static tr_err *appraise(tr_as *as, const tr_as_tee_claims *tc, const char *base_
   tr_as_compiled *c = NULL;
   rego_value *iv = NULL;
   json_t *tcl = NULL, *ext = NULL;
-  if ((e = tr_as_policy_acquire(as->policies, pid, &c))) goto out;
+  if ((e = tr_as_policy_acquire(as->policies, pid, &c))) {
+    char *plain = NULL;
+    tr_err *pe = NULL;
+    if (tr_err_code(e) == TR_E_NOTFOUND && !(pe = tr_as_policy_get_text(as->policies, base_id, &plain)))
+      e = tr_err_wrap(e,
+                      "policy `%s` exists, but the EAR broker evaluates `<policy id>_<tee class>`: "
+                      "store it as `%s`",
+                      base_id, pid);
+    tr_err_free(pe);
+    free(plain);
+    goto out;
+  }
   if ((e = rego_value_from_json(input, &iv))) goto bad_policy;
   rego_host_binding hb = {"query_reference_value", tr_as_qrv_host, as->rvps};
   rego_eval_opts o = {.input_value = iv, .hosts = &hb, .nhosts = 1, .strict_builtin_errors = true};

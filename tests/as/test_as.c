@@ -365,6 +365,15 @@ static void test_errors(void **s) {
   tr_as *as = new_as(NULL);
   tr_err *e = NULL;
   char *tok = NULL;
+  /* upstream's most common surprise: a policy stored as `plain` is not the
+   * one EAR evaluates for policy_ids ["plain"] — the error says what to do */
+  assert_null(tr_as_set_policy(as, "plain", "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n"));
+  tok = evaluate(as, "{\"svn\":\"1\"}", "plain", &e);
+  assert_null(tok);
+  assert_int_equal(tr_err_code(e), TR_E_NOTFOUND);
+  if (!strstr(tr_err_msg(e), "policy `plain_cpu` not found") || !strstr(tr_err_msg(e), "store it as `plain_cpu`"))
+    fail_msg("%s", tr_err_msg(e));
+  tr_err_free(e);
   e = tr_as_evaluate(as, NULL, 0, NULL, 0, &tok);
   assert_int_equal(tr_err_code(e), TR_E_INVALID);
   tr_err_free(e);
