@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""Adversarial review of the KBS's resource path handling and repository:
-encoded slashes must not change what the resource policy sees, the nested
-(mounted) layout must not hang on special files nor follow a symlink swapped
-outside the repository between check and open, and interrupted writes must
-not leave files that are servable resource names."""
+"""Adversarial review of the KBS: encoded slashes must not change what the
+resource policy sees; the nested (mounted) layout must not hang on special
+files nor read a symlink swapped outside the repository between check and
+open; writes in progress must never sit under a servable resource name; a
+policy evaluation error denies; tokens from outside: alg none, HS256 keyed
+with a public key, header jwk without / with foreign / self-signed x5c."""
+import base64
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -14,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from jwcrypto import jwk, jwt
 
-from kbs_harness import Kbs, Results, Workdir, b64u, config, err_of
+from kbs_harness import Kbs, Results, Workdir, b64u, config, err_of, make_pki, openssl
 
 R = Results("kbs/security")
 wd = Workdir()
@@ -31,6 +35,19 @@ def header_jwk_token(signer, claims):
     t = jwt.JWT(header={"alg": "ES256", "typ": "JWT", "jwk": pub}, claims=claims)
     t.make_signed_token(signer)
     return t.serialize()
+
+
+def raw_token(header, claims, sig=b""):
+    return "%s.%s.%s" % (b64u(json.dumps(header)), b64u(json.dumps(claims)), b64u(sig))
+
+
+def x5c_of(*pems):
+    out = []
+    for p in pems:
+        text = open(p).read()
+        body = text.split("-----BEGIN CERTIFICATE-----")[1].split("-----END CERTIFICATE-----")[0]
+        out.append("".join(body.split()))
+    return out
 
 
 try:
@@ -166,6 +183,78 @@ try:
         tag = f.split("\\x2F")[-1]
         st, body, _ = kbs.request("GET", "/kbs/v0/resource/crash/big/" + tag, headers=B)
         R.check("temporary file %s is not served" % tag, st != 200, st)
+    kbs.stop()
+    kbs = None
+
+    # --- policy evaluation error denies -----------------------------------------------------------------------
+    kbs = Kbs(wd, config(storage="Memory"), name="kbs-pol")
+    kbs.request("POST", "/kbs/v0/resource/default/test/x", body=b"x")
+    set_policy('package policy\nimport rego.v1\nallow if {\n  to_number("not a number") > 0\n}\n')
+    st, body, _ = kbs.request("GET", "/kbs/v0/resource/default/test/x", headers=B)
+    t, d = err_of(body) if st != 200 else ("", "")
+    R.check("policy evaluation error → 401 PolicyEngineError, nothing released",
+            st == 401 and t == "PolicyEngineError", (st, body))
+    set_policy('package policy\nallow := "yes"\n')
+    st, body, _ = kbs.request("GET", "/kbs/v0/resource/default/test/x", headers=B)
+    R.check("non-boolean allow → 401 PolicyDeny", st == 401 and err_of(body)[0] == "PolicyDeny", (st, body))
+    kbs.stop()
+    kbs = None
+
+    # --- tokens from outside: alg confusion, alg none, x5c chains ---------------------------------------------
+    make_pki(wd)
+    jk = jwk.JWK.generate(kty="EC", crv="P-256", kid="k1")
+    pubjwk = dict(json.loads(jk.export_public()), alg="ES256", kid="k1")
+    jwks_file = wd.file("jwks.json", json.dumps({"keys": [pubjwk]}))
+    tok_cfg = 'trusted_jwk_sets = ["file://%s"]\ntrusted_certs_paths = ["%s"]' % (jwks_file, wd.join("ca-cert.pem"))
+    kbs = Kbs(wd, config(storage="Memory", token=tok_cfg, as_section='[attestation_service]\ntype = "none"\n'),
+              name="kbs-tok")
+    kbs.request("POST", "/kbs/v0/resource/default/test/x", body=b"x")
+    set_policy('package policy\ndefault allow = true\n')
+    claims = {"exp": int(time.time()) + 600, "tee-pubkey": tee_jwk(tee)}
+
+    def get_with(t):
+        return kbs.request("GET", "/kbs/v0/resource/default/test/x", headers={"Authorization": "Bearer " + t})
+
+    good = jwt.JWT(header={"alg": "ES256", "kid": "k1"}, claims=claims)
+    good.make_signed_token(jk)
+    st, body, _ = get_with(good.serialize())
+    R.check("kid k1, ES256 → 200", st == 200, body)
+    st, body, _ = get_with(raw_token({"alg": "none", "kid": "k1"}, claims))
+    R.check("alg none → 401 TokenVerifierError", st == 401 and err_of(body)[0] == "TokenVerifierError", body)
+    for secret_label, secret in [("public JWK JSON", json.dumps(pubjwk).encode()),
+                                 ("x coordinate", base64.urlsafe_b64decode(pubjwk["x"] + "=="))]:
+        hdr = {"alg": "HS256", "kid": "k1"}
+        si = "%s.%s" % (b64u(json.dumps(hdr)), b64u(json.dumps(claims)))
+        sig = hmac.new(secret, si.encode(), hashlib.sha256).digest()
+        st, body, _ = get_with(si + "." + b64u(sig))
+        R.check("HS256 keyed with the EC key's %s → 401" % secret_label, st == 401, body)
+    # header jwk certified by the trusted CA (token signer of make_pki)
+    signer = jwk.JWK.from_pem(open(wd.join("token.key"), "rb").read())
+    spub = dict(json.loads(signer.export_public()), alg="ES256")
+    chain = x5c_of(wd.join("token-cert.pem"), wd.join("ca-cert.pem"))
+
+    def hj_token(key, pub, x5c):
+        h = {"alg": "ES256", "jwk": dict(pub, x5c=x5c) if x5c is not None else pub}
+        t = jwt.JWT(header=h, claims=claims)
+        t.make_signed_token(key)
+        return t.serialize()
+
+    st, body, _ = get_with(hj_token(signer, spub, chain))
+    R.check("header jwk with x5c chain to trusted_certs_paths → 200", st == 200, body)
+    st, body, _ = get_with(hj_token(signer, spub, None))
+    R.check("header jwk without x5c (insecure_header_jwk=false) → 401", st == 401, body)
+    rogue = jwk.JWK.generate(kty="EC", crv="P-256")
+    rpub = dict(json.loads(rogue.export_public()), alg="ES256")
+    st, body, _ = get_with(hj_token(rogue, rpub, chain))
+    R.check("rogue header jwk with someone else's valid x5c → 401", st == 401 and b"does not hold" in body, body)
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+            "self.key", "-out", "self.pem", "-days", "1", "-subj", "/CN=self", cwd=wd.path)
+    selfk = jwk.JWK.from_pem(open(wd.join("self.key"), "rb").read())
+    st, body, _ = get_with(hj_token(selfk, dict(json.loads(selfk.export_public()), alg="ES256"),
+                                    x5c_of(wd.join("self.pem"))))
+    R.check("self-signed x5c not under the trusted CA → 401", st == 401, body)
+    st, body, _ = get_with(hj_token(signer, dict(spub, alg="HS256"), chain))
+    R.check("header jwk claiming alg HS256 for an EC key → 401", st == 401, body)
 finally:
     if kbs:
         kbs.stop()
