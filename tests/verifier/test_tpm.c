@@ -17,7 +17,7 @@
 
 static void test_upstream_evidence(void **st) {
   (void)st;
-  tu_verifier v = tu_make("tpm", "{\"tpm_verifier\":{}}");
+  tu_verifier v = tu_make("tpm", "{\"tpm_verifier\":{\"accept_any_ak\":true}}");
   json_t *ev = tu_json(TPMEV);
   json_t *c = tu_ok(&v, ev, NULL, 0, false, NULL, 0, false);
   const char *rd = json_string_value(json_object_get(c, "report_data"));
@@ -163,7 +163,7 @@ static void test_generated_quote(void **st) {
   assert_true(EVP_Digest(in, 64, pcrs[8], &dl, EVP_sha256(), NULL)); /* PCR8 = extend(0, init data) */
   uint8_t nonce[32] = "short-report-data";                           /* zero-padded to 32 */
   json_t *ev = make_evidence(ak, nonce, 32, pcrs, 24);
-  tu_verifier v = tu_make("tpm", NULL);
+  tu_verifier v = tu_make("tpm", "{\"tpm_verifier\":{\"accept_any_ak\":true}}");
   json_t *c = tu_ok(&v, ev, (const uint8_t *)"short-report-data", 17, true, id, 32, true);
   json_decref(c);
   /* longer report data is truncated to 32 */
@@ -201,7 +201,7 @@ static void test_pcr_selection_bound(void **st) {
   for (int i = 0; i < 24; i++)
     memset(pcrs[i], 0x40 + i, 32);
   uint8_t nonce[32] = "n";
-  tu_verifier v = tu_make("tpm", NULL);
+  tu_verifier v = tu_make("tpm", "{\"tpm_verifier\":{\"accept_any_ak\":true}}");
   /* PCRs 0..10 and 16; the twelfth value (PCR16) would be claimed as pcr11. */
   uint8_t vals[12][32];
   memcpy(vals, pcrs, 11 * 32);
@@ -322,11 +322,30 @@ static void test_trusted_ak_dir(void **st) {
   EVP_PKEY_free(other);
 }
 
+/* Secure by default: without trusted AKs (and without the explicit
+ * accept_any_ak opt-in) a validly signed quote is refused, because its AK
+ * comes from the evidence itself. */
+static void test_untrusted_ak_refused_by_default(void **st) {
+  (void)st;
+  if (access("/etc/tpm/trusted_ak_keys", F_OK) == 0) skip(); /* the default dir would apply */
+  tu_verifier v = tu_make("tpm", NULL);
+  json_t *ev = tu_json(TPMEV);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false,
+           "tpm: the AK in the evidence is not trusted: no trusted AKs are configured");
+  json_decref(ev);
+  tu_free(&v);
+  v = tu_make("tpm", "{\"tpm_verifier\":{}}");
+  ev = tu_json(TPMEV);
+  tu_fails(&v, ev, NULL, 0, false, NULL, 0, false, "accept_any_ak = true leaves AK pinning to the policy");
+  json_decref(ev);
+  tu_free(&v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_upstream_evidence),   cmocka_unit_test(test_generated_quote),
       cmocka_unit_test(test_pcr_selection_bound), cmocka_unit_test(test_pcr_selection_bank),
-      cmocka_unit_test(test_trusted_ak_dir),
+      cmocka_unit_test(test_trusted_ak_dir),      cmocka_unit_test(test_untrusted_ak_refused_by_default),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,8 +20,16 @@
  * reference values (`input.tpm.ak_public in
  * query_reference_value("trusted_aks")`, as upstream's default policy does
  * for `executables`). Upstream documents trusted_ak_keys_dir but never reads
- * it; we enforce it when it is configured and, when it is not, accept any AK
- * as upstream does, with a warning when the verifier is created. */
+ * it, and accepts any AK; together with upstream's default AS policy
+ * (`hardware := 2 if input.tpm`) and default resource policy (any non-sample
+ * TEE) that releases secrets to a quote forged with a software key.
+ *
+ * Decision (docs/verifiers/tpm.md): secure by default. The AK must be one of
+ * the keys in trusted_ak_keys_dir — configured, or upstream's documented
+ * default /etc/tpm/trusted_ak_keys when that directory exists. Without
+ * either, evidence is refused with an error saying how to configure trust,
+ * unless the operator sets `tpm_verifier.accept_any_ak = true`, stating that
+ * their policy pins `input.tpm.ak_public` itself (upstream's behaviour). */
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/pem.h>
@@ -118,8 +126,11 @@ static tr_err *parse_evidence(const json_t *ev, tr_tpm_quote *q, EVP_PKEY **ak, 
 
 /* ---- trusted AKs (tpm_verifier.trusted_ak_keys_dir) ----------------------- */
 
+#define TPM_DEFAULT_AK_DIR "/etc/tpm/trusted_ak_keys"
+
 typedef struct {
-  bool pinned;   /* trusted_ak_keys_dir configured: only these AKs */
+  bool pinned;        /* trusted_ak_keys_dir configured (or the default exists): only these AKs */
+  bool accept_any_ak; /* operator opted in to upstream's "any AK, the policy pins it" */
   uint8_t **der; /* DER SubjectPublicKeyInfo of each trusted AK */
   size_t *len, n;
 } tpm_state;
@@ -215,8 +226,13 @@ static tr_err *tpm_create(const json_t *config, void **state) {
   if (json_is_object(config)) e = tr_json_opt_object(config, "verifier_config", "tpm_verifier", &tc);
   if (!e && tc) e = tr_json_opt_string(tc, "tpm_verifier", "trusted_ak_keys_dir", &dir);
   if (!e && tc) e = tr_json_opt_int(tc, "tpm_verifier", "max_trusted_ak_keys", &max);
+  if (!e && tc) e = tr_json_opt_bool(tc, "tpm_verifier", "accept_any_ak", &s->accept_any_ak);
   if (!e && (max < 1 || max > 100000))
     e = tr_err_new(TR_E_INVALID, "tpm_verifier.max_trusted_ak_keys: expected 1..100000");
+  if (!e && !dir && !s->accept_any_ak) {
+    struct stat st;
+    if (stat(TPM_DEFAULT_AK_DIR, &st) == 0 && S_ISDIR(st.st_mode)) dir = TPM_DEFAULT_AK_DIR;
+  }
   if (!e && dir) {
     s->pinned = true;
     e = load_trusted_aks(s, dir, max);
@@ -225,17 +241,22 @@ static tr_err *tpm_create(const json_t *config, void **state) {
     tpm_destroy(s);
     return tr_err_wrap(e, "tpm_verifier");
   }
-  if (!s->pinned)
-    TR_WARN("tpm",
-            "no tpm_verifier.trusted_ak_keys_dir: the AK comes from the evidence, so ANY key (software too) "
-            "makes "
-            "a quote that verifies; only a policy that pins input.tpm.ak_public keeps a forged TPM out");
+  if (!s->pinned && s->accept_any_ak)
+    TR_WARN("tpm", "tpm_verifier.accept_any_ak: the AK comes from the evidence, so ANY key (software too) makes "
+                   "a quote that verifies; only a policy that pins input.tpm.ak_public keeps a forged TPM out");
   *state = s;
   return NULL;
 }
 
 static tr_err *check_trusted_ak(const tpm_state *s, EVP_PKEY *ak) {
-  if (!s || !s->pinned) return NULL;
+  if (!s) return tr_err_new(TR_E_INTERNAL, "tpm verifier state missing");
+  if (!s->pinned) {
+    if (s->accept_any_ak) return NULL;
+    return tr_err_new(TR_E_VERIFY,
+                      "the AK in the evidence is not trusted: no trusted AKs are configured (set "
+                      "verifier_config.tpm_verifier.trusted_ak_keys_dir, or create " TPM_DEFAULT_AK_DIR
+                      "; accept_any_ak = true leaves AK pinning to the policy)");
+  }
   unsigned char *der = NULL;
   int n = i2d_PUBKEY(ak, &der);
   bool ok = false;
