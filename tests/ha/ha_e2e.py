@@ -153,6 +153,27 @@ def session_rewrite_expiry(sid, expires):
     return state
 
 
+def drop_store_connections():
+    """Closes every client connection of the shared servers, as a database
+    failover or restart does; returns how many were closed."""
+    n = 0
+    if "postgres" in (BACKEND, SESSIONS):
+        out = subprocess.run(["psql", os.environ["TRUSTEE_TEST_POSTGRES_URL"], "-At", "-c",
+                              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        n += int(out)
+    if "redis" in (BACKEND, SESSIONS):
+        u = urllib.parse.urlparse(os.environ["TRUSTEE_TEST_REDIS_URL"])
+        cli = ["redis-cli", "-h", u.hostname, "-p", str(u.port), "--no-auth-warning"]
+        if u.password:
+            cli += ["-a", u.password]
+        out = subprocess.run(cli + ["CLIENT", "KILL", "TYPE", "normal"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        n += int(out)
+    return n
+
+
 # ------------------------------------------------------------------ guest
 
 
@@ -375,6 +396,23 @@ try:
             st == 401 and err_type(body) == "PolicyDeny", body)
     st, rb = admin(A, "GET", "/kbs/v0/reference-value/svn")
     R.check("A restarted: reference values are there", st == 200 and json.loads(rb) == ["1"], rb)
+
+    # ---- the store drops every connection (failover / restart of the database server) -------------------
+    if BACKEND != "localfs":
+        n = drop_store_connections()
+        R.check("store server closed all client connections (%d)" % n, n >= 2, n)
+        ok1, info1 = got(A, "default/ha/one", k4, s2, cookie=c4)
+        ok2, info2 = got(B, "default/ha/one", k4, s2, cookie=c4)
+        R.check("after the store dropped its connections: GET on A and on B still succeed (reconnect)",
+                ok1 and ok2, (info1, info2))
+        k7 = jwk.JWK.generate(kty="EC", crv="P-256")
+        drop_store_connections()
+        c7, _ = handshake(B, A, k7)
+        s7 = os.urandom(8)
+        st, rb = admin(B, "POST", "/kbs/v0/resource/default/ha/after-failover", s7)
+        ok, info = got(A, "default/ha/after-failover", k7, s7, cookie=c7)
+        R.check("after a second drop: handshake, admin write and GET across replicas succeed", st == 200 and ok,
+                (st, rb, info))
 
     # ---- session expiry across replicas ------------------------------------------------------------------
     k5 = jwk.JWK.generate(kty="EC", crv="P-256")
