@@ -223,8 +223,12 @@ tr_err *tr_as_policy_delete(tr_as_policy_store *s, const char *id) {
 tr_err *tr_as_policy_acquire(tr_as_policy_store *s, const char *id, tr_as_compiled **out) {
   *out = NULL;
   char *text = NULL;
-  tr_err *e = tr_as_policy_get_text(s, id, &text);
+  /* a bad id or an unknown policy is the request's problem; a stored copy
+   * that cannot be used (NUL inside) is the server's */
+  tr_err *e = check_id(id);
   if (e) return e;
+  if ((e = tr_as_policy_get_text(s, id, &text)))
+    return tr_err_code(e) == TR_E_INVALID ? tr_err_recode(e, TR_E_INTERNAL) : e;
   size_t len = strlen(text);
   pthread_mutex_lock(&s->mu);
   for (size_t i = 0; i < s->n; i++) {
@@ -245,9 +249,12 @@ tr_err *tr_as_policy_acquire(tr_as_policy_store *s, const char *id, tr_as_compil
     return tr_err_new(TR_E_NOMEM, "out of memory");
   }
   if ((e = compile(id, text, &c->policy))) {
+    /* it compiled when it was set: the stored copy was changed behind our
+     * back (edited file, another writer) — the server's fault, not the
+     * request's */
     free(c);
     free(text);
-    return e;
+    return tr_err_wrap(tr_err_recode(e, TR_E_INTERNAL), "stored policy");
   }
   sha384_hex(text, len, c->hash);
   c->refs = 2; /* the cache's and the caller's */

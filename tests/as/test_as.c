@@ -171,6 +171,16 @@ static void test_localfs_defaults_not_overwritten(void **s) {
   assert_null(tr_as_get_policy(as, "default_cpu", &text));
   assert_string_equal(text, mine);
   free(text);
+  /* a stored policy broken on disk is the server's fault (500), not the
+   * request's: TR_E_INTERNAL naming the policy and the compile error */
+  assert_null(tr_write_file_atomic(path, "package policy\nx :=", 19, 0600));
+  tr_err *e = NULL;
+  char *tok = evaluate(as, "{\"svn\":\"1\"}", NULL, &e);
+  assert_null(tok);
+  assert_non_null(e);
+  if (tr_err_code(e) != TR_E_INTERNAL || !strstr(tr_err_msg(e), "default_cpu"))
+    fail_msg("code %d: %s", tr_err_code(e), tr_err_msg(e));
+  tr_err_free(e);
   tr_as_free(as);
   char cmd[1300];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
