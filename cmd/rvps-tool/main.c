@@ -7,7 +7,7 @@
  *
  * ADDR defaults to http://127.0.0.1:50003 (upstream). query prints the JSON
  * value on stdout, or "No reference values found for the given id" on
- * stderr with exit status 1 (so scripts can tell); list prints the stored
+ * stderr with an empty stdout and exit status 0 (upstream); list prints the stored
  * records as a JSON array. Errors: "rvps-tool: <message>", exit 1; usage
  * errors exit 2. */
 #include <getopt.h>
@@ -86,7 +86,6 @@ int main(int argc, char **argv) {
   tr_rvps *r = NULL;
   tr_err *e = tr_grpc_rvps_remote_new(&cfg, &r);
   if (e) return fail(e);
-  int rc = 0;
   if (reg) {
     uint8_t *msg = NULL;
     size_t len = 0;
@@ -102,9 +101,8 @@ int main(int argc, char **argv) {
       char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
       printf("%s\n", t ? t : "");
       free(t);
-    } else if (!e) {
+    } else if (!e) { /* upstream says so and exits 0; stdout stays empty */
       fprintf(stderr, "No reference values found for the given id\n");
-      rc = 1;
     }
     json_decref(v);
   } else if (list) {
@@ -121,5 +119,5 @@ int main(int argc, char **argv) {
     if (!e) TR_INFO("rvps-tool", "Delete reference value `%s` succeeded.", id);
   }
   tr_rvps_free(r);
-  return e ? fail(e) : rc;
+  return e ? fail(e) : 0;
 }
