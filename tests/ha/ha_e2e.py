@@ -289,6 +289,12 @@ try:
     akey, _ = admin_keypair(wd)
     H = {"Authorization": "Bearer " + admin_token(akey)}
     cfg = replica_config()
+    if BACKEND == "postgres" and not MIXED:
+        # tables created beforehand by deploy/ha/postgres-init.sql (the mixed run lets the KBS create them)
+        init = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "ha", "postgres-init.sql")
+        r = subprocess.run(["psql", os.environ["TRUSTEE_TEST_POSTGRES_URL"], "-v", "ON_ERROR_STOP=1", "-q", "-f", init],
+                           capture_output=True, text=True)
+        R.check("deploy/ha/postgres-init.sql applies", r.returncode == 0, r.stderr)
     A, B = start_pair(cfg)
     R.check("two replicas start at once on one %s store" % BACKEND, A.port and B.port and A.port != B.port)
 
@@ -432,6 +438,29 @@ try:
     st, body, _ = attest(B, c5, "x", k5)
     R.check("/attest with the expired cookie → 401 naming the expiry",
             st == 401 and b"not found or expired" in body or b"expired" in body, body)
+
+    # ---- the example configuration of deploy/ha joins the same cluster ----------------------------------
+    if BACKEND != "localfs":
+        name = "kbs-postgres-redis-sessions.toml" if MIXED else "kbs-%s.toml" % BACKEND
+        text = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "ha", name)).read()
+        text = text.replace("/opt/confidential-containers/kbs/user-keys/", wd.path + "/")
+        text = text.replace("/admin.pub\"", "/admin.pub.pem\"").replace('"0.0.0.0:8080"', '"127.0.0.1:0"')
+        env = {}
+        if "postgres" in (BACKEND, SESSIONS):
+            env["POSTGRES_URL"] = os.environ["TRUSTEE_TEST_POSTGRES_URL"]
+        if "redis" in (BACKEND, SESSIONS):
+            env["REDIS_URL"] = os.environ["TRUSTEE_TEST_REDIS_URL"]
+        D = Kbs(wd, text, name="kbs-deploy-example", env=env, tls_ca=wd.join("https.crt"))
+        procs.append(D)
+        ok, info = got(D, "default/ha/one", k4, s2, cookie=c4)
+        R.check("deploy/ha/%s (HTTPS, env store address) serves a session and resource of the cluster" % name,
+                ok, info)
+        Hd = {"Authorization": "Bearer " + admin_token(akey, iss="trustee-admin")}
+        s8 = os.urandom(8)
+        st, rb, _ = D.request("POST", "/kbs/v0/resource/default/ha/from-deploy", body=s8, headers=Hd)
+        ok, info = got(A, "default/ha/from-deploy", k4, s8, cookie=c4)
+        R.check("… an admin write through it is served by A", st == 200 and ok, (st, rb, info))
+        D.stop()
 
     # ---- a replica with an uncertified signer is not trusted by the others -------------------------------
     C = start("kbs-c-ephemeral", replica_config(signer=False))
