@@ -69,6 +69,7 @@ typedef struct {
   int wildcard;
   const char *prev_end; /* end of the previous token */
   bool v0; /* accept v0 rule bodies without `if` */
+  bool no_bar; /* `|` ends the current term (comprehension bar position) */
 } P;
 
 static void __attribute__((noreturn, format(printf, 3, 4))) perr(P *ps, const token *at, const char *fmt, ...) {
@@ -320,6 +321,7 @@ static void pv_push(P *ps, pvec *v, void *x) {
 /* ---- terms ---- */
 
 static term *parse_expr_in(P *ps, bool allow_kv);
+static term *parse_full(P *ps, bool allow_kv);
 static body *parse_body_until(P *ps, ttype close);
 static term *parse_term(P *ps);
 
@@ -327,6 +329,17 @@ static void enter(P *ps) {
   if (++ps->depth > ps->max_depth) perr(ps, &ps->tok, "nesting depth limit %d exceeded", ps->max_depth);
 }
 static void leave(P *ps) { ps->depth--; }
+
+/* `|` is set union except where it may be a comprehension's bar: right
+ * after the first element (or first key: value) of a collection literal.
+ * There ps->no_bar is set; every nested bracket, call, parenthesis or
+ * statement clears it for its inside (bar_allow / bar_restore). */
+static bool bar_allow(P *ps, bool allow) {
+  bool old = ps->no_bar;
+  ps->no_bar = !allow;
+  return old;
+}
+static void bar_restore(P *ps, bool old) { ps->no_bar = old; }
 
 /* Call name from a var/ref term: "a.b.c" when all parts are constant strings. */
 static char *call_name(P *ps, term *fn) {
@@ -373,7 +386,7 @@ static term *parse_postfix(P *ps, term *t) {
       token bt = *tk;
       next(ps);
       enter(ps);
-      term *part = parse_expr_in(ps, false);
+      term *part = parse_full(ps, false);
       leave(ps);
       expect(ps, T_RBRACK, "']'");
       t = ref_append(ps, t, part, &bt);
@@ -385,7 +398,7 @@ static term *parse_postfix(P *ps, term *t) {
       enter(ps);
       pvec args = {0};
       while (ps->tok.t != T_RPAREN) {
-        pv_push(ps, &args, parse_expr_in(ps, false));
+        pv_push(ps, &args, parse_full(ps, false));
         if (ps->tok.t == T_COMMA) next(ps);
         else if (ps->tok.t != T_RPAREN) perr(ps, &ps->tok, "expected ',' or ')' in call");
       }
@@ -413,10 +426,13 @@ static term *parse_collection(P *ps, bool brace) {
     leave(ps);
     return res;
   }
+  /* the first element (key: value) may be followed by a comprehension bar */
+  bool nb = bar_allow(ps, false);
   term *first = parse_expr_in(ps, false);
   if (brace && ps->tok.t == T_COLON) {
     next(ps);
     term *val = parse_expr_in(ps, false);
+    bar_restore(ps, nb);
     if (ps->tok.t == T_BAR) {
       next(ps);
       res = mk(ps, TK_OBJCOMP, &open);
@@ -433,9 +449,9 @@ static term *parse_collection(P *ps, bool brace) {
     while (ps->tok.t == T_COMMA) {
       next(ps);
       if (ps->tok.t == T_RBRACE) break;
-      pv_push(ps, &items, parse_expr_in(ps, false));
+      pv_push(ps, &items, parse_full(ps, false));
       expect(ps, T_COLON, "':' in object");
-      pv_push(ps, &items, parse_expr_in(ps, false));
+      pv_push(ps, &items, parse_full(ps, false));
     }
     expect(ps, T_RBRACE, "'}' or ','");
     res = mk(ps, TK_OBJECT, &open);
@@ -444,6 +460,7 @@ static term *parse_collection(P *ps, bool brace) {
     leave(ps);
     return res;
   }
+  bar_restore(ps, nb);
   if (ps->tok.t == T_BAR) {
     next(ps);
     res = mk(ps, brace ? TK_SETCOMP : TK_ARRCOMP, &open);
@@ -458,7 +475,7 @@ static term *parse_collection(P *ps, bool brace) {
   while (ps->tok.t == T_COMMA) {
     next(ps);
     if (ps->tok.t == close) break;
-    pv_push(ps, &items, parse_expr_in(ps, false));
+    pv_push(ps, &items, parse_full(ps, false));
   }
   expect(ps, close, brace ? "'}' or ','" : "']' or ','");
   res = mk(ps, brace ? TK_SET : TK_ARRAY, &open);
@@ -478,12 +495,7 @@ static term *parse_primary(P *ps) {
   case T_LPAREN: {
     next(ps);
     enter(ps);
-    term *in = parse_expr_in(ps, true);
-    while (ps->tok.t == T_BAR) {
-      token bt = ps->tok;
-      next(ps);
-      in = mk_call2(ps, "or", in, parse_expr_in(ps, false), &bt);
-    }
+    term *in = parse_full(ps, true);
     leave(ps);
     expect(ps, T_RPAREN, "')'");
     return in;
@@ -535,12 +547,12 @@ static term *parse_term(P *ps) {
   return parse_postfix(ps, t);
 }
 
-/* Binary operators by precedence level (loosest first): & ; relations ;
- * + - ; * / %. Names are OPA's builtin names. */
-static const char *binop_name(int lvl, ttype t) {
+/* Binary operators by precedence level (loosest first), as OPA and
+ * regorus parse them: relations ; | ; & ; + - ; * / %. Names are OPA's
+ * builtin names. */
+static const char *binop_name(P *ps, int lvl, ttype t) {
   switch (lvl) {
-  case 0: return t == T_AMP ? "and" : NULL;
-  case 1:
+  case 0:
     return t == T_EQ    ? "equal"
            : t == T_NEQ ? "neq"
            : t == T_LT  ? "lt"
@@ -548,7 +560,9 @@ static const char *binop_name(int lvl, ttype t) {
            : t == T_GT  ? "gt"
            : t == T_GTE ? "gte"
                         : NULL;
-  case 2: return t == T_PLUS ? "plus" : t == T_MINUS ? "minus" : NULL;
+  case 1: return t == T_BAR && !ps->no_bar ? "or" : NULL;
+  case 2: return t == T_AMP ? "and" : NULL;
+  case 3: return t == T_PLUS ? "plus" : t == T_MINUS ? "minus" : NULL;
   default: return t == T_STAR ? "mul" : t == T_SLASH ? "div" : t == T_PERCENT ? "rem" : NULL;
   }
 }
@@ -556,12 +570,12 @@ static const char *binop_name(int lvl, ttype t) {
 /* Operator chains build left-deep trees: each operator counts as one
  * nesting level so that `1-1-1-...` cannot build an unbounded tree. */
 static term *parse_level(P *ps, int lvl) {
-  if (lvl > 3) return parse_term(ps);
+  if (lvl > 4) return parse_term(ps);
   term *l = parse_level(ps, lvl + 1);
   int n = 0;
   for (;;) {
     token t = ps->tok;
-    const char *op = binop_name(lvl, t.t);
+    const char *op = binop_name(ps, lvl, t.t);
     if (!op || t.nl) break;
     enter(ps);
     n++;
@@ -572,18 +586,7 @@ static term *parse_level(P *ps, int lvl) {
   return l;
 }
 
-static term *parse_or(P *ps) {
-  term *l = parse_level(ps, 0);
-  while (ps->tok.t == T_BAR && !ps->tok.nl) {
-    /* `|` inside a comprehension head is the separator, handled by the caller:
-     * only treat it as union when it cannot be one. The comprehension parser
-     * calls parse_expr_in for the head, so disambiguate by lookahead is not
-     * possible; Rego resolves it the same way (head terms are parsed before
-     * the bar), so union in a comprehension head needs parentheses. */
-    return l;
-  }
-  return l;
-}
+static term *parse_or(P *ps) { return parse_level(ps, 0); }
 
 /* `in` binds loosest among terms. allow_kv: `k, v in xs` allowed (statement level). */
 static term *parse_expr_in(P *ps, bool allow_kv) {
@@ -614,18 +617,11 @@ static term *parse_expr_in(P *ps, bool allow_kv) {
   return l;
 }
 
-/* Parses a union-capable term: used where `|` cannot be a comprehension bar. */
+/* A full expression where `|` cannot be a comprehension bar. */
 static term *parse_full(P *ps, bool allow_kv) {
+  bool nb = bar_allow(ps, true);
   term *l = parse_expr_in(ps, allow_kv);
-  int n = 0;
-  while (ps->tok.t == T_BAR && !ps->tok.nl) {
-    token t = ps->tok;
-    enter(ps);
-    n++;
-    next(ps);
-    l = mk_call2(ps, "or", l, parse_expr_in(ps, false), &t);
-  }
-  ps->depth -= n;
+  bar_restore(ps, nb);
   return l;
 }
 
@@ -660,7 +656,17 @@ static void parse_withs(P *ps, expr *e) {
   }
 }
 
+static expr *parse_stmt_in(P *ps);
+
+/* A statement (also inside a comprehension body) is never in bar position. */
 static expr *parse_stmt(P *ps) {
+  bool nb = bar_allow(ps, true);
+  expr *e = parse_stmt_in(ps);
+  bar_restore(ps, nb);
+  return e;
+}
+
+static expr *parse_stmt_in(P *ps) {
   token st = ps->tok;
   expr *e;
   enter(ps);
