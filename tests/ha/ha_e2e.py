@@ -174,6 +174,31 @@ def drop_store_connections():
     return n
 
 
+def store_outage(down):
+    """Makes the shared servers refuse every client (down=True) or accept
+    them again: Postgres: datallowconn off + terminate backends (admin
+    commands through template1); Redis: the default user disabled + CLIENT
+    KILL (admin commands as a separate user)."""
+    if "postgres" in (BACKEND, SESSIONS):
+        u = urllib.parse.urlparse(os.environ["TRUSTEE_TEST_POSTGRES_URL"])
+        db = u.path.lstrip("/") or "postgres"
+        adm = u._replace(path="/template1").geturl()
+        sql = ("ALTER DATABASE %s ALLOW_CONNECTIONS false; SELECT count(pg_terminate_backend(pid)) FROM "
+               "pg_stat_activity WHERE datname = '%s'" % (db, db)) if down else \
+            "ALTER DATABASE %s ALLOW_CONNECTIONS true" % db
+        subprocess.run(["psql", adm, "-q", "-At", "-c", sql], capture_output=True, text=True, check=True)
+    if "redis" in (BACKEND, SESSIONS):
+        u = urllib.parse.urlparse(os.environ["TRUSTEE_TEST_REDIS_URL"])
+        base = ["redis-cli", "-h", u.hostname, "-p", str(u.port), "--no-auth-warning"]
+        if down:
+            subprocess.run(base + ["-a", u.password or "", "ACL", "SETUSER", "ha-admin", "on", ">ha-admin", "~*",
+                                   "&*", "+@all"], capture_output=True, check=True)
+        adm = base + ["--user", "ha-admin", "--pass", "ha-admin"]
+        for cmd in ([["ACL", "SETUSER", "default", "off"], ["CLIENT", "KILL", "USER", "default"]] if down else
+                    [["ACL", "SETUSER", "default", "on"]]):
+            subprocess.run(adm + cmd, capture_output=True, check=True)
+
+
 # ------------------------------------------------------------------ guest
 
 
@@ -419,6 +444,28 @@ try:
         ok, info = got(A, "default/ha/after-failover", k7, s7, cookie=c7)
         R.check("after a second drop: handshake, admin write and GET across replicas succeed", st == 200 and ok,
                 (st, rb, info))
+
+    # ---- the store is unreachable for a while ----------------------------------------------------------
+    if BACKEND != "localfs":
+        store_outage(True)
+        try:
+            st, body, _ = get(A, "default/ha/one", token=t3)
+            R.check("store down: a resource GET by Bearer token fails closed (401 PolicyEngineError naming the read)",
+                    st == 401 and err_type(body) == "PolicyEngineError" and b"reading the resource policy" in body
+                    if BACKEND == SESSIONS else st == 401, (st, body))
+            st, body, _ = get(B, "default/ha/one", cookie=c4)
+            R.check("store down: a resource GET by session cookie fails closed (401)", st == 401, (st, body))
+            st, body, _ = B.request("POST", "/kbs/v0/auth", body={"version": "0.4.0", "tee": "sample",
+                                                                   "extra-params": ""})
+            R.check("store down: /auth fails closed naming the session store (401)",
+                    st == 401 and b"storing the session" in body, (st, body))
+            st, _, _ = A.request("GET", "/healthz")
+            R.check("store down: /healthz still 200 (process health)", st == 200, st)
+        finally:
+            store_outage(False)
+        ok1, info1 = got(A, "default/ha/one", k4, s2, cookie=c4)
+        ok2, info2 = got(B, "default/ha/one", k3, s2, token=t3)
+        R.check("store back: both replicas serve again without restart", ok1 and ok2, (info1, info2))
 
     # ---- session expiry across replicas ------------------------------------------------------------------
     k5 = jwk.JWK.generate(kty="EC", crv="P-256")
