@@ -329,7 +329,7 @@ static void resolve_call(cctx *c, term *t, scope *s) {
   memcpy(first, name, firstlen);
   first[firstlen] = 0;
   const import_decl *imp = find_import(c, first);
-  if (scope_lookup(s, first) < 0) {
+  if (!t->op && scope_lookup(s, first) < 0) {
     if (strcmp(first, "data") == 0) {
       snprintf(full, sizeof full, "%s", dot ? dot + 1 : "");
     } else if (imp && imp->path->kind == TK_REF && strcmp(imp->path->u.ref.head->u.var.name, "data") == 0) {
@@ -367,7 +367,7 @@ static void resolve_call(cctx *c, term *t, scope *s) {
       return;
     }
   }
-  for (size_t i = 0; i < c->p->nhosts; i++) {
+  for (size_t i = 0; i < c->p->nhosts && !t->op; i++) {
     if (strcmp(c->p->hosts[i].name, name) == 0) {
       t->u.call.ct = CT_HOST;
       t->u.call.host = (int)i;

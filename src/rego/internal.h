@@ -60,6 +60,7 @@ struct term {
   uint8_t kind;      /* tkind */
   uint8_t ground;    /* no variables anywhere inside (constant or data/input ref) */
   uint8_t has_vars;  /* contains a var in pattern position (array/object items) or anywhere */
+  uint8_t op;        /* TK_CALL written as an operator (==, +, in, ...): always the builtin */
   rloc loc;
   rv *constv; /* value when the term is a compile-time constant */
   union {

@@ -297,9 +297,13 @@ static term *mk_call(P *ps, const char *name, term **args, int n, const token *a
   return t;
 }
 
+/* Operator calls (infix, unary minus, `in`): resolved to the builtin even
+ * when a package defines a function of that name (regorus semantics). */
 static term *mk_call2(P *ps, const char *name, term *a, term *b, const token *at) {
   term *args[2] = {a, b};
-  return mk_call(ps, name, args, 2, at);
+  term *t = mk_call(ps, name, args, 2, at);
+  t->op = 1;
+  return t;
 }
 
 typedef struct {
@@ -603,6 +607,7 @@ static term *parse_expr_in(P *ps, bool allow_kv) {
     term *coll = parse_or(ps);
     term *args[3] = {l, v, coll};
     l = mk_call(ps, "internal.member_3", args, 3, &it);
+    l->op = 1;
   }
   int n = 0;
   while (is_kw(&ps->tok, "in") && !ps->tok.nl) {

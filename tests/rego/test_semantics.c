@@ -86,6 +86,34 @@ static void run_cases(const rcase *cs, size_t n) {
 
 #define RUN(cs) run_cases(cs, sizeof(cs) / sizeof(cs[0]))
 
+/* ---- operators are never user functions ---- */
+
+/* regorus evaluates `==`, `<`, `+`, ... natively; a package function or rule
+ * that happens to be named like OPA's internal operator builtin ("equal",
+ * "lt", "plus", ...) must not change what the operator means. (OPA itself
+ * had this as a bug: open-policy-agent/opa#4912.) */
+static void test_operators_not_shadowed(void **s) {
+  (void)s;
+  static const rcase cs[] = {
+      {"equal fn", "package p\nequal(a, b) := true\nr if 1 == 2\n", NULL, "data.p.r", "undefined"},
+      {"lt fn", "package p\nlt(a, b) := true\nr if 3 < 2\n", NULL, "data.p.r", "undefined"},
+      {"gte fn", "package p\ngte(a, b) := true\nr if 1 >= 2\n", NULL, "data.p.r", "undefined"},
+      {"neq fn", "package p\nneq(a, b) := true\nr if 1 != 1\n", NULL, "data.p.r", "undefined"},
+      {"plus rule", "package p\nplus := 5\nr := 1 + 2\n", NULL, "data.p.r", "3"},
+      {"minus fn", "package p\nminus(a, b) := 100\nr := 5 - 2\n", NULL, "data.p.r", "3"},
+      {"unary minus", "package p\nminus(a, b) := 100\nr := -x if x := 4\n", NULL, "data.p.r", "-4"},
+      {"mul/div/rem", "package p\nmul(a, b) := 0\ndiv(a, b) := 0\nrem(a, b) := 0\nr := [2 * 3, 6 / 3, 7 % 4]\n",
+       NULL, "data.p.r", "[6, 2, 3]"},
+      {"and/or sets", "package p\nand(a, b) := 0\nor(a, b) := 0\nr := [{1, 2} & {2}, {1} | {3}]\n", NULL,
+       "data.p.r", "[[2], [1, 3]]"},
+      {"in", "package p\ninternal := {\"member_2\": 1}\nr if 3 in [2]\n", NULL, "data.p.r", "undefined"},
+      /* calling a shadowed name explicitly still reaches the user function */
+      {"explicit call", "package p\nequal(a, b) := \"mine\"\nr := equal(1, 2)\n", NULL, "data.p.r", "\"mine\""},
+      {"count shadowed", "package p\ncount(x) := 7\nr := count([1])\n", NULL, "data.p.r", "7"},
+  };
+  RUN(cs);
+}
+
 /* ---- operator precedence (OPA and regorus: `in` < relations < | < & < + - < * / %) ---- */
 
 static void test_operator_precedence(void **s) {
@@ -117,6 +145,7 @@ static void test_operator_precedence(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_operators_not_shadowed),
       cmocka_unit_test(test_operator_precedence),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
