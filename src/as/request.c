@@ -11,6 +11,8 @@
 #include "core/json.h"
 
 #define B64URL (TR_B64_URL_NOPAD | TR_B64_LAX_PAD)
+#define TR_AS_MAX_REQUESTS 64 /* tr_as_evaluate's limit, checked before decoding */
+#define TR_AS_MAX_POLICY_IDS 64
 
 void tr_as_parsed_free(tr_as_parsed *p) {
   if (!p) return;
@@ -164,6 +166,10 @@ static tr_err *parse_policy_ids(tr_as_parsed *p, const json_t *body) {
                       tr_json_type_name(ids));
   size_t n = json_array_size(ids);
   if (n == 0) return NULL;
+  /* EAR uses the first; Simple evaluates each (with every reference value) */
+  if (n > TR_AS_MAX_POLICY_IDS)
+    return tr_err_new(TR_E_INVALID, "field `policy_ids`: at most %d policy ids, got %zu", TR_AS_MAX_POLICY_IDS,
+                      n);
   p->policy_ids = calloc(n, sizeof(char *));
   if (!p->policy_ids) return tr_err_new(TR_E_NOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
@@ -201,6 +207,11 @@ tr_err *tr_as_parse_attestation(const char *body, size_t len, tr_as_parsed **out
     size_t n = json_array_size(vr);
     if (n == 0) {
       e = tr_err_new(TR_E_INVALID, "field `verification_requests`: no verification requests provided");
+      goto fail;
+    }
+    if (n > TR_AS_MAX_REQUESTS) {
+      e = tr_err_new(TR_E_INVALID, "field `verification_requests`: at most %d requests, got %zu",
+                     TR_AS_MAX_REQUESTS, n);
       goto fail;
     }
     if ((e = alloc_reqs(p, n))) goto fail;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "as/request.h"
+#include "core/buf.h"
 #include "core/encoding.h"
 
 /* base64url of {"svn":"1","report_data":"AQID"} */
@@ -140,6 +141,27 @@ static void test_errors_name_fields(void **s) {
   snprintf(b, sizeof(b),
            "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\"}],\"policy_ids\":[1]}", ev);
   expect_err(b, "`policy_ids[0]`: expected string");
+  /* counts are bounded before any work is done per entry */
+  {
+    tr_buf big = TR_BUF_INIT;
+    assert_true(tr_buf_append_str(&big, "{\"verification_requests\":["));
+    for (int i = 0; i < 65; i++) {
+      char one[160];
+      snprintf(one, sizeof(one), "%s{\"tee\":\"sample\",\"evidence\":\"%s\"}", i ? "," : "", ev);
+      assert_true(tr_buf_append_str(&big, one));
+    }
+    assert_true(tr_buf_append_str(&big, "],\"policy_ids\":[]}"));
+    assert_true(tr_buf_append(&big, "", 0));
+    expect_err((const char *)big.data, "`verification_requests`: at most 64");
+    tr_buf_free(&big);
+    assert_true(tr_buf_append_str(&big, "{\"tee\":\"sample\",\"evidence\":\"e30\",\"policy_ids\":["));
+    for (int i = 0; i < 65; i++)
+      assert_true(tr_buf_append_str(&big, i ? ",\"default\"" : "\"default\""));
+    assert_true(tr_buf_append_str(&big, "]}"));
+    assert_true(tr_buf_append(&big, "", 0));
+    expect_err((const char *)big.data, "`policy_ids`: at most 64");
+    tr_buf_free(&big);
+  }
   snprintf(b, sizeof(b),
            "{\"verification_requests\":[{\"tee\":\"sample\",\"evidence\":\"%s\"}],\"policy_ids\":\"x\"}", ev);
   expect_err(b, "`policy_ids`: expected array");
