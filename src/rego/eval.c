@@ -329,16 +329,20 @@ static rv *set_path(ev *e, rv *v, rv **path, int n, rv *val) {
   return rv_object(e->a, ks, vs, m, NULL);
 }
 
-/* True when a `with data.<path> as ...` replaces exactly this node's document. */
+/* True when a `with data.<path> as ...` replaces this node's document:
+ * the override names the node itself or one of its ancestors (`with
+ * data.p as {}` hides every rule of package p, also when a reference
+ * jumps straight to data.p.allow). */
 static bool node_overridden(ev *e, dnode *n) {
   if (!e->ndata_ovr || !n || !n->parent) return false;
   int depth = 0;
   for (dnode *x = n; x->parent; x = x->parent) depth++;
   for (int o = 0; o < e->novr; o++) {
     override *ov = &e->ovr[o];
-    if (ov->kind != 0 || ov->npath != depth) continue;
+    if (ov->kind != 0 || ov->npath > depth) continue;
     dnode *x = n;
-    int i = depth - 1;
+    for (int d = depth; d > ov->npath; d--) x = x->parent;
+    int i = ov->npath - 1;
     for (; i >= 0 && x->parent; i--, x = x->parent)
       if (!rv_equal(ov->path[i], x->key)) break;
     if (i < 0) return true;

@@ -143,10 +143,44 @@ static void test_operator_precedence(void **s) {
   RUN(cs);
 }
 
+/* ---- with data.<prefix> replaces the rules below it ---- */
+
+static void test_with_data_prefix(void **s) {
+  (void)s;
+  static const rcase cs[] = {
+      {"pkg replaced", "package p\nallow if true\nt := v if { v := data.p.allow with data.p as {} }\n", NULL,
+       "data.p.t", "undefined"},
+      {"pkg replaced not", "package p\nallow if true\nu := 1 if { not data.p.allow with data.p as {} }\n", NULL,
+       "data.p.u", "1"},
+      {"pkg replaced value", "package p\nallow if true\nt := v if { v := data.p.allow with data.p as {\"allow\": 9} }\n",
+       NULL, "data.p.t", "9"},
+      {"other package", "package q\nallow if true\n", NULL, "data.q.allow", "true"},
+      {"sub package", "package a.b\nallow if true\n", NULL, "data.a.b.allow", "true"},
+  };
+  RUN(cs);
+  /* a second module queried through a replaced ancestor package */
+  rego_module_src ms[2] = {{"a.rego", "package a.b\nallow if true\n"},
+                           {"q.rego", "package q\nt := v if { v := data.a.b.allow with data.a as {\"b\": {}} }\n"
+                                      "w := v if { v := data.a.b.allow with data.a.c as 1 }\n"}};
+  rego_policy *p = NULL;
+  tr_err *e = rego_compile(ms, 2, NULL, &p);
+  assert_null(e);
+  rego_status st;
+  json_t *v = NULL;
+  assert_null(rego_eval_rule(p, "data.q.t", NULL, &st, &v));
+  assert_int_equal(st, REGO_UNDEFINED);
+  assert_null(rego_eval_rule(p, "data.q.w", NULL, &st, &v));
+  assert_int_equal(st, REGO_DEFINED);
+  assert_true(json_is_true(v));
+  json_decref(v);
+  rego_policy_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_operators_not_shadowed),
       cmocka_unit_test(test_operator_precedence),
+      cmocka_unit_test(test_with_data_prefix),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
