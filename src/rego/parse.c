@@ -70,6 +70,8 @@ typedef struct {
   const char *prev_end; /* end of the previous token */
   bool v0; /* accept v0 rule bodies without `if` */
   bool no_bar; /* `|` ends the current term (comprehension bar position) */
+  term *ref_last; /* the ref ref_append extended last, and its parts capacity */
+  int ref_cap;
 } P;
 
 static void __attribute__((noreturn, format(printf, 3, 4))) perr(P *ps, const token *at, const char *fmt, ...) {
@@ -360,7 +362,12 @@ static char *call_name(P *ps, term *fn) {
   return b.s;
 }
 
-/* t.part / t[part]: turns t into a ref (if it is not one) and appends. */
+/* t.part / t[part]: turns t into a ref (if it is not one) and appends.
+ * The parts array of the ref being extended is remembered with its
+ * capacity, so a chain a.b.c... grows geometrically (linear time and
+ * memory) instead of being copied on every part. A ref may have at most
+ * max_depth parts: rule heads and `with` targets become nested documents,
+ * which are bounded like any other nesting. */
 static term *ref_append(P *ps, term *t, term *part, const token *at) {
   if (t->kind != TK_REF) {
     term *r = mk(ps, TK_REF, at);
@@ -368,10 +375,14 @@ static term *ref_append(P *ps, term *t, term *part, const token *at) {
     r->u.ref.head = t;
     t = r;
   }
-  pvec v = {(void **)t->u.ref.parts, t->u.ref.nparts, t->u.ref.nparts};
+  if (t->u.ref.nparts >= ps->max_depth) perr(ps, at, "reference too long (more than %d parts)", ps->max_depth);
+  int cap = t == ps->ref_last ? ps->ref_cap : t->u.ref.nparts;
+  pvec v = {(void **)t->u.ref.parts, t->u.ref.nparts, cap};
   pv_push(ps, &v, part);
   t->u.ref.parts = (term **)v.items;
   t->u.ref.nparts = v.n;
+  ps->ref_last = t;
+  ps->ref_cap = v.cap;
   return t;
 }
 
@@ -878,6 +889,7 @@ static void parse_rule(P *ps, module *m, pvec *rules) {
   next(ps);
   bool bracket_last = false;
   for (;;) {
+    if (path.n > ps->max_depth) perr(ps, &ps->tok, "reference too long (more than %d parts)", ps->max_depth);
     if (ps->tok.t == T_DOT && !ps->tok.nl) {
       next(ps);
       if (ps->tok.t != T_IDENT) perr(ps, &ps->tok, "expected name after '.'");

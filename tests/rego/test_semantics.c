@@ -176,11 +176,51 @@ static void test_with_data_prefix(void **s) {
   rego_policy_free(p);
 }
 
+/* ---- long references ---- */
+
+/* A reference with a very long chain of parts (a.b.b.b...) must parse in
+ * linear time and memory, or be refused with a clear error. */
+static void test_long_ref_chain(void **s) {
+  (void)s;
+  size_t n = 100000;
+  char *text = malloc(n * 2 + 64);
+  strcpy(text, "package p\nr := input");
+  size_t o = strlen(text);
+  for (size_t i = 0; i < n; i++) memcpy(text + o + 2 * i, ".b", 2);
+  strcpy(text + o + 2 * n, "\n");
+  tr_err *e = NULL;
+  rego_policy *p = compile1(text, &e);
+  if (e) {
+    assert_non_null(strstr(tr_err_msg(e), "too long"));
+    tr_err_free(e);
+  }
+  rego_policy_free(p);
+  /* the same as a rule head (it would be a 100k-deep document) */
+  strcpy(text, "package p\nr");
+  o = strlen(text);
+  for (size_t i = 0; i < n; i++) memcpy(text + o + 2 * i, ".b", 2);
+  strcpy(text + o + 2 * n, " := 1\n");
+  p = compile1(text, &e);
+  if (e) {
+    assert_non_null(strstr(tr_err_msg(e), "too long"));
+    tr_err_free(e);
+  } else {
+    rego_status st;
+    json_t *v = NULL;
+    e = rego_eval_rule(p, "data.p.r", NULL, &st, &v);
+    tr_err_free(e);
+    json_decref(v);
+  }
+  rego_policy_free(p);
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_operators_not_shadowed),
       cmocka_unit_test(test_operator_precedence),
       cmocka_unit_test(test_with_data_prefix),
+      cmocka_unit_test(test_long_ref_chain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
