@@ -48,7 +48,10 @@ static void respond_json(kbs_http_resp *resp, json_t *o) {
  * *state "Authed"/"Attested"; *inner borrowed from *rec. */
 static tr_err *session_load(struct kbs *k, const char *id, json_t **rec, const char **state, json_t **inner,
                             int64_t *expires) {
-  if (tr_kv_check_key(id) != NULL || strlen(id) > 64) {
+  if (strlen(id) > 64) return tr_err_new(TR_E_NOTFOUND, "session not found");
+  tr_err *bad = tr_kv_check_key(id);
+  if (bad) { /* any cookie value reaches here: never leak the reason */
+    tr_err_free(bad);
     return tr_err_new(TR_E_NOTFOUND, "session not found");
   }
   uint8_t *v = NULL;

@@ -80,6 +80,19 @@ try:
             st == 401 and not os.path.exists(os.path.join(repo, "a\\x2Fb\\x2Fc")), (st, body))
     set_policy('package policy\ndefault allow = true\n')
 
+    # --- malformed session cookies: refused, and (under ASan) nothing leaks ---------------------------------
+    c = kbs.conn()
+    for v in ["bad!cookie", "x" * 80, "a b", "../../etc/passwd"]:
+        for _ in range(20):
+            st, body, _ = kbs.request("GET", "/kbs/v0/resource/secret/keys/public",
+                                      headers={"Cookie": "kbs-session-id=" + v}, conn=c)
+        R.check("GET with cookie %r and no Bearer → 401 TokenNotFound" % v[:20],
+                st == 401 and err_of(body)[0] == "TokenNotFound", body)
+        st, body, _ = kbs.request("POST", "/kbs/v0/attest", body=b"{}", headers={"Cookie": "kbs-session-id=" + v},
+                                  conn=c)
+        R.check("/attest with cookie %r → 401 AttestationError" % v[:20],
+                st == 401 and err_of(body)[0] == "AttestationError", body)
+
     # --- special files in the nested layout do not hang a worker ---------------------------------------------
     os.makedirs(os.path.join(repo, "default", "pipe"), exist_ok=True)
     os.mkfifo(os.path.join(repo, "default", "pipe", "fifo"))
