@@ -559,6 +559,7 @@ static int call_host(ev *e, int idx, rv **args, int nargs, term *t, rv **out) {
   if (res) {
     *out = rv_from_json(e->a, res);
     json_decref(res);
+    if (!*out) return fail(e, RE_HOST, t->loc, "%s: result nested too deep", name);
   }
   return RC_OK;
 }

@@ -86,10 +86,13 @@ static tr_err *setup(const rego_policy *p, const rego_eval_opts *opts, rv_arena 
   s->p = p;
   s->arena = a;
   if (opts) {
+    tr_err *e = NULL;
     if (opts->input_value) s->input = opts->input_value->v;
-    else if (opts->input) s->input = rv_from_json(a, opts->input);
+    else if (opts->input) e = rv_from_json_checked(a, opts->input, "input", &s->input);
+    if (e) return e;
     if (opts->data_value) s->data = opts->data_value->v;
-    else if (opts->data) s->data = rv_from_json(a, opts->data);
+    else if (opts->data) e = rv_from_json_checked(a, opts->data, "data", &s->data);
+    if (e) return e;
     if (s->data && s->data->kind != RV_OBJECT) return tr_err_new(TR_E_INVALID, "data must be a JSON object");
     s->hosts = opts->hosts;
     s->nhosts = opts->nhosts;
@@ -253,7 +256,11 @@ tr_err *rego_value_from_json(const json_t *json, rego_value **out) {
   rego_value *v = calloc(1, sizeof(*v));
   if (!v) return tr_err_new(TR_E_NOMEM, "out of memory");
   v->a = rv_arena_new();
-  v->v = rv_from_json(v->a, json);
+  tr_err *e = rv_from_json_checked(v->a, json, "value", &v->v);
+  if (e) {
+    rego_value_free(v);
+    return e;
+  }
   *out = v;
   return NULL;
 }

@@ -779,7 +779,10 @@ tr_err *rv_parse_json(rv_arena *a, const char *text, size_t len, int max_depth, 
 
 /* ---- jansson ---------------------------------------------------------------------------------------------- */
 
-rv *rv_from_json(rv_arena *a, const json_t *j) {
+/* Recursion is bounded by max_depth (the C stack of a worker thread must
+ * survive any json_t a caller hands in, also one built in memory beyond
+ * jansson's own parser limit). NULL when deeper. */
+static rv *from_json_rec(rv_arena *a, const json_t *j, int depth) {
   switch (json_typeof(j)) {
   case JSON_NULL: return RV_NULLV;
   case JSON_TRUE: return RV_TRUE;
@@ -788,26 +791,37 @@ rv *rv_from_json(rv_arena *a, const json_t *j) {
   case JSON_REAL: return rv_float(a, json_real_value(j));
   case JSON_STRING: return rv_string(a, json_string_value(j), json_string_length(j));
   case JSON_ARRAY: {
+    if (depth <= 0) return NULL;
     size_t n = json_array_size(j);
     rv **it = n ? rv_alloc(a, n * sizeof(rv *)) : NULL;
-    for (size_t i = 0; i < n; i++) it[i] = rv_from_json(a, json_array_get(j, i));
+    for (size_t i = 0; i < n; i++)
+      if (!(it[i] = from_json_rec(a, json_array_get(j, i), depth - 1))) return NULL;
     return rv_array(a, it, n);
   }
   case JSON_OBJECT: {
-    size_t n = json_object_size(j), i = 0;
+    if (depth <= 0) return NULL;
+    size_t n = json_object_size(j), i = 0, klen;
     rv **ks = n ? rv_alloc(a, n * sizeof(rv *)) : NULL;
     rv **vs = n ? rv_alloc(a, n * sizeof(rv *)) : NULL;
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)j, k, v) {
-      ks[i] = rv_string(a, k, strlen(k));
-      vs[i] = rv_from_json(a, v);
+    json_object_keylen_foreach((json_t *)j, k, klen, v) {
+      ks[i] = rv_string(a, k, klen);
+      if (!(vs[i] = from_json_rec(a, v, depth - 1))) return NULL;
       i++;
     }
     return object_build(a, ks, vs, n, NULL, 1);
   }
   }
   return RV_NULLV;
+}
+
+rv *rv_from_json(rv_arena *a, const json_t *j) { return from_json_rec(a, j, RV_JSON_MAX_DEPTH); }
+
+tr_err *rv_from_json_checked(rv_arena *a, const json_t *j, const char *what, rv **out) {
+  *out = from_json_rec(a, j, RV_JSON_MAX_DEPTH);
+  if (!*out) return tr_err_new(TR_E_INVALID, "%s: JSON nested too deep (more than %d levels)", what, RV_JSON_MAX_DEPTH);
+  return NULL;
 }
 
 json_t *rv_to_json(const rv *v) {

@@ -201,8 +201,12 @@ uint32_t rv_hash(const rv *v);
  * trailing garbage; duplicate keys: the last one wins, as in Go).
  * max_depth 0 = 1000. Errors name the line and column. */
 tr_err *rv_parse_json(rv_arena *a, const char *text, size_t len, int max_depth, rv **out);
-/* jansson → value. */
+/* jansson → value. Containers nested deeper than RV_JSON_MAX_DEPTH (the
+ * same bound as jansson's parser) are refused: rv_from_json returns NULL,
+ * rv_from_json_checked an error naming `what` ("input"). */
+#define RV_JSON_MAX_DEPTH 2048
 rv *rv_from_json(rv_arena *a, const json_t *j);
+tr_err *rv_from_json_checked(rv_arena *a, const json_t *j, const char *what, rv **out);
 /* value → jansson (new reference). Sets become arrays (sorted), non-string
  * keys their JSON text, big integers a json_real approximation. */
 json_t *rv_to_json(const rv *v);

@@ -215,12 +215,58 @@ static void test_long_ref_chain(void **s) {
   free(text);
 }
 
+/* ---- deep input ---- */
+
+/* Input nested 100k deep (a json_t built in memory, beyond jansson's
+ * parser limit) must give an error, never overflow the C stack. */
+static void test_deep_input_json(void **s) {
+  (void)s;
+  json_t *j = json_integer(1);
+  for (int i = 0; i < 100000; i++) {
+    json_t *a = json_array();
+    json_array_append_new(a, j);
+    j = a;
+  }
+  json_t *in = json_object();
+  json_object_set_new(in, "d", j);
+  tr_err *e = NULL;
+  rego_policy *p = compile1("package p\nc := count(input.d)\neq if input.d == input.d\n", &e);
+  assert_null(e);
+  rego_eval_opts o = {.input = in, .strict_builtin_errors = true};
+  rego_status st;
+  json_t *v = NULL;
+  e = rego_eval_rule(p, "data.p.c", &o, &st, &v);
+  assert_non_null(e);
+  assert_non_null(strstr(tr_err_msg(e), "deep"));
+  tr_err_free(e);
+  rego_eval_opts od = {.data = in};
+  e = rego_eval_rule(p, "data.p.eq", &od, &st, &v);
+  assert_non_null(e);
+  tr_err_free(e);
+  rego_value *rv = NULL;
+  e = rego_value_from_json(in, &rv);
+  assert_non_null(e);
+  tr_err_free(e);
+  rego_policy_free(p);
+  /* jansson's json_decref recurses too: take the chain apart iteratively */
+  json_t *cur = json_incref(json_object_get(in, "d"));
+  json_decref(in);
+  while (json_is_array(cur)) {
+    json_t *next = json_incref(json_array_get(cur, 0));
+    json_array_clear(cur);
+    json_decref(cur);
+    cur = next;
+  }
+  json_decref(cur);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_operators_not_shadowed),
       cmocka_unit_test(test_operator_precedence),
       cmocka_unit_test(test_with_data_prefix),
       cmocka_unit_test(test_long_ref_chain),
+      cmocka_unit_test(test_deep_input_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
