@@ -29,6 +29,9 @@ typedef struct {
   bool has_content_length;
   size_t content_length;
   void *conn; /* opaque: for kbs_http_header / kbs_http_cookie */
+  /* Requests built without a connection (tests, fuzzers): NULL-terminated
+   * {name, value, ...} pairs; a cookie is the pair {"Cookie:<name>", value}. */
+  const char *const *fake_headers;
 } kbs_http_req;
 
 /* Borrowed header / cookie values (valid during the handler call). */

@@ -127,7 +127,8 @@ static tr_err *contained(const kbs_repo *r, const char *candidate, char **resolv
 static tr_err *open_contained(const kbs_repo *r, const char *p, int *out) {
   int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return tr_err_new(TR_E_NOTFOUND, "no such file");
+    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+      return tr_err_new(TR_E_NOTFOUND, "no such file");
     return tr_err_new(TR_E_IO, "open %s: %s", p, strerror(errno));
   }
   struct stat sb;
