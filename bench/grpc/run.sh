@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/grpc/run.sh <build-dir> — sample attestations/s through grpc-as over
-# loopback gRPC (BENCH_CLIENTS concurrent callers on a pool of
-# BENCH_POOL connections) beside the library rate (as_bench, 2 threads,
+# loopback gRPC (BENCH_CLIENTS calls in flight on BENCH_POOL connections,
+# grpc_bench's async load generator; BENCH_SYNC=1 for blocking callers
+# through src/grpc's client) beside the library rate (as_bench, 2 threads,
 # same work: verify, default_cpu with reference values, ES256 EAR) measured
 # in the same run. Target: the gRPC path keeps >= 70% of the library's rate.
 # The machine is shared and its speed drifts, so the two are measured
@@ -42,6 +43,6 @@ read -r ratio lib grpc < <(awk '{printf "%.3f %s %s\n", $2/$1, $1, $2}' "$tmp/ro
   sed -n "$(((ROUNDS + 1) / 2))p")
 
 printf '%-56s %10s\n' "AS library attestations/s (2 threads, baseline)" "$lib"
-printf '%-56s %10s   ratio %s (median of %s rounds)   errors %s\n' "grpc-as attestations/s ($CLIENTS clients, $POOL conns)" "$grpc" "$ratio" "$ROUNDS" "$errs"
+printf '%-56s %10s   ratio %s (median of %s rounds)   errors %s\n' "grpc-as attestations/s ($CLIENTS in flight, $POOL conns)" "$grpc" "$ratio" "$ROUNDS" "$errs"
 if awk -v r="$ratio" 'BEGIN{exit !(r >= 0.70)}'; then echo "target >= 0.70 of the library: met"; else
   echo "target >= 0.70 of the library: NOT met"; fi
