@@ -339,7 +339,11 @@ static void cache_put(kbs_token_verifier *v, size_t slot, kbs_verified *vt) {
 
 void kbs_token_seed(kbs_token_verifier *v, const char *token) {
   tr_jws jws;
-  if (tr_jws_parse(token, strlen(token), &jws) != NULL) return; /* not cached; verified on use */
+  tr_err *pe = tr_jws_parse(token, strlen(token), &jws);
+  if (pe) { /* not cached; verified on use */
+    tr_err_free(pe);
+    return;
+  }
   json_t *claims = NULL;
   tr_err *e = tr_json_parse((const char *)jws.payload, jws.payload_len, &claims);
   tr_jws_clear(&jws);
