@@ -57,7 +57,25 @@ static void test_runtime_structured_upstream_vector(void **s) {
   assert_null(tr_as_runtime_expected(&d, TR_SHA512, &e));
   assert_int_equal(e.len, 64);
   tr_as_expected_clear(&e);
+  /* sm3 over the same canonical text */
+  const char *canon = "{\"a\":\"test\",\"b\":1,\"c\":{\"d\":\"e\"}}";
+  uint8_t want[TR_DIGEST_MAX];
+  size_t wl = 0;
+  assert_null(tr_digest(TR_SM3, canon, strlen(canon), want, &wl));
+  assert_null(tr_as_runtime_expected(&d, TR_SM3, &e));
+  assert_int_equal(e.len, 32);
+  assert_memory_equal(e.data, want, 32);
+  tr_as_expected_clear(&e);
   json_decref(v);
+  /* TOML init data with algorithm sm3: the exact text hashed with SM3 */
+  const char *toml = "version = \"0.1.0\"\nalgorithm = \"sm3\"\n[data]\nk = \"v\"\n";
+  tr_as_data id = {.kind = TR_DATA_STRUCTURED, .toml = toml};
+  assert_null(tr_digest(TR_SM3, toml, strlen(toml), want, &wl));
+  assert_null(tr_as_init_expected(&id, 0, &e));
+  assert_int_equal(e.len, 32);
+  assert_memory_equal(e.data, want, 32);
+  assert_string_equal(json_string_value(json_object_get(e.claims, "k")), "v");
+  tr_as_expected_clear(&e);
 }
 
 static char *read_fixture(const char *name, size_t *len) {
