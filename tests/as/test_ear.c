@@ -276,6 +276,19 @@ static void test_signer_fixture_jwks(void **s) {
   json_t *want = json_load_file(fixture("expected-jwks.json"), 0, &je);
   assert_non_null(want);
   assert_true(json_equal(json_array_get(json_object_get(want, "keys"), 0), sg.jwk));
+  /* with cert_url too: x5u between alg and x5c */
+  {
+    tr_as_signer_config cu = {.key_path = kp, .cert_path = cp, .cert_url = "https://example.io/chain"};
+    tr_as_signer s2;
+    assert_null(tr_as_signer_load(&cu, TR_AS_BROKER_EAR, &s2));
+    char *d = json_dumps(s2.jwk, JSON_COMPACT);
+    const char *head = "{\"alg\":\"ES256\",\"x5u\":\"https://example.io/chain\",\"x5c\":[";
+    if (strncmp(d, head, strlen(head)) != 0 ||
+        !strstr(d, "],\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"))
+      fail_msg("jwk %s", d);
+    free(d);
+    tr_as_signer_clear(&s2);
+  }
   /* members in jsonwebtoken's emitted order: the common parameters (alg, x5u,
    * x5c) first, then the EC parameters (kty, crv, x, y) */
   {
