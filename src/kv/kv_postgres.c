@@ -172,6 +172,7 @@ static tr_err *run(pg *s, const char *sql, const params *p, PGresult **res) {
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
       *res = r;
+      tr_err_free(e); /* the first attempt's error, when the retry succeeded */
       e = NULL;
       break;
     }
