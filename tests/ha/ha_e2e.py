@@ -50,30 +50,11 @@ R = Results("ha/" + BACKEND + ("+%s-sessions" % SESSIONS if MIXED else ""))
 wd = Workdir()
 procs = []
 
-TRUST = """
-default hardware := 97
-default executables := 33
-default configuration := 36
-default file_system := 0
-default instance_identity := 0
-default runtime_opaque := 0
-default storage_opaque := 0
-default sourced_data := 0
-
-trust_claims := {
-\t"executables": executables,
-\t"hardware": hardware,
-\t"configuration": configuration,
-\t"file-system": file_system,
-\t"instance-identity": instance_identity,
-\t"runtime-opaque": runtime_opaque,
-\t"storage-opaque": storage_opaque,
-\t"sourced-data": sourced_data,
-}
-"""
-# AS policy: contraindicated unless the sample evidence's svn is a registered reference value.
-AS_RV = ("package policy\nimport rego.v1\n" + TRUST +
-         '\nhardware := 2 if {\n    input.sample.svn in query_reference_value("svn")\n}\n')
+# AS policy: contraindicated (hardware 97) unless the sample evidence's svn is a
+# registered reference value (hardware 2).
+AS_RV = ("package policy\nimport rego.v1\n\ndefault hardware := 97\n\n"
+         'hardware := 2 if {\n    input.sample.svn in query_reference_value("svn")\n}\n\n'
+         'trust_claims := {"hardware": hardware}\n')
 POL_ALLOW = 'package policy\ndefault allow = false\nallow if {\n  data.plugin == "resource"\n}\n'
 POL_DENY = "package policy\ndefault allow = false\n"
 POL_NOT_CONTRA = ('package policy\nimport rego.v1\ndefault allow = false\nallow if {\n'
