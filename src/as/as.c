@@ -136,7 +136,7 @@ tr_err *tr_as_evaluate(tr_as *as, const tr_as_request *reqs, size_t nreqs, const
       if (e) e = tr_err_wrap(tr_err_code(e) == TR_E_INVALID ? e : tr_err_recode(e, TR_E_VERIFY), "verifier");
     }
     if (e)
-      e = tr_err_wrap(e, "request %zu (tee %s)", i, r->tee ? r->tee : "?");
+      e = tr_err_wrap(e, "request %zu (tee %.64s)", i, r->tee ? r->tee : "?");
     else
       ntcs += vl[i].len;
   }

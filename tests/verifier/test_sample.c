@@ -57,6 +57,19 @@ static void test_unknown_tee(void **s) {
   assert_non_null(strstr(tr_err_msg(e), "unknown or unsupported tee `quantum`"));
   assert_non_null(strstr(tr_err_msg(e), "sample"));
   tr_err_free(e);
+  /* a client-sized name is not echoed whole into the error */
+  char big[20000];
+  memset(big, 'q', sizeof(big) - 1);
+  big[sizeof(big) - 1] = 0;
+  tr_verifier_set *set = NULL;
+  assert_null(tr_verifier_set_new(NULL, &set));
+  const tr_verifier_ops *ops = NULL;
+  void *st = NULL;
+  e = tr_verifier_set_get(set, big, &ops, &st);
+  assert_non_null(e);
+  if (strlen(tr_err_msg(e)) > 1024) fail_msg("error message of %zu bytes", strlen(tr_err_msg(e)));
+  tr_err_free(e);
+  tr_verifier_set_free(set);
 }
 
 static void test_sample_claims_no_binding(void **s) {
