@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kbs"))
-from grpc_common import Proc, check, finish, free_port, rv_message, run_tool  # noqa: E402
+from grpc_common import Proc, check, failures, finish, free_port, rv_message, run_tool  # noqa: E402
 from kbs_harness import CLIENT_BIN, Kbs, Workdir, config, make_pki  # noqa: E402
 
 if not os.path.exists(CLIENT_BIN):
@@ -139,4 +139,6 @@ finally:
     from kbs_harness import sanitizer_reports
     for path, excerpt in sanitizer_reports:
         check(False, f"kbs process problem ({path}): {excerpt}")
+    if not failures:
+        wd.cleanup()  # kept for inspection when something failed
 finish()

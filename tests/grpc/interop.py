@@ -16,13 +16,14 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
 
-from grpc_common import (SHARED, Proc, b64s, b64u, check, finish, free_port, rv_message, run_tool, sample_evidence,
+from grpc_common import (SHARED, failures, Proc, b64s, b64u, check, finish, free_port, rv_message, run_tool, sample_evidence,
                          stubs, unb64u)
 
 tmp = tempfile.mkdtemp(prefix="grpc-interop-")
@@ -452,4 +453,6 @@ grpc_as_tests()
 tls_tests()
 c_client_tests()
 rvps_restart_tests()
+if not failures:
+    shutil.rmtree(tmp, ignore_errors=True)  # kept for inspection when something failed
 finish()
