@@ -50,7 +50,7 @@ static tr_err *hash_alg(const json_t *obj, const char *label, const char *field,
   *out = tr_digest_alg_from_name(name);
   if (!*out)
     return tr_err_new(TR_E_INVALID,
-                      "field `%s.%s`: unknown hash algorithm `%s` (expected sha256, sha384, "
+                      "field `%s.%s`: unknown hash algorithm `%.64s` (expected sha256, sha384, "
                       "sha512 or sm3)",
                       label, field, name);
   return NULL;
@@ -103,7 +103,7 @@ static tr_err *parse_one(tr_as_parsed *p, size_t i, const json_t *r, const char 
       q->runtime_data.structured = v;
     } else {
       return tr_err_new(TR_E_INVALID,
-                        "field `%s.runtime_data`: unknown member `%s` (expected `raw` or "
+                        "field `%s.runtime_data`: unknown member `%.64s` (expected `raw` or "
                         "`structured`)",
                         label, k);
     }
@@ -137,7 +137,7 @@ static tr_err *parse_one(tr_as_parsed *p, size_t i, const json_t *r, const char 
       q->init_data.structured = v;
     } else {
       return tr_err_new(TR_E_INVALID,
-                        "field `%s.init_data`: unknown member `%s` (expected `init_data_digest`, "
+                        "field `%s.init_data`: unknown member `%.64s` (expected `init_data_digest`, "
                         "`init_data_toml`, `raw` or `structured`)",
                         label, k);
     }
@@ -250,7 +250,7 @@ tr_err *tr_as_parse_set_policy(const char *body, size_t len, char **id, char **t
              (e = tr_json_opt_string(b, NULL, "type", &type))) {
     e = tr_err_recode(e, TR_E_INVALID);
   } else if (type && strcmp(type, "rego") != 0) {
-    e = tr_err_new(TR_E_INVALID, "field `type`: unsupported policy type `%s` (expected `rego`)", type);
+    e = tr_err_new(TR_E_INVALID, "field `type`: unsupported policy type `%.64s` (expected `rego`)", type);
   } else if (!(pol = json_object_get(b, "policy"))) {
     e = tr_err_new(TR_E_INVALID, "field `policy`: missing");
   } else {
