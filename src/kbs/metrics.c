@@ -68,12 +68,22 @@ static const double dur_bounds[] = {0.0005, 0.001, 0.005, 0.01, 0.05, 0.5, 1};
 static const double size_bounds[] = {32, 128, 512, 2048, 8192};
 static const double plugin_bounds[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1};
 
+/* Labelled counters: entries in insertion order (rendered so) plus an
+ * open-addressing index of entry positions (+1; 0 = empty), so a request
+ * costs O(1) however many resource paths have been counted. */
+typedef struct {
+  lentry *e;
+  size_t n;
+  uint32_t *idx;
+  size_t cap; /* power of two, > 2 n */
+} family;
+
 struct kbs_metrics {
   _Atomic uint64_t c[KBS_M_NCOUNTERS];
   _Atomic int64_t active;
-  pthread_mutex_t mu; /* families, histograms */
-  lentry *fam[KBS_L_NFAMILIES];
-  size_t nfam[KBS_L_NFAMILIES];
+  pthread_mutex_t mu;      /* labelled families */
+  pthread_mutex_t hist_mu; /* request histograms: never held with mu */
+  family fam[KBS_L_NFAMILIES];
   histo dur, req, resp;
   lhisto *plug;
   size_t nplug;
@@ -97,6 +107,7 @@ kbs_metrics *kbs_metrics_new(const char *version, const char *git_hash, const ch
   kbs_metrics *m = calloc(1, sizeof *m);
   if (!m) return NULL;
   pthread_mutex_init(&m->mu, NULL);
+  pthread_mutex_init(&m->hist_mu, NULL);
   m->dur.bounds = dur_bounds;
   m->dur.nb = sizeof dur_bounds / sizeof *dur_bounds;
   m->req.bounds = m->resp.bounds = size_bounds;
@@ -114,15 +125,17 @@ kbs_metrics *kbs_metrics_new(const char *version, const char *git_hash, const ch
 void kbs_metrics_free(kbs_metrics *m) {
   if (!m) return;
   for (int f = 0; f < KBS_L_NFAMILIES; f++) {
-    for (size_t i = 0; i < m->nfam[f]; i++)
-      free(m->fam[f][i].label);
-    free(m->fam[f]);
+    for (size_t i = 0; i < m->fam[f].n; i++)
+      free(m->fam[f].e[i].label);
+    free(m->fam[f].e);
+    free(m->fam[f].idx);
   }
   for (size_t i = 0; i < m->nplug; i++)
     free(m->plug[i].label);
   free(m->plug);
   free(m->build_labels);
   pthread_mutex_destroy(&m->mu);
+  pthread_mutex_destroy(&m->hist_mu);
   free(m);
 }
 
@@ -134,28 +147,53 @@ void kbs_metrics_active(kbs_metrics *m, int delta) {
   if (m) atomic_fetch_add_explicit(&m->active, delta, memory_order_relaxed);
 }
 
+static uint64_t label_hash(const char *s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; s++)
+    h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+  return h;
+}
+
+/* Slot of `label` in the index: its entry, or the empty slot to fill. */
+static size_t fam_slot(const family *fm, const char *label) {
+  size_t mask = fm->cap - 1, i = (size_t)label_hash(label) & mask;
+  while (fm->idx[i] && strcmp(fm->e[fm->idx[i] - 1].label, label) != 0)
+    i = (i + 1) & mask;
+  return i;
+}
+
+static bool fam_grow(family *fm) {
+  size_t cap = fm->cap ? fm->cap * 2 : 64;
+  uint32_t *idx = calloc(cap, sizeof *idx);
+  if (!idx) return false;
+  free(fm->idx);
+  fm->idx = idx;
+  fm->cap = cap;
+  for (size_t j = 0; j < fm->n; j++)
+    fm->idx[fam_slot(fm, fm->e[j].label)] = (uint32_t)(j + 1);
+  return true;
+}
+
 void kbs_metrics_inc_label(kbs_metrics *m, kbs_labelled f, const char *label) {
   if (!m || !label) return;
   pthread_mutex_lock(&m->mu);
-  size_t i;
-  for (i = 0; i < m->nfam[f]; i++)
-    if (strcmp(m->fam[f][i].label, label) == 0) break;
-  if (i == m->nfam[f]) {
+  family *fm = &m->fam[f];
+  size_t slot = fm->cap ? fam_slot(fm, label) : 0;
+  if (!fm->cap || !fm->idx[slot]) {
     /* Bound the label set: an attacker-chosen path must not grow memory
      * without limit (resource paths are validated before counting). */
-    lentry *n = m->nfam[f] < 100000 ? realloc(m->fam[f], (m->nfam[f] + 1) * sizeof *n) : NULL;
+    if (fm->n >= 100000 || ((fm->n + 1) * 2 >= fm->cap && !fam_grow(fm))) goto out;
+    lentry *n = realloc(fm->e, (fm->n + 1) * sizeof *n);
+    if (n) fm->e = n;
     char *l = n ? strdup(label) : NULL;
-    if (!n || !l) {
-      if (n) m->fam[f] = n;
-      free(l);
-      pthread_mutex_unlock(&m->mu);
-      return;
-    }
-    m->fam[f] = n;
-    n[i] = (lentry){l, 0};
-    m->nfam[f]++;
+    if (!l) goto out;
+    fm->e[fm->n] = (lentry){l, 0};
+    fm->n++;
+    slot = fam_slot(fm, label);
+    fm->idx[slot] = (uint32_t)fm->n;
   }
-  m->fam[f][i].value++;
+  fm->e[fm->idx[slot] - 1].value++;
+out:
   pthread_mutex_unlock(&m->mu);
 }
 
@@ -171,16 +209,16 @@ static void histo_observe(histo *h, double v) {
 
 void kbs_metrics_observe_request(kbs_metrics *m, double seconds, size_t reqb, size_t respb) {
   if (!m) return;
-  pthread_mutex_lock(&m->mu);
+  pthread_mutex_lock(&m->hist_mu);
   histo_observe(&m->dur, seconds);
   histo_observe(&m->req, (double)reqb);
   histo_observe(&m->resp, (double)respb);
-  pthread_mutex_unlock(&m->mu);
+  pthread_mutex_unlock(&m->hist_mu);
 }
 
 void kbs_metrics_observe_plugin(kbs_metrics *m, const char *plugin, double seconds) {
   if (!m) return;
-  pthread_mutex_lock(&m->mu);
+  pthread_mutex_lock(&m->hist_mu);
   size_t i;
   for (i = 0; i < m->nplug; i++)
     if (strcmp(m->plug[i].label, plugin) == 0) break;
@@ -193,7 +231,7 @@ void kbs_metrics_observe_plugin(kbs_metrics *m, const char *plugin, double secon
   }
   histo_observe(&m->plug[i].h, seconds);
 out:
-  pthread_mutex_unlock(&m->mu);
+  pthread_mutex_unlock(&m->hist_mu);
 }
 
 static void render_histo(tr_buf *b, const char *name, const char *labels, const histo *h) {
@@ -229,13 +267,15 @@ char *kbs_metrics_render(kbs_metrics *m, size_t *len) {
   for (int f = 0; f < KBS_L_NFAMILIES; f++) {
     tr_buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n", families[f].name, families[f].help,
                   families[f].name);
-    for (size_t i = 0; i < m->nfam[f]; i++) {
-      char *l = escape_label(m->fam[f][i].label);
+    for (size_t i = 0; i < m->fam[f].n; i++) {
+      char *l = escape_label(m->fam[f].e[i].label);
       tr_buf_printf(&b, "%s{%s=\"%s\"} %llu\n", families[f].name, families[f].label, l,
-                    (unsigned long long)m->fam[f][i].value);
+                    (unsigned long long)m->fam[f].e[i].value);
       free(l);
     }
   }
+  pthread_mutex_unlock(&m->mu);
+  pthread_mutex_lock(&m->hist_mu);
   tr_buf_printf(&b, "# HELP kbs_http_request_duration_seconds Distribution of request handling duration\n"
                     "# TYPE kbs_http_request_duration_seconds histogram\n");
   render_histo(&b, "kbs_http_request_duration_seconds", NULL, &m->dur);
@@ -255,6 +295,6 @@ char *kbs_metrics_render(kbs_metrics *m, size_t *len) {
     free(l);
     render_histo(&b, "kbs_plugin_request_duration_seconds", lab, &m->plug[i].h);
   }
-  pthread_mutex_unlock(&m->mu);
+  pthread_mutex_unlock(&m->hist_mu);
   return (char *)tr_buf_steal(&b, len);
 }
