@@ -164,10 +164,11 @@ def ear_tests():
         status, body, _ = srv.req("GET", "/policy")
         ids = sorted(p["policy-id"] for p in json.loads(body))
         check(ids == ["default_cpu", "default_gpu", "default_ppcie", "default_switch"], f"default policies {ids}")
-        status, body, _ = srv.req("GET", "/policy/default_cpu")
-        with open(os.path.join(os.environ["TRUSTEE_SHARED_DIR"],
-                               "vectors/trustee/attestation-service/policies/ear_default_policy_cpu.rego")) as f:
-            check(body == f.read(), "default_cpu text is upstream's")
+        for cls in ("cpu", "gpu", "switch", "ppcie"):
+            status, body, _ = srv.req("GET", f"/policy/default_{cls}")
+            with open(os.path.join(os.environ["TRUSTEE_SHARED_DIR"],
+                                   f"vectors/trustee/attestation-service/policies/ear_default_policy_{cls}.rego")) as f:
+                check(body == f.read(), f"default_{cls} text is upstream's")
 
         # contraindicated: default policy, no reference values (hardware 97)
         status, tok, _ = srv.req("POST", "/attestation", {"verification_requests": [
