@@ -525,6 +525,8 @@ static int call_builtin(ev *e, const rego_builtin_def *bi, rv **args, term *t, r
   e->bctx.err_kind = REGO_BI_ERR_NONE;
   *out = NULL;
   rego_bi_status st = bi->fn(&e->bctx, args, out);
+  /* one call may build a large result: stop before anything else grows it */
+  if (rv_arena_over_limit(e->a)) return fail(e, RE_LIMIT, t->loc, "evaluation memory limit exceeded");
   if (st == REGO_BI_OK) {
     if (!*out) return fail(e, RE_INTERNAL, t->loc, "%s returned no value", bi->name);
     return RC_OK;
@@ -1208,8 +1210,7 @@ static int eval_expr(ev *e, expr *x, kont *k) {
   if (stack_exhausted(e)) return fail(e, RE_LIMIT, x->loc, "evaluation nesting too deep (stack limit)");
   if (++e->steps > e->max_steps)
     return fail(e, RE_LIMIT, x->loc, "evaluation step limit (%llu) exceeded", (unsigned long long)e->max_steps);
-  if ((e->steps & 1023) == 0 && rv_arena_over_limit(e->a))
-    return fail(e, RE_LIMIT, x->loc, "evaluation memory limit exceeded");
+  if (rv_arena_over_limit(e->a)) return fail(e, RE_LIMIT, x->loc, "evaluation memory limit exceeded");
   if (x->nwith) return eval_with(e, x, k);
   return eval_expr_inner(e, x, k);
 }

@@ -86,6 +86,7 @@ static tr_err *setup(const rego_policy *p, const rego_eval_opts *opts, rv_arena 
   s->p = p;
   s->arena = a;
   if (opts) {
+    if (opts->max_memory) rv_arena_set_limit(a, opts->max_memory);
     tr_err *e = NULL;
     if (opts->input_value) s->input = opts->input_value->v;
     else if (opts->input) e = rv_from_json_checked(a, opts->input, "input", &s->input);

@@ -70,6 +70,7 @@ typedef struct {
   bool strict_builtin_errors; /* Trustee runs strict */
   uint64_t max_steps;         /* 0 = default (10 million) */
   int64_t time_ns;            /* time.now_ns(); 0 = real clock, fixed per evaluation */
+  size_t max_memory;          /* bytes of values one evaluation may build; 0 = default (256 MiB) */
 } rego_eval_opts;
 
 typedef enum {

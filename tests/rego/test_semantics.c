@@ -260,6 +260,34 @@ static void test_deep_input_json(void **s) {
   json_decref(cur);
 }
 
+/* ---- memory limit ---- */
+
+/* The per-evaluation memory limit holds even when few steps allocate a
+ * lot (a builtin result of megabytes per iteration): the limit is checked
+ * at every step and after every builtin call, not every 1024 steps. */
+static void test_memory_limit(void **s) {
+  (void)s;
+  tr_err *e = NULL;
+  rego_policy *p =
+      compile1("package p\nr := [count(numbers.range(1, 100000 + i)) | some i in numbers.range(1, 20)]\n", &e);
+  assert_null(e);
+  rego_eval_opts o = {.strict_builtin_errors = true, .max_memory = 8u << 20};
+  rego_status st;
+  json_t *v = NULL;
+  e = rego_eval_rule(p, "data.p.r", &o, &st, &v);
+  assert_non_null(e);
+  assert_non_null(strstr(tr_err_msg(e), "memory limit"));
+  tr_err_free(e);
+  /* the default limit lets the same evaluation through */
+  rego_eval_opts d = {.strict_builtin_errors = true};
+  e = rego_eval_rule(p, "data.p.r", &d, &st, &v);
+  assert_null(e);
+  assert_int_equal(st, REGO_DEFINED);
+  assert_int_equal(json_array_size(v), 20);
+  json_decref(v);
+  rego_policy_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_operators_not_shadowed),
@@ -267,6 +295,7 @@ int main(void) {
       cmocka_unit_test(test_with_data_prefix),
       cmocka_unit_test(test_long_ref_chain),
       cmocka_unit_test(test_deep_input_json),
+      cmocka_unit_test(test_memory_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
