@@ -288,6 +288,84 @@ static void test_memory_limit(void **s) {
   rego_policy_free(p);
 }
 
+/* ---- one compiled policy, many threads ---- */
+
+/* Regex (process-wide cache with eviction: 300 distinct patterns per run
+ * cycle the 256 entries), time zones (process-wide cache), `with`, rule
+ * caches and builtin errors, from 4 threads on one policy. Every run must
+ * give the single-threaded result. Run under -fsanitize=thread too. */
+static const char *conc_policy =
+    "package p\n"
+    "pats := [sprintf(\"^a%d+$\", [i]) | some i in numbers.range(1, 300)]\n"
+    "matched := count([p | some p in pats; regex.match(p, input.s)])\n"
+    "zones := [time.format([0, z, \"15:04 MST\"]) | some z in [\"Europe/Paris\", \"Asia/Tokyo\", "
+    "\"America/New_York\"]]\n"
+    "x := input.n\n"
+    "w := [a, b] if { a := x with input.n as 5; b := x }\n"
+    "bad := count([1 | to_number(input.s)])\n"
+    "out := {\"matched\": matched, \"zones\": zones, \"w\": w}\n";
+
+typedef struct {
+  rego_policy *p;
+  const char *want;
+  int bad;
+} conc_arg;
+
+#include <pthread.h>
+
+static char *conc_eval(rego_policy *p, int n) {
+  char buf[128];
+  snprintf(buf, sizeof buf, "{\"s\": \"a1111\", \"n\": %d}", n);
+  json_t *in = J(buf);
+  rego_eval_opts o = {.input = in, .strict_builtin_errors = true};
+  rego_status st;
+  json_t *v = NULL;
+  tr_err *e = rego_eval_rule(p, "data.p.out", &o, &st, &v);
+  char *r = e ? strdup(tr_err_msg(e)) : json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+  tr_err_free(e);
+  json_decref(v);
+  /* strict builtin error aborts; lenient makes the call undefined */
+  e = rego_eval_rule(p, "data.p.bad", &o, &st, &v);
+  if (!e || !strstr(tr_err_msg(e), "to_number")) {
+    free(r);
+    r = strdup("strict error lost");
+  }
+  tr_err_free(e);
+  json_decref(in);
+  return r;
+}
+
+static void *conc_main(void *arg) {
+  conc_arg *a = arg;
+  for (int i = 0; i < 20; i++) {
+    char *r = conc_eval(a->p, 7);
+    if (strcmp(r, a->want) != 0) a->bad++;
+    free(r);
+  }
+  return NULL;
+}
+
+static void test_concurrent_builtins(void **s) {
+  (void)s;
+  tr_err *e = NULL;
+  rego_policy *p = compile1(conc_policy, &e);
+  assert_null(e);
+  char *want = conc_eval(p, 7);
+  assert_string_equal(want, "{\"matched\":3,\"w\":[5,7],\"zones\":[\"01:00 CET\",\"09:00 JST\",\"19:00 EST\"]}");
+  pthread_t t[4];
+  conc_arg args[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (conc_arg){p, want, 0};
+    assert_int_equal(pthread_create(&t[i], NULL, conc_main, &args[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(args[i].bad, 0);
+  }
+  free(want);
+  rego_policy_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_operators_not_shadowed),
@@ -296,6 +374,7 @@ int main(void) {
       cmocka_unit_test(test_long_ref_chain),
       cmocka_unit_test(test_deep_input_json),
       cmocka_unit_test(test_memory_limit),
+      cmocka_unit_test(test_concurrent_builtins),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
