@@ -103,12 +103,15 @@ static char *flat_name(const kbs_repo *r, const char *path) {
 static tr_err *contained(const kbs_repo *r, const char *candidate, char **resolved) {
   char *rp = realpath(candidate, NULL);
   if (!rp) {
-    if (errno == ENOENT || errno == ENOTDIR) return tr_err_new(TR_E_NOTFOUND, "no such file");
+    if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG)
+      return tr_err_new(TR_E_NOTFOUND, "no such file");
     if (errno == ELOOP) {
       TR_WARN("kbs", "resource %s: symlink loop: refused", candidate);
       return tr_err_new(TR_E_NOTFOUND, "symlink loop");
     }
-    return tr_err_new(TR_E_IO, "%s: %s", candidate, strerror(errno));
+    /* the server's paths are logged, not shown to the requester */
+    TR_WARN("kbs", "resource %s: %s", candidate, strerror(errno));
+    return tr_err_new(TR_E_IO, "cannot resolve the resource file: %s", strerror(errno));
   }
   if (!inside(r, rp)) {
     TR_WARN("kbs", "resource %s resolves to %s, outside the repository %s: refused", candidate, rp, r->rroot);
@@ -129,7 +132,8 @@ static tr_err *open_contained(const kbs_repo *r, const char *p, int *out) {
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
       return tr_err_new(TR_E_NOTFOUND, "no such file");
-    return tr_err_new(TR_E_IO, "open %s: %s", p, strerror(errno));
+    TR_WARN("kbs", "resource %s: open: %s", p, strerror(errno));
+    return tr_err_new(TR_E_IO, "cannot open the resource file: %s", strerror(errno));
   }
   struct stat sb;
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -165,7 +169,7 @@ static tr_err *read_regular(const kbs_repo *r, const char *p, uint8_t **val, siz
   struct stat sb;
   if (fstat(fd, &sb) != 0) {
     close(fd);
-    return tr_err_new(TR_E_IO, "stat %s: %s", p, strerror(errno));
+    return tr_err_new(TR_E_IO, "cannot stat the resource file: %s", strerror(errno));
   }
   if ((uint64_t)sb.st_size > RESOURCE_MAX) {
     close(fd);
@@ -178,7 +182,7 @@ static tr_err *read_regular(const kbs_repo *r, const char *p, uint8_t **val, siz
     ssize_t n = read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      tr_err *e = tr_err_new(TR_E_IO, "read %s: %s", p, strerror(errno));
+      tr_err *e = tr_err_new(TR_E_IO, "cannot read the resource file: %s", strerror(errno));
       close(fd);
       tr_buf_free(&b);
       return e;
@@ -223,7 +227,8 @@ static tr_err *write_atomic(const kbs_repo *r, const char *dest, const void *val
   if (asprintf(&tmp, "%s/.tmp-XXXXXX", r->root) < 0) return tr_err_new(TR_E_NOMEM, "out of memory");
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) {
-    tr_err *e = tr_err_new(TR_E_IO, "cannot create a temporary file in %s: %s", r->root, strerror(errno));
+    TR_WARN("kbs", "repository %s: cannot create a temporary file: %s", r->root, strerror(errno));
+    tr_err *e = tr_err_new(TR_E_IO, "cannot create a temporary file in the repository: %s", strerror(errno));
     free(tmp);
     return e;
   }
@@ -242,7 +247,13 @@ static tr_err *write_atomic(const kbs_repo *r, const char *dest, const void *val
   }
   if (!e && fsync(fd) != 0) e = tr_err_new(TR_E_IO, "fsync: %s", strerror(errno));
   if (close(fd) != 0 && !e) e = tr_err_new(TR_E_IO, "close: %s", strerror(errno));
-  if (!e && rename(tmp, dest) != 0) e = tr_err_new(TR_E_IO, "rename: %s", strerror(errno));
+  if (!e && rename(tmp, dest) != 0)
+    e = errno == ENAMETOOLONG
+            ? tr_err_new(TR_E_INVALID,
+                         "resource path too long for a LocalFs file name (at most %d bytes, "
+                         "each '/' stored as 4)",
+                         NAME_MAX)
+            : tr_err_new(TR_E_IO, "rename: %s", strerror(errno));
   if (e) {
     unlink(tmp);
   } else {
@@ -271,7 +282,7 @@ tr_err *kbs_repo_delete(kbs_repo *r, const char *path) {
   int err = errno;
   free(flat);
   if (rc == 0) return NULL;
-  if (err != ENOENT) return tr_err_new(TR_E_IO, "delete: %s", strerror(err));
+  if (err != ENOENT && err != ENAMETOOLONG) return tr_err_new(TR_E_IO, "delete: %s", strerror(err));
   /* Nested file: only a plain file inside the root may go (a mounted
    * volume is read-only and the unlink reports it). */
   char *nested = NULL, *res = NULL;
@@ -280,8 +291,10 @@ tr_err *kbs_repo_delete(kbs_repo *r, const char *path) {
   tr_err *e = NULL;
   if (lstat(nested, &sb) != 0)
     e = tr_err_new(TR_E_NOTFOUND, "no such resource");
-  else if (!S_ISREG(sb.st_mode))
+  else if (S_ISLNK(sb.st_mode))
     e = tr_err_new(TR_E_UNSUPPORTED, "%s is a link into a mounted volume; delete it at its source", path);
+  else if (!S_ISREG(sb.st_mode))
+    e = tr_err_new(TR_E_UNSUPPORTED, "%s is not a regular file", path);
   else
     e = contained(r, nested, &res);
   if (!e && unlink(res) != 0) e = tr_err_new(TR_E_IO, "delete %s: %s", path, strerror(errno));

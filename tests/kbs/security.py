@@ -80,6 +80,22 @@ try:
             st == 401 and not os.path.exists(os.path.join(repo, "a\\x2Fb\\x2Fc")), (st, body))
     set_policy('package policy\ndefault allow = true\n')
 
+    # --- overlong names: clear errors, no server paths in `detail` ----------------------------------------
+    long_tag = "x" * 300
+    st, body, _ = kbs.request("POST", "/kbs/v0/resource/a/b/" + long_tag, body=b"v")
+    d = err_of(body)[1] if body else ""
+    R.check("POST with a 300-byte tag → 401 naming the file-name limit, no server path",
+            st == 401 and "too long" in d and "/storage/" not in d, body[:300])
+    st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/" + long_tag, headers=B)
+    d = err_of(body)[1] if body else ""
+    R.check("GET with a 300-byte tag → 404 resource not found, no server path",
+            st == 404 and "resource not found" in d and "/storage/" not in d, body[:300])
+    os.makedirs(os.path.join(repo, "d", "dir", "sub"), exist_ok=True)
+    st, body, _ = kbs.request("DELETE", "/kbs/v0/resource/d/dir/sub")
+    d = err_of(body)[1] if body else ""
+    R.check("DELETE of a nested directory → refused as not a regular file (not called a mount link)",
+            st == 401 and "not a regular file" in d, body)
+
     # --- malformed session cookies: refused, and (under ASan) nothing leaks ---------------------------------
     c = kbs.conn()
     for v in ["bad!cookie", "x" * 80, "a b", "../../etc/passwd"]:
