@@ -30,6 +30,14 @@ tr_err *tr_b64u_dec(const char *in, size_t len, const char *what, uint8_t **out,
 /* OpenSSL's error queue as one short string appended to a new error; clears
  * the queue. */
 tr_err *tr_ossl_err(tr_code code, const char *fmt, ...) TR_PRINTF(2, 3);
+/* True when the bytes start like one DER SEQUENCE (0x30 and a long-form
+ * length; or a short-form length covering exactly `len`, or followed by a
+ * SEQUENCE/INTEGER tag): such input is parsed as DER and never searched for
+ * "-----BEGIN " (a DER certificate or key may carry or be followed by PEM
+ * text; the embedded PEM must not win). Text does not start so (0x81..0x84
+ * never follows '0' in UTF-8; "0<c>0" text before a PEM block is not a
+ * thing). */
+bool tr_looks_der(const void *data, size_t len);
 /* Minimum RSA modulus for JOSE operations (RFC 7518 §3.3, §4.2). */
 #define TR_RSA_MIN_BITS 2048
 

@@ -472,7 +472,10 @@ tr_err *tr_jwk_from_secret(const void *secret, size_t len, tr_jwk **out) {
   return NULL;
 }
 
-static bool looks_pem(const void *data, size_t len) { return memmem(data, len, "-----BEGIN ", 11) != NULL; }
+/* As x509.c: DER-looking input is DER even when PEM text follows it. */
+static bool looks_pem(const void *data, size_t len) {
+  return !tr_looks_der(data, len) && memmem(data, len, "-----BEGIN ", 11) != NULL;
+}
 
 static tr_err *pkey_decode(const void *data, size_t len, bool pem, EVP_PKEY **out) {
   *out = NULL;
@@ -482,6 +485,11 @@ static tr_err *pkey_decode(const void *data, size_t len, bool pem, EVP_PKEY **ou
   size_t l = len;
   int ok = OSSL_DECODER_from_data(d, &p, &l);
   OSSL_DECODER_CTX_free(d);
+  if (ok == 1 && *out && !pem && l != 0) {
+    EVP_PKEY_free(*out);
+    *out = NULL;
+    return tr_err_new(TR_E_INVALID, "%zu trailing bytes after the DER key", l);
+  }
   if (ok != 1 || !*out) {
     EVP_PKEY_free(*out);
     *out = NULL;

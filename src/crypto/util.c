@@ -29,6 +29,14 @@ tr_err *tr_ossl_err(tr_code code, const char *fmt, ...) {
   return tr_err_new(code, "%s (%s)", msg, reason);
 }
 
+bool tr_looks_der(const void *data, size_t len) {
+  const uint8_t *d = data;
+  if (len < 2 || d[0] != 0x30) return false;
+  if (d[1] < 0x80) /* short form: small keys (P-256 SPKI is 30 59 30 ..., Ed25519 30 2a 30 ...) */
+    return (size_t)d[1] + 2 == len || ((size_t)d[1] + 2 < len && len > 2 && (d[2] == 0x30 || d[2] == 0x02));
+  return d[1] >= 0x81 && d[1] <= 0x84;
+}
+
 static const tr_curve CURVES[] = {
     {"P-256", "prime256v1", 32},
     {"P-384", "secp384r1", 48},

@@ -31,7 +31,25 @@ struct tr_x509_store {
 
 void tr_x509_stack_free(STACK_OF(X509) * sk) { sk_X509_pop_free(sk, X509_free); }
 
-static bool is_pem(const void *data, size_t len) { return memmem(data, len, "-----BEGIN ", 11) != NULL; }
+/* PEM unless the input starts like DER (see tr_looks_der): PEM may follow
+ * explanatory text, but DER with PEM inside or after it stays DER. */
+static bool is_pem(const void *data, size_t len) {
+  return !tr_looks_der(data, len) && memmem(data, len, "-----BEGIN ", 11) != NULL;
+}
+
+/* Exactly one DER certificate (x5c entries, RFC 7515 §4.1.6). */
+static tr_err *parse_der(const void *data, size_t len, X509 **out) {
+  const unsigned char *p = data;
+  *out = d2i_X509(NULL, &p, (long)len);
+  if (!*out) return tr_ossl_err(TR_E_INVALID, "certificate: invalid DER");
+  if (p != (const unsigned char *)data + len) {
+    X509_free(*out);
+    *out = NULL;
+    return tr_err_new(TR_E_INVALID, "certificate: %zu trailing bytes after the DER certificate",
+                      len - (size_t)(p - (const unsigned char *)data));
+  }
+  return NULL;
+}
 
 tr_err *tr_x509_parse(const void *data, size_t len, X509 **out) {
   *out = NULL;
@@ -43,16 +61,7 @@ tr_err *tr_x509_parse(const void *data, size_t len, X509 **out) {
     if (!*out) return tr_ossl_err(TR_E_INVALID, "certificate: invalid PEM");
     return NULL;
   }
-  const unsigned char *p = data;
-  *out = d2i_X509(NULL, &p, (long)len);
-  if (!*out) return tr_ossl_err(TR_E_INVALID, "certificate: invalid DER");
-  if (p != (const unsigned char *)data + len) {
-    X509_free(*out);
-    *out = NULL;
-    return tr_err_new(TR_E_INVALID, "certificate: %zu trailing bytes after the DER certificate",
-                      len - (size_t)(p - (const unsigned char *)data));
-  }
-  return NULL;
+  return parse_der(data, len, out);
 }
 
 tr_err *tr_x509_parse_bundle(const void *data, size_t len, STACK_OF(X509) * *out) {
@@ -158,7 +167,7 @@ tr_err *tr_x509_parse_x5c(const json_t *x5c, X509 **leaf, STACK_OF(X509) * *rest
       e = tr_b64_decode(txt, clean.len, TR_B64_URL_NOPAD, &der, &n);
     }
     tr_buf_free(&clean);
-    if (!e) e = tr_x509_parse(der, n, &c);
+    if (!e) e = n && n <= INT32_MAX ? parse_der(der, n, &c) : tr_err_new(TR_E_INVALID, "certificate: empty");
     free(der);
     if (e) {
       tr_x509_stack_free(sk);

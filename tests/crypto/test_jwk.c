@@ -220,6 +220,35 @@ static void test_rejections(void **state) {
     BN_free(n);
     BN_free(big_e);
   }
+  { /* DER followed by PEM text is DER (with trailing bytes), never the PEM key */
+    tr_jwk *a = NULL, *b = NULL, *got = NULL;
+    ok(tr_jwk_generate("P-256", &a));
+    ok(tr_jwk_generate("P-384", &b));
+    unsigned char *der = NULL;
+    int dl = i2d_PUBKEY(tr_jwk_pkey(a), &der);
+    assert_true(dl > 0);
+    char *pem = NULL;
+    ok(tr_jwk_to_pem(b, false, &pem));
+    tr_buf mix = TR_BUF_INIT;
+    tr_buf_append(&mix, der, (size_t)dl);
+    tr_buf_append_str(&mix, "\n");
+    tr_buf_append_str(&mix, pem);
+    tr_err *e = tr_jwk_from_pem(mix.data, mix.len, &got);
+    if (!e) {
+      bool is_b = tr_jwk_public_equal(got, b);
+      tr_jwk_free(got);
+      fail_msg("DER+PEM accepted (as the %s key)", is_b ? "PEM" : "DER");
+    }
+    tr_err_free(e);
+    ok(tr_jwk_from_pem(der, (size_t)dl, &got)); /* the DER alone is fine */
+    assert_true(tr_jwk_public_equal(got, a));
+    tr_jwk_free(got);
+    tr_buf_free(&mix);
+    OPENSSL_free(der);
+    free(pem);
+    tr_jwk_free(a);
+    tr_jwk_free(b);
+  }
   tr_jwk *k;
   fails(tr_jwk_from_pem("garbage", 7, &k), TR_E_INVALID, "key: not a DER");
   fails(tr_jwk_from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", 55, &k), TR_E_INVALID,

@@ -5,6 +5,7 @@
  * (TCB integers and hwID in both the raw and the OCTET STRING encodings). */
 #include <openssl/x509.h>
 
+#include "core/encoding.h"
 #include "crypto/jwk.h"
 #include "crypto/x509.h"
 #include "test_util.h"
@@ -229,6 +230,45 @@ static void test_parse_errors(void **state) {
   fails(tr_x509_load_file("data/README.md", &sk), TR_E_INVALID, "data/README.md: certificate: invalid DER");
 }
 
+/* A DER certificate followed by (or carrying) PEM text is a DER certificate
+ * with trailing bytes, not "some PEM": picking the embedded PEM certificate
+ * would make us verify a different certificate than every DER parser (and
+ * upstream, which reads x5c with X509::from_der) sees. x5c is DER only
+ * (RFC 7515 §4.1.6). PEM with leading text keeps working. */
+static void test_der_pem_confusion(void **state) {
+  (void)state;
+  size_t dn, pn;
+  uint8_t *der = read_vector(SNP "test-vcek.der", &dn);
+  uint8_t *pem = read_vector("milan_ask_ark_asvk.pem", &pn);
+  tr_buf mix = TR_BUF_INIT;
+  tr_buf_append(&mix, der, dn);
+  tr_buf_append_str(&mix, "\n");
+  tr_buf_append(&mix, pem, pn);
+  X509 *c = NULL;
+  STACK_OF(X509) *sk = NULL;
+  fails(tr_x509_parse(mix.data, mix.len, &c), TR_E_INVALID, "trailing bytes after the DER certificate");
+  fails(tr_x509_parse_bundle(mix.data, mix.len, &sk), TR_E_INVALID, "trailing bytes after the DER certificate");
+  /* x5c: base64 of PEM text is not a DER certificate */
+  char *b64 = tr_b64_encode(pem, pn, TR_B64_STD);
+  json_t *x5c = json_pack("[s]", b64);
+  X509 *leaf = NULL;
+  fails(tr_x509_parse_x5c(x5c, &leaf, &sk), TR_E_INVALID, "x5c[0]: certificate: invalid DER");
+  json_decref(x5c);
+  free(b64);
+  /* PEM preceded by text (openssl's "subject=" / "Bag Attributes" lines) */
+  tr_buf_reset(&mix);
+  tr_buf_append_str(&mix, "subject=CN = SEV-Milan\nissuer=CN = ARK-Milan\n");
+  tr_buf_append(&mix, pem, pn);
+  ok(tr_x509_parse(mix.data, mix.len, &c));
+  X509_free(c);
+  ok(tr_x509_parse_bundle(mix.data, mix.len, &sk));
+  assert_int_equal(sk_X509_num(sk), 3);
+  tr_x509_stack_free(sk);
+  tr_buf_free(&mix);
+  free(der);
+  free(pem);
+}
+
 static void test_crl(void **state) {
   (void)state;
   tr_x509_store *s = NULL;
@@ -282,6 +322,7 @@ int main(void) {
       cmocka_unit_test(test_snp_extensions),
       cmocka_unit_test(test_kbs_x5c_scenarios),
       cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_der_pem_confusion),
       cmocka_unit_test(test_crl),
       cmocka_unit_test(test_sm2),
   };
