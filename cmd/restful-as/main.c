@@ -2,6 +2,7 @@
  *
  *   restful-as [-c CONFIG.json] [-s IP:PORT] [-t CERT.pem -k KEY.pem]
  *              [-r ORIGIN[,ORIGIN...]]... [--max-body-size BYTES] [--threads N]
+ *              [--handler-threads N]
  *
  * -s defaults to 127.0.0.1:8080; port 0 picks a free port (the log line
  * "listening on ..." names it). TLS is on when both -t and -k are given.
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "as/as.h"
 #include "as/http_api.h"
@@ -24,14 +26,15 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: restful-as [-c CONFIG] [-s IP:PORT] [-t HTTPS_CERT -k HTTPS_KEY] [-r ORIGIN[,ORIGIN]]...\n"
-          "                  [--max-body-size BYTES] [--threads N]\n"
+          "                  [--max-body-size BYTES] [--threads N] [--handler-threads N]\n"
           "  -c, --config-file         AS config.json (default: built-in defaults)\n"
           "  -s, --socket              address to listen on (default 127.0.0.1:8080)\n"
           "  -t, --https-pubkey-cert   PEM certificate chain for HTTPS\n"
           "  -k, --https-prikey        PEM private key for HTTPS\n"
           "  -r, --allowed_origin      allowed CORS origin(s), http:// or https://\n"
           "      --max-body-size       request body limit in bytes (default 8388608)\n"
-          "      --threads             worker threads (default: number of CPUs)\n");
+          "      --threads             HTTP I/O threads (default: number of CPUs)\n"
+          "      --handler-threads     request handler threads (default: 4 per CPU, at least 8)\n");
 }
 
 int main(int argc, char **argv) {
@@ -39,7 +42,7 @@ int main(int argc, char **argv) {
   const char *config_path = NULL, *sock = "127.0.0.1:8080", *cert = NULL, *key = NULL;
   char *origins[64];
   size_t norigins = 0;
-  unsigned long max_body = 0, threads = 0;
+  unsigned long max_body = 0, threads = 0, handler_threads = 0;
   static const struct option opts[] = {{"config-file", required_argument, NULL, 'c'},
                                        {"socket", required_argument, NULL, 's'},
                                        {"https-pubkey-cert", required_argument, NULL, 't'},
@@ -48,6 +51,7 @@ int main(int argc, char **argv) {
                                        {"allowed-origin", required_argument, NULL, 'r'},
                                        {"max-body-size", required_argument, NULL, 'B'},
                                        {"threads", required_argument, NULL, 'T'},
+                                       {"handler-threads", required_argument, NULL, 'H'},
                                        {"help", no_argument, NULL, 'h'},
                                        {"version", no_argument, NULL, 'V'},
                                        {NULL, 0, NULL, 0}};
@@ -73,17 +77,22 @@ int main(int argc, char **argv) {
       break;
     }
     case 'B':
-    case 'T': {
+    case 'T':
+    case 'H': {
       char *end = NULL;
       unsigned long v = strtoul(optarg, &end, 10);
-      if (!*optarg || *end || v == 0) {
-        fprintf(stderr, "restful-as: --%s needs a positive number\n", c == 'B' ? "max-body-size" : "threads");
+      if (!*optarg || *end || v == 0 || (c != 'B' && v > 1024)) {
+        fprintf(stderr, "restful-as: --%s needs a positive number%s\n",
+                c == 'B' ? "max-body-size" : c == 'T' ? "threads" : "handler-threads",
+                c == 'B' ? "" : " (at most 1024)");
         return 2;
       }
       if (c == 'B')
         max_body = v;
-      else
+      else if (c == 'T')
         threads = v;
+      else
+        handler_threads = v;
       break;
     }
     case 'h': usage(stdout); return 0;
@@ -140,13 +149,23 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &set, NULL); /* worker threads inherit the mask */
   signal(SIGPIPE, SIG_IGN);
 
+  /* attestations and policy/RV calls run on handler threads (they may wait
+   * on a remote RVPS); health and JWKS answer from the I/O threads */
+  static const char *const inline_paths[] = {"/healthz", "/.well-known/jwks.json", NULL};
+  if (!handler_threads) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    handler_threads = n > 0 ? (unsigned long)n * 4 : 4;
+    if (handler_threads < 8) handler_threads = 8;
+  }
   tr_http_config hc = {.listen = sock,
                        .tls_cert = cert && key ? cert : NULL,
                        .tls_key = cert && key ? key : NULL,
                        .cors_origins = (const char *const *)origins,
                        .ncors = norigins,
                        .max_body = max_body,
-                       .threads = (unsigned)threads};
+                       .threads = (unsigned)threads,
+                       .handler_threads = (unsigned)handler_threads,
+                       .inline_paths = inline_paths};
   tr_http_server *srv = NULL;
   if ((e = tr_http_start(&hc, tr_as_http_handle, as, &srv))) {
     fprintf(stderr, "restful-as: %s\n", tr_err_msg(e));

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +21,8 @@
 #include "core/json.h"
 #include "core/log.h"
 
+typedef struct req_state req_state;
+
 struct tr_http_server {
   struct MHD_Daemon *d;
   tr_http_handler h;
@@ -27,14 +30,28 @@ struct tr_http_server {
   size_t max_body;
   char **cors;
   size_t ncors;
+  char **inline_paths;
   char *cert, *key;
   uint16_t port;
+  /* handler threads and their queue of suspended requests */
+  pthread_t *workers;
+  unsigned nworkers;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  req_state *head, *tail;
+  bool stopping;
 };
 
-typedef struct {
+struct req_state {
   tr_buf body;
   bool too_big;
-} req_state;
+  /* offloaded request: queued → handled → resumed and answered */
+  bool done;
+  struct MHD_Connection *conn;
+  char *method, *url;
+  tr_http_response resp;
+  req_state *next;
+};
 
 const char *tr_http_header(const tr_http_request *r, const char *name) {
   return MHD_lookup_connection_value((struct MHD_Connection *)r->conn, MHD_HEADER_KIND, name);
@@ -80,6 +97,12 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const tr_http_ser
   enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, m);
   MHD_destroy_response(m);
   return ret;
+}
+
+static bool is_inline(const tr_http_server *s, const char *url) {
+  for (char **p = s->inline_paths; p && *p; p++)
+    if (strcmp(*p, url) == 0) return true;
+  return false;
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -148,7 +171,33 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     MHD_destroy_response(m);
     return ret;
   }
+  if (st->done) { /* handled by a handler thread, connection resumed */
+    r = st->resp;
+    memset(&st->resp, 0, sizeof(st->resp));
+    return send_response(c, s, &r);
+  }
   if (!tr_buf_append(&st->body, "", 0)) return MHD_NO; /* ensure a NUL-terminated buffer */
+  if (s->nworkers && !is_inline(s, url)) {
+    st->conn = c;
+    st->method = strdup(method);
+    st->url = strdup(url);
+    if (!st->method || !st->url) return MHD_NO;
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+      pthread_mutex_unlock(&s->mu);
+      return MHD_NO;
+    }
+    MHD_suspend_connection(c); /* before a worker can resume it */
+    st->next = NULL;
+    if (s->tail)
+      s->tail->next = st;
+    else
+      s->head = st;
+    s->tail = st;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return MHD_YES;
+  }
   tr_http_request q = {.method = method,
                        .url = url,
                        .body = st->body.data ? (const char *)st->body.data : "",
@@ -159,6 +208,32 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
   return send_response(c, s, &r);
 }
 
+static void *worker_main(void *arg) {
+  tr_http_server *s = arg;
+  for (;;) {
+    pthread_mutex_lock(&s->mu);
+    while (!s->head && !s->stopping)
+      pthread_cond_wait(&s->cv, &s->mu);
+    req_state *st = s->head;
+    if (!st) { /* stopping and drained */
+      pthread_mutex_unlock(&s->mu);
+      return NULL;
+    }
+    s->head = st->next;
+    if (!s->head) s->tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    tr_http_request q = {.method = st->method,
+                         .url = st->url,
+                         .body = st->body.data ? (const char *)st->body.data : "",
+                         .body_len = st->body.len,
+                         .conn = st->conn};
+    s->h(s->ctx, &q, &st->resp);
+    if (!st->resp.status) tr_http_error(&st->resp, 500, "handler produced no response");
+    st->done = true;
+    MHD_resume_connection(st->conn); /* MHD calls access_cb again to answer */
+  }
+}
+
 static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode t) {
   (void)cls;
@@ -167,6 +242,9 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
   req_state *st = *con_cls;
   if (st) {
     tr_buf_free(&st->body);
+    free(st->method);
+    free(st->url);
+    free(st->resp.body);
     free(st);
     *con_cls = NULL;
   }
@@ -241,6 +319,8 @@ tr_err *tr_http_start(const tr_http_config *cfg, tr_http_handler h, void *ctx, t
   if (e) return e;
   tr_http_server *s = calloc(1, sizeof(*s));
   if (!s) return tr_err_new(TR_E_NOMEM, "out of memory");
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
   s->h = h;
   s->ctx = ctx;
   s->max_body = cfg->max_body ? cfg->max_body : 8u << 20;
@@ -264,7 +344,18 @@ tr_err *tr_http_start(const tr_http_config *cfg, tr_http_handler h, void *ctx, t
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     threads = n > 0 ? (unsigned)n : 1;
   }
+  for (const char *const *p = cfg->inline_paths; p && *p; p++) {
+    char **n = realloc(s->inline_paths, (size_t)(p - cfg->inline_paths + 2) * sizeof(char *));
+    if (!n || !(n[p - cfg->inline_paths] = strdup(*p))) {
+      if (n) s->inline_paths = n;
+      tr_http_stop(s);
+      return tr_err_new(TR_E_NOMEM, "out of memory");
+    }
+    n[p - cfg->inline_paths + 1] = NULL;
+    s->inline_paths = n;
+  }
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  if (cfg->handler_threads) flags |= MHD_ALLOW_SUSPEND_RESUME;
   if (v6) flags |= MHD_USE_IPv6;
   if (tls) flags |= MHD_USE_TLS;
   struct MHD_OptionItem o[14];
@@ -289,6 +380,17 @@ tr_err *tr_http_start(const tr_http_config *cfg, tr_http_handler h, void *ctx, t
   }
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
   s->port = di ? di->port : 0;
+  if (cfg->handler_threads) {
+    s->workers = calloc(cfg->handler_threads, sizeof(*s->workers));
+    for (unsigned i = 0; s->workers && i < cfg->handler_threads; i++) {
+      if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) break;
+      s->nworkers++;
+    }
+    if (s->nworkers != cfg->handler_threads) {
+      tr_http_stop(s);
+      return tr_err_new(TR_E_NOMEM, "cannot start %u handler threads", cfg->handler_threads);
+    }
+  }
   *out = s;
   return NULL;
 }
@@ -297,7 +399,21 @@ uint16_t tr_http_port(const tr_http_server *s) { return s->port; }
 
 void tr_http_stop(tr_http_server *s) {
   if (!s) return;
+  /* Handler threads first: they finish the queued requests and resume
+   * their connections, so none is left suspended when MHD stops. */
+  pthread_mutex_lock(&s->mu);
+  s->stopping = true;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  for (unsigned i = 0; i < s->nworkers; i++)
+    pthread_join(s->workers[i], NULL);
+  free(s->workers);
   if (s->d) MHD_stop_daemon(s->d);
+  for (char **p = s->inline_paths; p && *p; p++)
+    free(*p);
+  free(s->inline_paths);
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
   for (size_t i = 0; i < s->ncors && s->cors; i++)
     free(s->cors[i]);
   free(s->cors);

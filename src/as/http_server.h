@@ -46,7 +46,15 @@ typedef struct {
   const char *const *cors_origins;
   size_t ncors;
   size_t max_body;  /* bytes; 0 = 8 MiB */
-  unsigned threads; /* worker threads; 0 = number of CPUs */
+  unsigned threads; /* I/O (MHD) threads; 0 = number of CPUs */
+  /* Handler threads. 0 = the handler runs on the I/O thread that read the
+   * request. N > 0 = requests are handed to N handler threads while their
+   * connection is suspended, so a handler that blocks (e.g. on a stalled
+   * remote RVPS) never stalls the other connections of its I/O thread;
+   * requests whose path is in inline_paths (cheap ones such as /healthz)
+   * still run on the I/O thread. */
+  unsigned handler_threads;
+  const char *const *inline_paths; /* NULL-terminated, exact paths */
 } tr_http_config;
 
 tr_err *tr_http_start(const tr_http_config *cfg, tr_http_handler h, void *ctx, tr_http_server **out);

@@ -498,11 +498,38 @@ def remote_rvps_tests():
         finally:
             a.stop()
         # the values live in the remote service: a fresh restful-as sees them
-        b = Server(cfg)
+        b = Server(cfg, extra=("--threads", "1", "--handler-threads", "4"))
         try:
             status, body, _ = b.req("GET", "/reference-value/svn")
             check(status == 200 and json.loads(body) == ["1"], f"remote RVPS query {status} {body}")
+            # a stalled RVPS holds the attestations waiting on it, not the server: with one
+            # I/O thread, health and other requests are still answered at once
+            import threading
+            p.send_signal(signal.SIGSTOP)
+            results = []
+
+            def attest():
+                c = http.client.HTTPConnection("127.0.0.1", b.port, timeout=60)
+                c.request("POST", "/attestation", json.dumps({"tee": "sample", "evidence": sample_evidence()}))
+                r = c.getresponse()
+                results.append((r.status, r.read()))
+            ts = [threading.Thread(target=attest) for _ in range(2)]
+            for t in ts:
+                t.start()
+            time.sleep(0.5)
+            t0 = time.time()
+            status, _, _ = b.req("GET", "/healthz")
+            check(status == 200 and time.time() - t0 < 2, f"healthz during a stalled RVPS {status} {time.time() - t0:.1f}s")
+            t0 = time.time()
+            status, _, _ = b.req("GET", "/policy")
+            check(status == 200 and time.time() - t0 < 2, f"GET /policy during a stalled RVPS {status} {time.time() - t0:.1f}s")
+            p.send_signal(signal.SIGCONT)
+            for t in ts:
+                t.join(60)
+            check(len(results) == 2 and all(st == 200 for st, _ in results),
+                  f"attestations finish once the RVPS is back {[(st, body[:80]) for st, body in results]}")
         finally:
+            p.send_signal(signal.SIGCONT)
             b.stop()
     finally:
         p.send_signal(signal.SIGTERM)
