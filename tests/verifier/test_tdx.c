@@ -401,6 +401,45 @@ static void test_pcs_server_and_cache(void **st) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* Expired collateral (the best the service has, or an offline bundle past
+ * its nextUpdate) is not fetched and verified again for every quote: one
+ * fetch, then the verified copy serves until a retry interval has passed
+ * (each refetch used to retire another verified copy: memory grew with every
+ * quote, and every quote waited on the service). */
+static void test_expired_not_refetched(void **st) {
+  (void)st;
+  pcs_server s;
+  pcs_start(&s, QVL "tdx_quote_collateral.json", "tdx");
+  char *cfg = NULL;
+  assert_true(asprintf(&cfg,
+                       "{\"dcap_verifier\":{\"collateral_service\":\"http://127.0.0.1:%d/\","
+                       "\"verification_time\":\"2025-08-01T00:00:00Z\",\"tcb_update_type\":\"standard\"}}",
+                       s.port) > 0);
+  ver v = make("tdx", cfg);
+  json_t *ev = tdx_evidence(QVL "tdx_quote", NULL);
+  int ok = 0;
+  for (int i = 0; i < 3; i++) {
+    tr_err *e = NULL;
+    json_t *c = eval(&v, ev, NULL, 0, NULL, 0, &e);
+    if (e) fprintf(stderr, "%s\n", tr_err_msg(e));
+    const char *exp = json_string_value(json_object_get(c, "collateral_expiration_status"));
+    const char *tcb = json_string_value(json_object_get(c, "tcb_status"));
+    ok += !e && exp && strcmp(exp, "1") == 0 && tcb && strcmp(tcb, "UpToDate") == 0;
+    tr_err_free(e);
+    json_decref(c);
+  }
+  int requests = count_lines(s.log);
+  unmake(&v);
+  json_decref(ev);
+  free(cfg);
+  pcs_stop(&s);
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", s.dir);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(ok, 3);
+  assert_int_equal(requests, 4); /* one fetch: tcb, qe identity, pck crl, root crl */
+}
+
 /* ---- the PCS client tool's file:// JSON ------------------------------------------------- */
 
 static json_t *signed_obj(const char *text, const char *member, const char *sig) {
@@ -491,9 +530,10 @@ static void test_az_tdx_vtpm_hook(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_claims_golden),   cmocka_unit_test(test_claims_v5),
-      cmocka_unit_test(test_verifier_bundle), cmocka_unit_test(test_pcs_server_and_cache),
-      cmocka_unit_test(test_file_bundle),     cmocka_unit_test(test_az_tdx_vtpm_hook),
+      cmocka_unit_test(test_claims_golden),         cmocka_unit_test(test_claims_v5),
+      cmocka_unit_test(test_verifier_bundle),       cmocka_unit_test(test_pcs_server_and_cache),
+      cmocka_unit_test(test_expired_not_refetched), cmocka_unit_test(test_file_bundle),
+      cmocka_unit_test(test_az_tdx_vtpm_hook),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,9 @@
 #include "verifier/tdx/tdx.h"
 
 #define MAX_CHAINS 4096
+/* Collateral that is not valid at the verification time (expired, the
+ * best the source has) is fetched again at most this often (wall clock). */
+#define REFRESH_RETRY_S 60
 
 static const uint8_t INTEL_QE_VENDOR[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                             0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
@@ -50,6 +53,8 @@ typedef struct {
   uint8_t fmspc[6];
   bool platform;
   tr_dcap_collateral *col;
+  uint8_t raw_digest[32]; /* of the raw collateral col was verified from */
+  int64_t tried;          /* wall-clock time of the last fetch for this key */
 } col_entry;
 
 typedef struct {
@@ -311,14 +316,52 @@ static void chain_mark_checked(tr_dcap *d, const uint8_t key[32], const tr_dcap_
 
 /* ---- collateral ----------------------------------------------------------------- */
 
-static tr_dcap_collateral *col_lookup(tr_dcap *d, uint32_t tee, const uint8_t fmspc[6], bool platform) {
+/* The cached entry for the key (copied), or NULL. */
+static tr_dcap_collateral *col_lookup(tr_dcap *d, uint32_t tee, const uint8_t fmspc[6], bool platform,
+                                      col_entry *copy) {
   tr_dcap_collateral *c = NULL;
   pthread_rwlock_rdlock(&d->lock);
   for (size_t i = 0; i < d->ncols; i++)
-    if (d->cols[i].tee == tee && d->cols[i].platform == platform && memcmp(d->cols[i].fmspc, fmspc, 6) == 0)
+    if (d->cols[i].tee == tee && d->cols[i].platform == platform && memcmp(d->cols[i].fmspc, fmspc, 6) == 0) {
       c = d->cols[i].col;
+      if (copy) *copy = d->cols[i];
+    }
   pthread_rwlock_unlock(&d->lock);
   return c;
+}
+
+/* Records a fetch attempt for the key (the cached entry stays). */
+static void col_touch(tr_dcap *d, uint32_t tee, const uint8_t fmspc[6], bool platform, int64_t now) {
+  pthread_rwlock_wrlock(&d->lock);
+  for (size_t i = 0; i < d->ncols; i++)
+    if (d->cols[i].tee == tee && d->cols[i].platform == platform && memcmp(d->cols[i].fmspc, fmspc, 6) == 0)
+      d->cols[i].tried = now;
+  pthread_rwlock_unlock(&d->lock);
+}
+
+/* SHA-256 over every field of raw collateral, each with its length. */
+static tr_err *raw_digest(const tr_dcap_collateral_raw *r, uint8_t out[32]) {
+  const void *parts[9] = {r->pck_crl_issuer_chain,     r->pck_crl,     r->root_ca_crl,
+                          r->tcb_info_issuer_chain,    r->tcb_info,    r->tcb_info_signature,
+                          r->qe_identity_issuer_chain, r->qe_identity, r->qe_identity_signature};
+  uint64_t lens[9] = {r->pck_crl_issuer_chain ? strlen(r->pck_crl_issuer_chain) : 0,
+                      r->pck_crl_len,
+                      r->root_ca_crl_len,
+                      r->tcb_info_issuer_chain ? strlen(r->tcb_info_issuer_chain) : 0,
+                      r->tcb_info ? strlen(r->tcb_info) : 0,
+                      64,
+                      r->qe_identity_issuer_chain ? strlen(r->qe_identity_issuer_chain) : 0,
+                      r->qe_identity ? strlen(r->qe_identity) : 0,
+                      64};
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned int hl = 0;
+  bool ok = ctx && EVP_DigestInit_ex(ctx, tr_dcap_sha256(), NULL) == 1;
+  for (int i = 0; ok && i < 9; i++)
+    ok = EVP_DigestUpdate(ctx, &lens[i], sizeof(lens[i])) == 1 &&
+         (!lens[i] || EVP_DigestUpdate(ctx, parts[i], (size_t)lens[i]) == 1);
+  ok = ok && EVP_DigestFinal_ex(ctx, out, &hl) == 1;
+  EVP_MD_CTX_free(ctx);
+  return ok ? NULL : tr_err_new(TR_E_CRYPTO, "SHA-256 failed");
 }
 
 static bool col_fresh(const tr_dcap_collateral *c, int64_t at) {
@@ -328,7 +371,7 @@ static bool col_fresh(const tr_dcap_collateral *c, int64_t at) {
 }
 
 static tr_err *col_insert(tr_dcap *d, uint32_t tee, const uint8_t fmspc[6], bool platform,
-                          tr_dcap_collateral *c) {
+                          tr_dcap_collateral *c, const uint8_t digest[32], int64_t now) {
   tr_err *e = NULL;
   pthread_rwlock_wrlock(&d->lock);
   size_t i;
@@ -341,6 +384,8 @@ static tr_err *col_insert(tr_dcap *d, uint32_t tee, const uint8_t fmspc[6], bool
       d->retired = r;
       d->retired[d->nretired++] = d->cols[i].col;
       d->cols[i].col = c;
+      memcpy(d->cols[i].raw_digest, digest, 32);
+      d->cols[i].tried = now;
     } else {
       e = tr_err_new(TR_E_NOMEM, "out of memory");
     }
@@ -352,6 +397,8 @@ static tr_err *col_insert(tr_dcap *d, uint32_t tee, const uint8_t fmspc[6], bool
       memcpy(d->cols[d->ncols].fmspc, fmspc, 6);
       d->cols[d->ncols].platform = platform;
       d->cols[d->ncols].col = c;
+      memcpy(d->cols[d->ncols].raw_digest, digest, 32);
+      d->cols[d->ncols].tried = now;
       d->ncols++;
     } else {
       e = tr_err_new(TR_E_NOMEM, "out of memory");
@@ -362,34 +409,50 @@ static tr_err *col_insert(tr_dcap *d, uint32_t tee, const uint8_t fmspc[6], bool
 }
 
 /* Cached verified collateral, refreshed from the sources when missing or
- * not valid at `at`; a cached one is kept when the refresh fails. */
+ * not valid at `at`. A cached one that is not valid at `at` is kept (the
+ * expiry policy then decides) when the refresh fails or brings the same
+ * bytes, and is not refetched before REFRESH_RETRY_S: otherwise every quote
+ * would refetch, re-verify and retire one more copy (unbounded memory) and
+ * wait on the source under fetch_mu. */
 static tr_err *collateral_for(tr_dcap *d, uint32_t tee, const tr_dcap_platform *pi, int64_t at,
                               const tr_dcap_collateral **out) {
-  tr_dcap_collateral *c = col_lookup(d, tee, pi->fmspc, pi->is_platform_ca);
-  if (c && col_fresh(c, at)) {
+  col_entry ce;
+  int64_t now = tr_now();
+  tr_dcap_collateral *c = col_lookup(d, tee, pi->fmspc, pi->is_platform_ca, &ce);
+  if (c && (col_fresh(c, at) || (now >= ce.tried && now - ce.tried < REFRESH_RETRY_S))) {
     *out = c;
     return NULL;
   }
   pthread_mutex_lock(&d->fetch_mu);
-  c = col_lookup(d, tee, pi->fmspc, pi->is_platform_ca); /* another thread may have refreshed it */
-  if (c && col_fresh(c, at)) {
+  /* another thread may have refreshed it */
+  c = col_lookup(d, tee, pi->fmspc, pi->is_platform_ca, &ce);
+  if (c && (col_fresh(c, at) || (now >= ce.tried && now - ce.tried < REFRESH_RETRY_S))) {
     pthread_mutex_unlock(&d->fetch_mu);
     *out = c;
     return NULL;
   }
   tr_dcap_collateral_raw raw;
   tr_dcap_collateral *fresh = NULL;
+  uint8_t dg[32];
+  bool same = false;
   tr_err *e = tr_dcap_sources_get(d->src, tee, pi->fmspc, pi->is_platform_ca, at, &raw);
   if (!e) {
-    e = tr_dcap_collateral_verify(&raw, &fresh);
+    e = raw_digest(&raw, dg);
+    same = !e && c && memcmp(dg, ce.raw_digest, 32) == 0;
+    if (!e && !same) e = tr_dcap_collateral_verify(&raw, &fresh);
     tr_dcap_collateral_raw_clear(&raw);
   }
-  if (!e) e = col_insert(d, tee, pi->fmspc, pi->is_platform_ca, fresh);
+  if (!e && !same) e = col_insert(d, tee, pi->fmspc, pi->is_platform_ca, fresh, dg, now);
   if (e) {
     tr_dcap_collateral_free(fresh);
     fresh = NULL;
   }
+  if ((e || same) && c) col_touch(d, tee, pi->fmspc, pi->is_platform_ca, now);
   pthread_mutex_unlock(&d->fetch_mu);
+  if (same) {
+    *out = c;
+    return NULL;
+  }
   if (e && c) {
     TR_WARN("dcap", "collateral refresh failed, using the cached collateral: %s", tr_err_msg(e));
     tr_err_free(e);
