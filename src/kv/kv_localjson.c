@@ -389,7 +389,13 @@ static tr_err *mutate_file(ljs *s, const char *path, mutation *m) {
     free(lockpath);
     return e;
   }
-  while (flock(lk, LOCK_EX) != 0 && errno == EINTR) {
+  while (flock(lk, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    /* never read-modify-write without the lock: that loses updates */
+    tr_err *e = tr_err_new(TR_E_IO, "lock %s: %s", lockpath, strerror(errno));
+    close(lk);
+    free(lockpath);
+    return e;
   }
   free(lockpath);
   json_t *root = NULL;
