@@ -272,6 +272,21 @@ static void test_concurrent(void **s) {
   tr_as_free(shared_as);
 }
 
+/* Sets <id>_cpu, evaluates <id>: must fail as the server's error (500)
+ * with `needle` in the message. */
+static void expect_policy_failure(tr_as *as, const char *id, const char *text, const char *needle) {
+  char pid[128];
+  snprintf(pid, sizeof(pid), "%s_cpu", id);
+  assert_null(tr_as_set_policy(as, pid, text));
+  tr_err *e = NULL;
+  char *tok = evaluate(as, "{\"svn\":\"1\"}", id, &e);
+  assert_null(tok);
+  assert_non_null(e);
+  if (tr_err_code(e) != TR_E_INTERNAL || !strstr(tr_err_msg(e), needle))
+    fail_msg("code %d: %s", tr_err_code(e), tr_err_msg(e));
+  tr_err_free(e);
+}
+
 /* query_reference_value: an absent id is null (not an error); a non-string
  * argument is an evaluation error; a wrong arity does not compile; builtin
  * errors are strict (to_number("x") fails the evaluation, not just the rule). */
@@ -296,15 +311,10 @@ static void test_query_reference_value(void **s) {
   free(tok);
   json_decref(p);
   /* non-string argument: an error naming the function, the server's fault */
-  assert_null(tr_as_set_policy(as, "qrvnum_cpu",
-                               "package policy\nimport rego.v1\n"
-                               "trust_claims := {\"hardware\": 2} if query_reference_value(1) == null\n"));
-  tok = evaluate(as, "{\"svn\":\"1\"}", "qrvnum", &e);
-  assert_null(tok);
-  assert_non_null(e);
-  assert_int_equal(tr_err_code(e), TR_E_INTERNAL);
-  if (!strstr(tr_err_msg(e), "query_reference_value")) fail_msg("%s", tr_err_msg(e));
-  tr_err_free(e);
+  expect_policy_failure(as, "qrvnum",
+                        "package policy\nimport rego.v1\n"
+                        "trust_claims := {\"hardware\": 2} if query_reference_value(1) == null\n",
+                        "query_reference_value");
   /* wrong arity is refused when the policy is set */
   e = tr_as_set_policy(as, "qrvarity_cpu",
                        "package policy\nimport rego.v1\n"
@@ -313,16 +323,11 @@ static void test_query_reference_value(void **s) {
   assert_int_equal(tr_err_code(e), TR_E_INVALID);
   tr_err_free(e);
   /* strict builtin errors */
-  assert_null(tr_as_set_policy(as, "strict_cpu",
-                               "package policy\nimport rego.v1\n"
-                               "default hw := 97\nhw := to_number(\"x\")\n"
-                               "trust_claims := {\"hardware\": hw}\n"));
-  tok = evaluate(as, "{\"svn\":\"1\"}", "strict", &e);
-  assert_null(tok);
-  assert_non_null(e);
-  assert_int_equal(tr_err_code(e), TR_E_INTERNAL);
-  assert_non_null(strstr(tr_err_msg(e), "strict_cpu"));
-  tr_err_free(e);
+  expect_policy_failure(as, "strict",
+                        "package policy\nimport rego.v1\n"
+                        "default hw := 97\nhw := to_number(\"x\")\n"
+                        "trust_claims := {\"hardware\": hw}\n",
+                        "strict_cpu");
   tr_as_free(as);
 }
 
