@@ -9,6 +9,7 @@
 #include "test_dcap_util.h"
 
 #include "core/buf.h"
+#include "core/digest.h"
 #include "core/encoding.h"
 #include "core/json.h"
 #include "verifier/eventlog/eventlog.h"
@@ -203,6 +204,60 @@ static void test_truncations(void **st) {
   free(d);
 }
 
+/* A log with one algorithm (SHA-384) in its header and one EV_SEPARATOR
+ * record carrying `count` SHA-384 digests of its event. */
+static size_t digest_log(uint8_t *out, uint32_t count) {
+  tr_buf b = TR_BUF_INIT;
+  static const uint8_t head[] = {0, 0, 0, 0, 3, 0, 0, 0};
+  tr_buf_append(&b, head, sizeof(head));
+  uint8_t zero20[20] = {0};
+  tr_buf_append(&b, zero20, 20);
+  uint8_t spec[24 + 4 + 4 + 1] = "Spec ID Event03";
+  spec[24] = 1;                   /* numberOfAlgorithms */
+  spec[28] = 0x0c, spec[30] = 48; /* SHA-384, 48 bytes */
+  uint32_t sl = sizeof(spec);
+  tr_buf_append(&b, &sl, 4);
+  tr_buf_append(&b, spec, sizeof(spec));
+  uint32_t rec[3] = {1, 4, count}; /* index, EV_SEPARATOR, digestCount */
+  tr_buf_append(&b, rec, sizeof(rec));
+  static const uint8_t ev[4] = {0, 0, 0, 0};
+  uint8_t h[48];
+  size_t hl;
+  assert_null(tr_digest(TR_SHA384, ev, 4, h, &hl));
+  for (uint32_t i = 0; i < count; i++) {
+    uint16_t alg = 0x0c;
+    tr_buf_append(&b, &alg, 2);
+    tr_buf_append(&b, h, 48);
+  }
+  uint32_t es = 4;
+  tr_buf_append(&b, &es, 4);
+  tr_buf_append(&b, ev, 4);
+  memcpy(out, b.data, b.len);
+  size_t n = b.len;
+  tr_buf_free(&b);
+  return n;
+}
+
+/* A record may not carry more digests than the header has algorithms (TCG:
+ * one per algorithm). Upstream accepts any count and hashes the event once
+ * per digest: a record of k digests and an event of E bytes cost k*E, i.e.
+ * a few MB of log behind a genuine quote cost minutes of CPU. */
+static void test_digest_count(void **st) {
+  (void)st;
+  uint8_t buf[1024];
+  tr_ccel l;
+  size_t n = digest_log(buf, 1);
+  assert_null(tr_ccel_parse(buf, n, &l));
+  assert_true(json_is_true(json_object_get(json_array_get(l.entries, 0), "digest_matches_event")));
+  tr_ccel_clear(&l);
+  n = digest_log(buf, 2);
+  tr_err *e = tr_ccel_parse(buf, n, &l);
+  assert_non_null(e);
+  if (!strstr(tr_err_msg(e), "digest count 2")) fprintf(stderr, "%s\n", tr_err_msg(e));
+  assert_non_null(strstr(tr_err_msg(e), "digest count 2"));
+  tr_err_free(e);
+}
+
 static void test_device_paths(void **st) {
   (void)st;
   static const uint8_t path[] = {
@@ -230,6 +285,7 @@ int main(void) {
       cmocka_unit_test(test_json_golden),          cmocka_unit_test(test_rtmr_integrity),
       cmocka_unit_test(test_rtmr_integrity_error), cmocka_unit_test(test_sm3_replay),
       cmocka_unit_test(test_truncations),          cmocka_unit_test(test_device_paths),
+      cmocka_unit_test(test_digest_count),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

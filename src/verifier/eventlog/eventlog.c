@@ -486,6 +486,11 @@ static tr_err *record(rd *r, const size_map *m, tr_ccel *l) {
   const event_type *et = find_type(type);
   if (!et) return tr_err_new(TR_E_INVALID, "Unknown event type detected: %#x", type);
   if (!rd_u32(r, &count)) return tr_err_new(TR_E_INVALID, "Cannot read digest count");
+  /* TCG: one digest per algorithm of the header. Bounding the count keeps
+   * digest_matches_event linear in the log size (upstream: any count). */
+  if (count > m->n)
+    return tr_err_new(TR_E_INVALID, "digest count %u exceeds the %zu algorithms of the log header", count,
+                      m->n);
   json_t *digests = json_array();
   size_t first = l->ndigests;
   tr_err *e = NULL;
@@ -533,16 +538,29 @@ static tr_err *record(rd *r, const size_map *m, tr_ccel *l) {
   /* digest_matches_event: every digest equals H(event); stops at the first
    * mismatch; a digest of an algorithm that cannot hash fails the parse. */
   bool matches = true;
+  struct {
+    uint16_t alg;
+    size_t len;
+    uint8_t h[TR_DIGEST_MAX];
+  } done[16]; /* H(event) per algorithm, computed once */
+  size_t ndone = 0;
   for (size_t i = first; matches && i < l->ndigests; i++) {
     tr_digest_alg a = digest_alg(l->digests[i].alg);
     if (!a)
       return json_decref(digests),
              tr_err_new(TR_E_INVALID, "Digest comparison failed: Digest hash algorithm not supported - %s",
                         alg_debug(l->digests[i].alg));
-    uint8_t h[TR_DIGEST_MAX];
-    size_t hl;
-    if ((e = tr_digest(a, ev, esize, h, &hl))) return json_decref(digests), e;
-    matches = hl == l->digests[i].len && memcmp(h, l->digests[i].digest, hl) == 0;
+    size_t k = 0;
+    while (k < ndone && done[k].alg != l->digests[i].alg)
+      k++;
+    if (k == ndone) {
+      if (k == sizeof(done) / sizeof(done[0]))
+        return json_decref(digests), tr_err_new(TR_E_INTERNAL, "digests");
+      if ((e = tr_digest(a, ev, esize, done[k].h, &done[k].len))) return json_decref(digests), e;
+      done[k].alg = l->digests[i].alg;
+      ndone++;
+    }
+    matches = done[k].len == l->digests[i].len && memcmp(done[k].h, l->digests[i].digest, done[k].len) == 0;
   }
   json_t *details = NULL;
   e = details_for(et->parser, ev, esize, &details);
