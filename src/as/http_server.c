@@ -372,14 +372,7 @@ tr_err *tr_http_start(const tr_http_config *cfg, tr_http_handler h, void *ctx, t
     o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key};
   }
   o[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-  s->d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
-  if (!s->d) {
-    tr_http_stop(s);
-    return tr_err_new(TR_E_IO, "cannot listen on %s%s", cfg->listen ? cfg->listen : "127.0.0.1:8080",
-                      tls ? " (check the TLS certificate and key)" : "");
-  }
-  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-  s->port = di ? di->port : 0;
+  /* handler threads before the daemon: s->nworkers is read-only once MHD runs */
   if (cfg->handler_threads) {
     s->workers = calloc(cfg->handler_threads, sizeof(*s->workers));
     for (unsigned i = 0; s->workers && i < cfg->handler_threads; i++) {
@@ -391,6 +384,15 @@ tr_err *tr_http_start(const tr_http_config *cfg, tr_http_handler h, void *ctx, t
       return tr_err_new(TR_E_NOMEM, "cannot start %u handler threads", cfg->handler_threads);
     }
   }
+  s->d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+  if (!s->d) {
+    tr_http_stop(s);
+    return tr_err_new(TR_E_IO, "cannot listen on %s%s", cfg->listen ? cfg->listen : "127.0.0.1:8080",
+                      tls ? " (check the TLS certificate and key)" : "");
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+  s->port = di ? di->port : 0;
+
   *out = s;
   return NULL;
 }
