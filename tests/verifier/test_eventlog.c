@@ -258,6 +258,74 @@ static void test_digest_count(void **st) {
   tr_err_free(e);
 }
 
+/* A log whose header declares SHA-256 and SHA-384 and whose one record
+ * (EV_SEPARATOR, `index`) carries a digest of `alg` only (matching its event). */
+static size_t one_record_log(uint8_t *out, uint32_t index, uint16_t alg) {
+  tr_buf b = TR_BUF_INIT;
+  static const uint8_t head[] = {0, 0, 0, 0, 3, 0, 0, 0};
+  tr_buf_append(&b, head, sizeof(head));
+  uint8_t zero20[20] = {0};
+  tr_buf_append(&b, zero20, 20);
+  uint8_t spec[24 + 4 + 8 + 1] = "Spec ID Event03";
+  spec[24] = 2;
+  spec[28] = 0x0b, spec[30] = 32;
+  spec[32] = 0x0c, spec[34] = 48;
+  uint32_t sl = sizeof(spec);
+  tr_buf_append(&b, &sl, 4);
+  tr_buf_append(&b, spec, sizeof(spec));
+  uint32_t rec[3] = {index, 4, 1};
+  tr_buf_append(&b, rec, sizeof(rec));
+  static const uint8_t ev[4] = {0, 0, 0, 0};
+  uint8_t h[48];
+  size_t hl;
+  assert_null(tr_digest(alg == 0x0b ? TR_SHA256 : TR_SHA384, ev, 4, h, &hl));
+  tr_buf_append(&b, &alg, 2);
+  tr_buf_append(&b, h, hl);
+  uint32_t es = 4;
+  tr_buf_append(&b, &es, 4);
+  tr_buf_append(&b, ev, 4);
+  memcpy(out, b.data, b.len);
+  size_t n = b.len;
+  tr_buf_free(&b);
+  return n;
+}
+
+/* Records the replay does not cover (no SHA-384 digest, or an index other
+ * than 1..4) are refused: their content would reach the claims unbound. */
+static void test_check_bound(void **st) {
+  (void)st;
+  static const char *const files[] = {"CCEL_data", "CCEL_data_ovmf", "CCEL_data_grub",
+                                      "CCEL_AAEL_alibabacloud"};
+  tr_ccel l;
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    parse_file(files[i], &l);
+    assert_null(tr_ccel_check_bound(&l, TR_TCG_SHA384, 1, 4));
+    tr_ccel_clear(&l);
+  }
+  uint8_t buf[512];
+  size_t n = one_record_log(buf, 2, 0x0c);
+  assert_null(tr_ccel_parse(buf, n, &l));
+  assert_null(tr_ccel_check_bound(&l, TR_TCG_SHA384, 1, 4));
+  tr_ccel_clear(&l);
+  /* a SHA-256-only record that matches its (forged) event */
+  n = one_record_log(buf, 2, 0x0b);
+  assert_null(tr_ccel_parse(buf, n, &l));
+  assert_true(json_is_true(json_object_get(json_array_get(l.entries, 0), "digest_matches_event")));
+  tr_err *e = tr_ccel_check_bound(&l, TR_TCG_SHA384, 1, 4);
+  assert_non_null(e);
+  assert_non_null(strstr(tr_err_msg(e), "has no SHA-384 digest"));
+  tr_err_free(e);
+  tr_ccel_clear(&l);
+  /* an index the replay does not cover */
+  n = one_record_log(buf, 5, 0x0c);
+  assert_null(tr_ccel_parse(buf, n, &l));
+  e = tr_ccel_check_bound(&l, TR_TCG_SHA384, 1, 4);
+  assert_non_null(e);
+  assert_non_null(strstr(tr_err_msg(e), "has index 5"));
+  tr_err_free(e);
+  tr_ccel_clear(&l);
+}
+
 static void test_device_paths(void **st) {
   (void)st;
   static const uint8_t path[] = {
@@ -285,7 +353,7 @@ int main(void) {
       cmocka_unit_test(test_json_golden),          cmocka_unit_test(test_rtmr_integrity),
       cmocka_unit_test(test_rtmr_integrity_error), cmocka_unit_test(test_sm3_replay),
       cmocka_unit_test(test_truncations),          cmocka_unit_test(test_device_paths),
-      cmocka_unit_test(test_digest_count),
+      cmocka_unit_test(test_digest_count),         cmocka_unit_test(test_check_bound),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -202,6 +202,11 @@ static void test_verifier_bundle(void **st) {
   fails(&v, ev, NULL, 0, NULL, 0,
         "Eventlog does not pass measurement replay CC Event Log Measurement Register [index = 1]");
   json_decref(ev);
+  /* records without a SHA-384 digest (here: a CSV log, SM3 only) are not
+   * covered by the RTMR replay: refused before it */
+  ev = tdx_evidence(QVL "tdx_quote", "vectors/trustee/deps/eventlog/test_data/CCEL_data_csv");
+  fails(&v, ev, NULL, 0, NULL, 0, "has no SHA-384 digest: not bound by the replay");
+  json_decref(ev);
   /* SGX quote, broken evidence */
   ev = tdx_evidence(QVL "sgx_quote", NULL);
   fails(&v, ev, NULL, 0, NULL, 0, "expected TDX quote (v4/v5), got SGX quote (v3)");

@@ -670,3 +670,29 @@ tr_err *tr_ccel_replay_and_match(const tr_ccel *l, uint16_t alg, const uint32_t 
   }
   return NULL;
 }
+
+tr_err *tr_ccel_check_bound(const tr_ccel *l, uint16_t alg, uint32_t first, uint32_t last) {
+  const char *name = tr_tcg_alg_name(alg);
+  size_t i;
+  json_t *entry;
+  json_array_foreach(l->entries, i, entry) {
+    json_int_t index = json_integer_value(json_object_get(entry, "index"));
+    const char *type = json_string_value(json_object_get(entry, "type_name"));
+    if (index < first || index > last)
+      return tr_err_new(
+          TR_E_VERIFY, "event log record %zu (%s) has index %lld: not bound by the replayed registers %u..%u",
+          i, type ? type : "?", (long long)index, first, last);
+    bool has = false;
+    size_t j;
+    json_t *dg;
+    json_array_foreach(json_object_get(entry, "digests"), j, dg) {
+      const char *a = json_string_value(json_object_get(dg, "alg"));
+      has = has || (a && name && strcmp(a, name) == 0);
+    }
+    if (!has)
+      return tr_err_new(TR_E_VERIFY,
+                        "event log record %zu (%s, index %lld) has no %s digest: not bound by the replay", i,
+                        type ? type : "?", (long long)index, name ? name : "?");
+  }
+  return NULL;
+}

@@ -47,6 +47,11 @@ tr_err *tr_ccel_replay(const tr_ccel *l, uint32_t index, uint16_t alg, uint8_t *
  * Measurement Register [index = N]. Calculated value: HEX, Given value: HEX". */
 tr_err *tr_ccel_replay_and_match(const tr_ccel *l, uint16_t alg, const uint32_t *indexes,
                                  const uint8_t *const *refs, const size_t *ref_lens, size_t n);
+/* Every record must be covered by a replay of registers first..last with
+ * `alg`: its index in that range and a digest of `alg` among its digests.
+ * Otherwise its content would reach the claims without being bound to the
+ * measured registers (upstream does not check this). */
+tr_err *tr_ccel_check_bound(const tr_ccel *l, uint16_t alg, uint32_t first, uint32_t last);
 /* upstream's algorithm name ("SHA-384"), NULL when unknown. */
 const char *tr_tcg_alg_name(uint16_t alg);
 

@@ -4,7 +4,9 @@
  * Steps: decode; parse (an SGX v3 quote is rejected); full DCAP verification
  * (dcap/verify.c); REPORT_DATA == expected report data (pad/truncate to 64);
  * MR_CONFIG_ID == expected init-data hash (pad/truncate to 48); with an event
- * log: parse it and replay CC MR 1..4 (SHA-384) against RTMR0..3. Claims:
+ * log: parse it, require every record to be replayed (index 1..4 with a
+ * SHA-384 digest; stricter than upstream) and replay CC MR 1..4 (SHA-384)
+ * against RTMR0..3. Claims:
  * tdx_claims.c with the parsed log, extended with the DCAP claims. */
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,7 @@ static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *repo
   memset(&log, 0, sizeof(log));
   if (!e && el) {
     e = tr_ccel_parse(el, ell, &log);
+    if (!e) e = tr_ccel_check_bound(&log, TR_TCG_SHA384, 1, 4);
     if (!e) {
       uint32_t idx[4] = {1, 2, 3, 4};
       const uint8_t *refs[4];
