@@ -105,3 +105,24 @@ teardown() {
   run "$BIN" frobnicate
   [ "$status" -eq 2 ]
 }
+
+@test "bench: median evaluation time of a rule in prepared mode, and compile time" {
+  echo '{"submods":{"cpu0":{"ear.veraison.annotated-evidence":{"tdx":{}}}}}' > "$T/in.json"
+  echo '{"plugin":"resource","resource-path":["a","b","c"]}' > "$T/data.json"
+  run "$BIN" bench -d "$V/kbs/sample_policies/default.rego" -d "$T/data.json" -i "$T/in.json" --rounds 200 \
+    data.policy.allow
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ rule\ +data.policy.allow\ \(defined\) ]]
+  [[ "$output" =~ eval\ +median\ [0-9]+\ ns.*over\ 200\ runs ]]
+  [[ "$output" =~ compile\ +[0-9]+\ ns ]]
+  run "$BIN" bench -d "$V/kbs/sample_policies/default.rego" data.policy.nope
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ \(no\ rule\) ]]
+  # an evaluation error is reported like eval's, exit 1
+  printf 'package p\nx := 1 / 0\n' > "$T/e.rego"
+  run "$BIN" bench --strict-builtin-errors -d "$T/e.rego" data.p.x
+  [ "$status" -eq 1 ]
+  [[ "$output" =~ e.rego:2:8:\ eval_builtin_error:\ div:\ divide\ by\ zero ]]
+  run "$BIN" bench --rounds 0 data.p.x
+  [ "$status" -eq 2 ]
+}
