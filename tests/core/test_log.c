@@ -138,8 +138,8 @@ static void test_control_chars_escaped(void **state) {
   char *nl = strchr(buf, '\n');
   assert_non_null(nl);
   assert_int_equal(nl[1], 0); /* exactly one line */
-  assert_non_null(
-      strstr(buf, "invalid key `a\\x0a[2026-01-01T00:00:00.000Z INFO kbs] admin login ok\\x0d\\x1b[2J\\x7f`"));
+  assert_non_null(strstr(
+      buf, "invalid key `a\\x0a[2026-01-01T00:00:00.000Z INFO kbs] admin login ok\\x0d\\x1b[2J\\x7f`"));
 }
 
 int main(void) {

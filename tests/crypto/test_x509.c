@@ -247,7 +247,8 @@ static void test_der_pem_confusion(void **state) {
   X509 *c = NULL;
   STACK_OF(X509) *sk = NULL;
   fails(tr_x509_parse(mix.data, mix.len, &c), TR_E_INVALID, "trailing bytes after the DER certificate");
-  fails(tr_x509_parse_bundle(mix.data, mix.len, &sk), TR_E_INVALID, "trailing bytes after the DER certificate");
+  fails(tr_x509_parse_bundle(mix.data, mix.len, &sk), TR_E_INVALID,
+        "trailing bytes after the DER certificate");
   /* x5c: base64 of PEM text is not a DER certificate */
   char *b64 = tr_b64_encode(pem, pn, TR_B64_STD);
   json_t *x5c = json_pack("[s]", b64);

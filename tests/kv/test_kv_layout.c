@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 /* clang-format on */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
