@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "verifier/dcap/dcap_internal.h"
+#include "verifier/intel_roots/intel_roots.h"
 
 #define INTEL_PCS "https://api.trustedservices.intel.com/sgx/certification/v4/"
 #define MAX_BODY (4 * 1024 * 1024)
@@ -362,6 +363,8 @@ static tr_err *http_get(const tr_dcap_sources *s, const char *url, const char *h
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   if (!s->secure) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -480,7 +483,9 @@ static tr_err *fetch_http(const tr_dcap_sources *s, uint32_t tee, const uint8_t 
   if (e) goto fail;
   char *cdp = NULL;
   if (s->is_pcs) {
-    if ((e = root_cdp(o->qe_identity_issuer_chain, &cdp))) goto fail;
+    /* the CDP of the embedded root, not of the (not yet verified) chain
+     * received in a header: no URL of the response is ever fetched */
+    if ((e = root_cdp(tr_intel_sgx_root_ca_pem, &cdp))) goto fail;
     snprintf(url, sizeof(url), "%s", cdp);
     free(cdp);
   } else {
