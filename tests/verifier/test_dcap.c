@@ -281,6 +281,40 @@ static void test_tcb_quote6(void **st) {
   free(d);
 }
 
+/* QE identity levels: as QVL's EnclaveReportVerifier, any status other than
+ * UpToDate and Revoked makes the QE out of date (and the platform with it). */
+static void test_tcb_qe_status(void **st) {
+  (void)st;
+  size_t n;
+  uint8_t *d = readv(TD "tdx_quote_6.dat", &n);
+  tr_dcap_quote q;
+  tr_dcap_platform p;
+  assert_null(tr_dcap_quote_parse(d, n, &q));
+  assert_null(tr_dcap_platform_from_chain(q.pck_chain, q.pck_chain_len, &p, NULL));
+  p.pcesvn = 13;
+  for (int i = 0; i < 16; i++)
+    if (p.comps[i] < 5) p.comps[i] = 5;
+  json_t *ti = inner(TD "tcbInfo.json", "tcbInfo"), *qe = inner(TD "enclaveIdentity.json", "enclaveIdentity");
+  tr_tcb_result r;
+  assert_null(tr_tcb_evaluate(ti, qe, &q, &p, &r));
+  assert_string_equal(tr_tcb_status_name(r.status), "UpToDate");
+  tr_tcb_result_clear(&r);
+  static const char *const others[] = {"SWHardeningNeeded", "ConfigurationNeeded",
+                                       "ConfigurationAndSWHardeningNeeded", "OutOfDateConfigurationNeeded"};
+  json_t *lv0 = json_array_get(json_object_get(qe, "tcbLevels"), 0);
+  for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+    json_object_set_new(lv0, "tcbStatus", json_string(others[i]));
+    assert_null(tr_tcb_evaluate(ti, qe, &q, &p, &r));
+    if (strcmp(tr_tcb_status_name(r.status), "OutOfDate") != 0)
+      fprintf(stderr, "QE level %s gave %s\n", others[i], tr_tcb_status_name(r.status));
+    assert_string_equal(tr_tcb_status_name(r.status), "OutOfDate");
+    tr_tcb_result_clear(&r);
+  }
+  json_decref(ti);
+  json_decref(qe);
+  free(d);
+}
+
 /* TDX 1.5: launch TCB (TEE_TCB_SVN) out of date, current TCB (TEE_TCB_SVN2)
  * up to date → TDRelaunchAdvised. A 1.5 body is built from tdx_quote_6's
  * 1.0 body; the tcbInfo gets a second level whose only difference is an
@@ -639,6 +673,7 @@ int main(void) {
       cmocka_unit_test(test_revocation),
       cmocka_unit_test(test_split_signed),
       cmocka_unit_test(test_tcb_relaunch),
+      cmocka_unit_test(test_tcb_qe_status),
       cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,8 @@
  *     PCE ID equal the PCK certificate's.
  *  2. QE identity: (miscselect & mask), (attributes & mask), mrsigner and
  *     isvprodid of the QE report equal the identity's; the QE's status is
- *     that of the first tcbLevel with isvsvn <= the report's (none: Revoked).
+ *     that of the first tcbLevel with isvsvn <= the report's (none: Revoked;
+ *     anything but UpToDate/Revoked counts as OutOfDate, as QVL).
  *  3. Platform: the first tcbLevel (Intel orders them newest first) whose
  *     16 SGX component SVNs and PCESVN are <= the PCK certificate's and,
  *     for TDX, whose TDX component SVNs are <= TEE_TCB_SVN[i] for i from
@@ -321,6 +322,9 @@ tr_err *tr_tcb_evaluate(const json_t *tcb_info, const json_t *qe_id, const tr_dc
   level qe;
   unsigned qe_svn = rep[TR_SGX_ISVSVN] | rep[TR_SGX_ISVSVN + 1] << 8;
   if ((e = isvsvn_level(qe_id, "enclaveIdentity", qe_svn, &qe))) return e;
+  /* QVL's EnclaveReportVerifier: any QE level status other than UpToDate
+   * and Revoked is ISVSVN_OUT_OF_DATE. */
+  if (qe.status != TR_TCB_UP_TO_DATE && qe.status != TR_TCB_REVOKED) qe.status = TR_TCB_OUT_OF_DATE;
   r->qe = qe.status;
   /* 3–5. launch-time evaluation */
   static const uint8_t no_tdx[16];
