@@ -623,7 +623,109 @@ static void predeclare(cctx *c, expr *e, scope *s) {
   }
 }
 
+/* ---- closures ----
+ * OPA (reorderBodyForClosures): a variable of a comprehension or `every`
+ * body that also occurs in the enclosing body outside any closure is the
+ * enclosing body's variable, wherever in the body it occurs; the ordering
+ * pass then evaluates the closure after the statement that binds it. So
+ * before resolving a body, its own (non-:=, non-some) variables are
+ * declared in its scope; `:=` / `some` inside a closure still declare new
+ * locals there. */
+
+static bool name_is_global(cctx *c, const char *name) {
+  return strcmp(name, "input") == 0 || strcmp(name, "data") == 0 || find_import(c, name) ||
+         package_has_rule(c, name);
+}
+
+typedef struct {
+  const char **names; /* := and some targets of the body (declared where they appear) */
+  int n, cap;
+} nameset;
+
+static void nameset_add(cctx *c, nameset *ns, const char *name) {
+  if (ns->n == ns->cap) {
+    int nc = ns->cap ? ns->cap * 2 : 8;
+    const char **nn = rv_alloc(c->a, sizeof(char *) * (size_t)nc);
+    if (ns->n) memcpy(nn, ns->names, sizeof(char *) * (size_t)ns->n);
+    ns->names = nn;
+    ns->cap = nc;
+  }
+  ns->names[ns->n++] = name;
+}
+
+static bool nameset_has(const nameset *ns, const char *name) {
+  for (int i = 0; i < ns->n; i++)
+    if (strcmp(ns->names[i], name) == 0) return true;
+  return false;
+}
+
+static void pattern_names(cctx *c, term *t, nameset *ns) {
+  if (t->kind == TK_VAR) nameset_add(c, ns, t->u.var.name);
+  else if (t->kind == TK_ARRAY || t->kind == TK_OBJECT)
+    for (int i = 0; i < t->u.coll.n; i++) pattern_names(c, t->u.coll.items[i], ns);
+}
+
+static void open_var(cctx *c, term *v, scope *s, const nameset *decl) {
+  if (v->kind != TK_VAR || v->u.var.res != VR_UNRESOLVED) return;
+  const char *name = v->u.var.name;
+  if (scope_lookup(s, name) >= 0 || name_is_global(c, name) || nameset_has(decl, name)) return;
+  scope_declare(c, s, name);
+}
+
+/* Declares the variables of t that lie outside closures. */
+static void open_vars_term(cctx *c, term *t, scope *s, const nameset *decl) {
+  switch (t->kind) {
+  case TK_VAR: open_var(c, t, s, decl); return;
+  case TK_REF:
+    if (t->u.ref.head->kind == TK_VAR) open_var(c, t->u.ref.head, s, decl);
+    else open_vars_term(c, t->u.ref.head, s, decl);
+    for (int i = 0; i < t->u.ref.nparts; i++) open_vars_term(c, t->u.ref.parts[i], s, decl);
+    return;
+  case TK_ARRAY:
+  case TK_SET:
+  case TK_OBJECT:
+    for (int i = 0; i < t->u.coll.n; i++) open_vars_term(c, t->u.coll.items[i], s, decl);
+    return;
+  case TK_CALL:
+    for (int i = 0; i < t->u.call.nargs; i++) open_vars_term(c, t->u.call.args[i], s, decl);
+    return;
+  default: return; /* scalars; comprehensions are closures */
+  }
+}
+
+static void open_vars_expr(cctx *c, expr *e, scope *s, const nameset *decl) {
+  switch (e->kind) {
+  case EX_TERM: open_vars_term(c, e->a, s, decl); break;
+  case EX_UNIFY:
+    open_vars_term(c, e->a, s, decl);
+    open_vars_term(c, e->b, s, decl);
+    break;
+  case EX_ASSIGN: open_vars_term(c, e->b, s, decl); break;
+  case EX_NOT: open_vars_expr(c, e->neg, s, decl); break;
+  case EX_SOMEIN:
+  case EX_EVERY: open_vars_term(c, e->c, s, decl); break;
+  default: break;
+  }
+  for (int i = 0; i < e->nwith; i++) open_vars_term(c, e->withs[i].value, s, decl);
+}
+
+static void declare_open_vars(cctx *c, body *b, scope *s) {
+  nameset decl = {0};
+  for (int i = 0; i < b->n; i++) {
+    expr *e = b->exprs[i];
+    if (e->kind == EX_ASSIGN) pattern_names(c, e->a, &decl);
+    else if (e->kind == EX_SOME)
+      for (int j = 0; j < e->a->u.coll.n; j++) pattern_names(c, e->a->u.coll.items[j], &decl);
+    else if (e->kind == EX_SOMEIN) {
+      if (e->a) pattern_names(c, e->a, &decl);
+      pattern_names(c, e->b, &decl);
+    }
+  }
+  for (int i = 0; i < b->n; i++) open_vars_expr(c, b->exprs[i], s, &decl);
+}
+
 static void resolve_body(cctx *c, body *b, scope *s) {
+  declare_open_vars(c, b, s);
   /* statements in order; declarations take effect where they appear (a later
    * `x := ...` does not capture earlier uses, as in OPA), except that a name
    * used before its `:=` in the same body is an error there. */

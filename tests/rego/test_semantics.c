@@ -366,6 +366,43 @@ static void test_concurrent_builtins(void **s) {
   rego_policy_free(p);
 }
 
+/* ---- closures: comprehension / every bodies see the enclosing body's variables ---- */
+
+/* OPA (reorderBodyForClosures): a variable of a comprehension body that
+ * also occurs in the enclosing body outside any closure IS the enclosing
+ * variable, and the comprehension is evaluated after the statement that
+ * binds it, even when that statement comes later in the source. `:=` or
+ * `some` inside the comprehension declares a new local instead. */
+static void test_closure_vars(void **s) {
+  (void)s;
+#define in "{\"arr\": [1, 2, 3]}"
+  static const rcase cs[] = {
+      {"bound later by =", "package p\nr := c if { c := [x | x = input.arr[_]]; x = 2 }\n", in, "data.p.r", "[2]"},
+      {"bound earlier", "package p\nr := c if { x = 2; c := [x | x = input.arr[_]] }\n", in, "data.p.r", "[2]"},
+      {"filter var later", "package p\nr := c if { c := [y | some y in input.arr; y > m]; m = 1 }\n", in,
+       "data.p.r", "[2, 3]"},
+      {"ref var later", "package p\nr := c if { c := [x | some i; x = input.arr[i]]; x = input.arr[1] }\n", in,
+       "data.p.r", "[2]"},
+      {"every later", "package p\nr if { every y in input.arr { y > m }; m = 0 }\n", in, "data.p.r", "true"},
+      {"every later fails", "package p\nr if { every y in input.arr { y > m }; m = 1 }\n", in, "data.p.r",
+       "undefined"},
+      {":= shadows", "package p\nr := c if { c := [x | x := input.arr[_]]; x = 2 }\n", in, "data.p.r",
+       "[1, 2, 3]"},
+      {"some shadows", "package p\nr := c if { c := [x | some x in input.arr]; x = 2 }\n", in, "data.p.r",
+       "[1, 2, 3]"},
+      {"local only", "package p\nr := [x | x = input.arr[_]]\n", in, "data.p.r", "[1, 2, 3]"},
+      {"siblings stay separate",
+       "package p\nr := [a, b] if { a := [x | x = input.arr[_]]; b := [x | x = input.arr[_]; x > 1] }\n", in,
+       "data.p.r", "[[1, 2, 3], [2, 3]]"},
+      {"rule name is not a local", "package p\nm := 2\nr := [y | some y in input.arr; y > m]\n", in, "data.p.r",
+       "[3]"},
+      {"unbound closure var", "package p\nr := c if { c := [x | x > m]; count([m]) > 0 }\n", in, "data.p.r",
+       "error:unsafe"},
+  };
+#undef in
+  RUN(cs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_operators_not_shadowed),
@@ -375,6 +412,7 @@ int main(void) {
       cmocka_unit_test(test_deep_input_json),
       cmocka_unit_test(test_memory_limit),
       cmocka_unit_test(test_concurrent_builtins),
+      cmocka_unit_test(test_closure_vars),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
