@@ -466,6 +466,13 @@ static void resolve_term(cctx *c, term *t, scope *s) {
 static void declare_pattern(cctx *c, term *t, scope *s, bool assign) {
   if (c->failed) return;
   if (t->kind == TK_VAR) {
+    if (assign && (strcmp(t->u.var.name, "input") == 0 || strcmp(t->u.var.name, "data") == 0)) {
+      /* OPA and regorus reject this; accepting it would silently hide the
+       * real input/data from the rest of the body */
+      cfail(c, t->loc, "rego_compile_error: variables must not shadow %s (use a different variable name)",
+            t->u.var.name);
+      return;
+    }
     int i = scope_find_local(s, t->u.var.name);
     if (i >= 0) {
       if (assign && s->assigned[i] && strncmp(t->u.var.name, "_$", 2) != 0) {

@@ -403,6 +403,22 @@ static void test_closure_vars(void **s) {
   RUN(cs);
 }
 
+/* ---- input and data cannot be shadowed (OPA, regorus) ---- */
+
+static void test_no_shadowing_input_data(void **s) {
+  (void)s;
+  static const rcase cs[] = {
+      {"input :=", "package p\nr := input if { input := 1 }\n", "{}", "data.p.r", "error:must not shadow input"},
+      {"data :=", "package p\nr := data if { data := 1 }\n", "{}", "data.p.r", "error:must not shadow data"},
+      {"every input", "package p\nr if { every input in [1] { true } }\n", "{}", "data.p.r",
+       "error:must not shadow input"},
+      {"comprehension input :=", "package p\nr := [1 | input := 2]\n", "{}", "data.p.r",
+       "error:must not shadow input"},
+      {"input_x is fine", "package p\nr := input_x if { input_x := 1 }\n", "{}", "data.p.r", "1"},
+  };
+  RUN(cs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_operators_not_shadowed),
@@ -413,6 +429,7 @@ int main(void) {
       cmocka_unit_test(test_memory_limit),
       cmocka_unit_test(test_concurrent_builtins),
       cmocka_unit_test(test_closure_vars),
+      cmocka_unit_test(test_no_shadowing_input_data),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
