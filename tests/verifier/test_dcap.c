@@ -19,6 +19,7 @@
 #include "core/time.h"
 #include "crypto/x509.h"
 #include "verifier/dcap/dcap.h"
+#include "verifier/dcap/dcap_internal.h"
 #include "verifier/intel_roots/intel_roots.h"
 
 static int64_t t3339(const char *s) {
@@ -555,6 +556,24 @@ static void test_qvl_tampered_collateral(void **st) {
   qvl_close(&c);
 }
 
+/* Date folding: an expiry of 0 (the Unix epoch) is a date like any other,
+ * not "no expiry yet": a later date must not replace it. */
+static void test_dates_fold(void **st) {
+  (void)st;
+  tr_dcap_dates d;
+  memset(&d, 0, sizeof(d));
+  tr_dcap_dates_add(&d, 100, 0);
+  tr_dcap_dates_add(&d, 50, 200);
+  assert_int_equal(d.earliest_expiry, 0);
+  assert_int_equal(d.earliest_issue, 50);
+  assert_int_equal(d.latest_issue, 100);
+  memset(&d, 0, sizeof(d));
+  tr_dcap_dates_add(&d, 0, 300);
+  tr_dcap_dates_add(&d, 10, 400);
+  assert_int_equal(d.earliest_issue, 0);
+  assert_int_equal(d.earliest_expiry, 300);
+}
+
 static void test_revocation(void **st) {
   (void)st;
   /* The real Platform-CA PCK CRL lists revoked PCK serials: a certificate
@@ -671,6 +690,7 @@ int main(void) {
       cmocka_unit_test(test_qvl_dates),
       cmocka_unit_test(test_qvl_tampered_collateral),
       cmocka_unit_test(test_revocation),
+      cmocka_unit_test(test_dates_fold),
       cmocka_unit_test(test_split_signed),
       cmocka_unit_test(test_tcb_relaunch),
       cmocka_unit_test(test_tcb_qe_status),

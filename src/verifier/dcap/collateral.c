@@ -204,9 +204,15 @@ int64_t tr_dcap_asn1_time(const ASN1_TIME *t) {
 }
 
 void tr_dcap_dates_add(tr_dcap_dates *d, int64_t issue, int64_t expiry) {
-  if (!d->earliest_issue || issue < d->earliest_issue) d->earliest_issue = issue;
+  if (!d->any) {
+    d->earliest_issue = d->latest_issue = issue;
+    d->earliest_expiry = expiry;
+    d->any = true;
+    return;
+  }
+  if (issue < d->earliest_issue) d->earliest_issue = issue;
   if (issue > d->latest_issue) d->latest_issue = issue;
-  if (!d->earliest_expiry || expiry < d->earliest_expiry) d->earliest_expiry = expiry;
+  if (expiry < d->earliest_expiry) d->earliest_expiry = expiry;
 }
 
 void tr_dcap_dates_add_cert(tr_dcap_dates *d, X509 *c) {
@@ -332,6 +338,7 @@ static tr_err *crl_verify(X509_CRL *crl, X509 *issuer, const char *what, tr_dcap
     ERR_clear_error();
     return tr_err_new(TR_E_VERIFY, "%s signature does not verify", what);
   }
+  if (!X509_CRL_get0_nextUpdate(crl)) return tr_err_new(TR_E_VERIFY, "%s has no nextUpdate", what);
   tr_dcap_dates_add(dates, tr_dcap_asn1_time(X509_CRL_get0_lastUpdate(crl)),
                     tr_dcap_asn1_time(X509_CRL_get0_nextUpdate(crl)));
   return NULL;

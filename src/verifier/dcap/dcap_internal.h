@@ -9,6 +9,7 @@
 
 typedef struct {
   int64_t earliest_issue, latest_issue, earliest_expiry;
+  bool any; /* false until the first date is added (zero-initialised = empty) */
 } tr_dcap_dates;
 
 int64_t tr_dcap_asn1_time(const ASN1_TIME *t);
