@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -274,6 +275,9 @@ static void pcs_start(pcs_server *s, const char *bundle_rel, const char *tee) {
   s->pid = fork();
   assert_true(s->pid >= 0);
   if (s->pid == 0) {
+    /* dies with the test: a failed assertion skips pcs_stop, and an orphaned
+     * server would keep ctest's output pipe open until the test timeout */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     execl("/usr/bin/python3", "python3", script, portf, s->log, bundle, tee, (char *)NULL);
     _exit(127);
   }
