@@ -104,6 +104,8 @@ tr_err *tr_as_policy_set(tr_as_policy_store *s, const char *id, const char *text
 tr_err *tr_as_policy_get_text(tr_as_policy_store *s, const char *id, char **text);
 tr_err *tr_as_policy_list(tr_as_policy_store *s, json_t **out);
 tr_err *tr_as_policy_delete(tr_as_policy_store *s, const char *id);
+/* Number of compiled policies held by the cache (tests). */
+size_t tr_as_policy_cache_len(tr_as_policy_store *s);
 
 /* A compiled policy handed out to an evaluation: reference counted so a
  * concurrent `set` can replace the cache entry while it is in use. */

@@ -217,7 +217,28 @@ tr_err *tr_as_policy_delete(tr_as_policy_store *s, const char *id) {
     tr_err_free(e);
     return tr_err_new(TR_E_NOTFOUND, "policy `%s` not found", id);
   }
-  return e;
+  if (e) return e;
+  /* drop the cache entry (an evaluation still using it keeps its reference) */
+  pthread_mutex_lock(&s->mu);
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->entries[i].id, id) == 0) {
+      free(s->entries[i].id);
+      free(s->entries[i].text);
+      compiled_unref_locked(s->entries[i].c);
+      s->entries[i] = s->entries[--s->n];
+      break;
+    }
+  pthread_mutex_unlock(&s->mu);
+  return NULL;
+}
+
+size_t tr_as_policy_cache_len(tr_as_policy_store *s) {
+  pthread_mutex_lock(&s->mu);
+  size_t n = 0;
+  for (size_t i = 0; i < s->n; i++)
+    if (s->entries[i].c) n++;
+  pthread_mutex_unlock(&s->mu);
+  return n;
 }
 
 tr_err *tr_as_policy_acquire(tr_as_policy_store *s, const char *id, tr_as_compiled **out) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "as/as.h"
+#include "as/as_internal.h"
 #include "core/buf.h"
 #include "core/encoding.h"
 #include "core/json.h"
@@ -146,6 +147,26 @@ static void test_policy_crud_and_cache(void **s) {
   assert_int_equal(tr_err_code(e), TR_E_INVALID);
   assert_non_null(strstr(tr_err_msg(e), "does not compile"));
   tr_err_free(e);
+  tr_as_free(as);
+}
+
+/* Deleting a policy drops its compiled copy: the cache holds what the store
+ * holds, not every id ever evaluated. */
+static void test_delete_drops_cached_copy(void **s) {
+  (void)s;
+  tr_as *as = new_as(NULL);
+  char id[32], base[32];
+  for (int i = 0; i < 20; i++) {
+    snprintf(base, sizeof(base), "tmp%d", i);
+    snprintf(id, sizeof(id), "tmp%d_cpu", i);
+    assert_null(tr_as_set_policy(as, id, "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n"));
+    tr_err *e = NULL;
+    char *tok = evaluate(as, "{\"svn\":\"1\"}", base, &e);
+    assert_null(e);
+    free(tok);
+    assert_null(tr_as_delete_policy(as, id));
+  }
+  assert_int_equal(tr_as_policy_cache_len(as->policies), 0);
   tr_as_free(as);
 }
 
@@ -427,6 +448,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ear_default_policy),
       cmocka_unit_test(test_policy_crud_and_cache),
+      cmocka_unit_test(test_delete_drops_cached_copy),
       cmocka_unit_test(test_localfs_defaults_not_overwritten),
       cmocka_unit_test(test_documented_config_shape),
       cmocka_unit_test(test_simple_broker),
