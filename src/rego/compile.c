@@ -89,30 +89,78 @@ static dnode *node_new(rv_arena *a, dnode *parent, const char *name, size_t len)
   return d;
 }
 
-static dnode *node_get(rv_arena *a, dnode *n, const char *name, size_t len) {
-  dnode *ch = rego_node_child(n, name, len);
-  if (ch) return ch;
-  ch = node_new(a, n, name, len);
-  dnode **nc = rv_alloc(a, sizeof(dnode *) * (size_t)(n->nchildren + 1));
-  int pos = 0;
-  while (pos < n->nchildren) {
-    const rv *k = n->children[pos]->key;
-    if (rv_compare(k, ch->key) > 0) break;
-    pos++;
+/* Both arrays grow geometrically (a policy may have tens of thousands of
+ * rules in one package or bodies of one rule; copying on every insertion
+ * made compile time and arena memory quadratic). */
+static void *grow(rv_arena *a, void *items, int n, int *cap, size_t elem) {
+  if (n < *cap) return items;
+  int nc = *cap ? *cap * 2 : 4;
+  void *ni = rv_alloc(a, elem * (size_t)nc);
+  if (n) memcpy(ni, items, elem * (size_t)n);
+  *cap = nc;
+  return ni;
+}
+
+/* While the data tree is built, children are appended unsorted and found
+ * through a hash map of (parent, name); sort_children then orders every
+ * node's children once for rego_node_child's binary search (keeping them
+ * sorted on each insertion moved O(n^2) pointers for n rules). */
+typedef struct {
+  dnode **slots;
+  size_t cap, n;
+} nodemap;
+
+static size_t nm_hash(const dnode *parent, const char *name, size_t len) {
+  uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)parent;
+  for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)name[i]) * 1099511628211ull;
+  return (size_t)(h ^ (h >> 29));
+}
+
+static dnode **nm_slot(nodemap *m, const dnode *parent, const char *name, size_t len) {
+  size_t i = nm_hash(parent, name, len) & (m->cap - 1);
+  for (;; i = (i + 1) & (m->cap - 1)) {
+    dnode *d = m->slots[i];
+    if (!d || (d->parent == parent && d->key->u.str.len == len && memcmp(d->name, name, len) == 0))
+      return &m->slots[i];
   }
-  if (pos) memcpy(nc, n->children, sizeof(dnode *) * (size_t)pos);
-  nc[pos] = ch;
-  if (n->nchildren > pos) memcpy(nc + pos + 1, n->children + pos, sizeof(dnode *) * (size_t)(n->nchildren - pos));
-  n->children = nc;
-  n->nchildren++;
+}
+
+static void nm_put(rv_arena *a, nodemap *m, dnode *d) {
+  if (2 * (m->n + 1) > m->cap) {
+    nodemap g = {rv_zalloc(a, sizeof(dnode *) * (m->cap ? m->cap * 2 : 64)), m->cap ? m->cap * 2 : 64, 0};
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->slots[i]) *nm_slot(&g, m->slots[i]->parent, m->slots[i]->name, m->slots[i]->key->u.str.len) = m->slots[i];
+    g.n = m->n;
+    *m = g;
+  }
+  *nm_slot(m, d->parent, d->name, d->key->u.str.len) = d;
+  m->n++;
+}
+
+static dnode *node_get(rv_arena *a, nodemap *m, dnode *n, const char *name, size_t len) {
+  if (m->cap) {
+    dnode *ch = *nm_slot(m, n, name, len);
+    if (ch) return ch;
+  }
+  dnode *ch = node_new(a, n, name, len);
+  n->children = grow(a, n->children, n->nchildren, &n->capchildren, sizeof(dnode *));
+  n->children[n->nchildren++] = ch;
+  nm_put(a, m, ch);
   return ch;
 }
 
+static int cmp_node_key(const void *x, const void *y) {
+  return rv_compare((*(dnode *const *)x)->key, (*(dnode *const *)y)->key);
+}
+
+static void sort_children(dnode *n) {
+  if (n->nchildren > 1) qsort(n->children, (size_t)n->nchildren, sizeof(dnode *), cmp_node_key);
+  for (int i = 0; i < n->nchildren; i++) sort_children(n->children[i]);
+}
+
 static void node_add_rule(rv_arena *a, dnode *n, rule *r) {
-  rule **nr = rv_alloc(a, sizeof(rule *) * (size_t)(n->nrules + 1));
-  if (n->nrules) memcpy(nr, n->rules, sizeof(rule *) * (size_t)n->nrules);
-  nr[n->nrules++] = r;
-  n->rules = nr;
+  n->rules = grow(a, n->rules, n->nrules, &n->caprules, sizeof(rule *));
+  n->rules[n->nrules++] = r;
 }
 
 static bool is_str_scalar(const term *t) { return t->kind == TK_SCALAR && t->u.v->kind == RV_STRING; }
@@ -1334,16 +1382,17 @@ static bool check_recursion(rego_policy *p, char *err, size_t errlen) {
 tr_err *rego_compile_modules(rego_policy *p) {
   cctx c = {.p = p, .a = p->arena};
   p->root = node_new(p->arena, NULL, "data", 4);
+  nodemap nm = {0};
   /* 1. data tree */
   for (int mi = 0; mi < p->nmods; mi++) {
     module *m = p->mods[mi];
     dnode *pkg = p->root;
-    for (int k = 0; k < m->npkg; k++) pkg = node_get(p->arena, pkg, m->pkg[k], strlen(m->pkg[k]));
+    for (int k = 0; k < m->npkg; k++) pkg = node_get(p->arena, &nm, pkg, m->pkg[k], strlen(m->pkg[k]));
     m->pkgnode = pkg;
     for (int ri = 0; ri < m->nrules; ri++) {
       rule *r = m->rules[ri];
       const rv *first = r->path[0]->u.v;
-      node_get(p->arena, pkg, first->u.str.s, first->u.str.len)->rule_root = true;
+      node_get(p->arena, &nm, pkg, first->u.str.s, first->u.str.len)->rule_root = true;
       int ns = 1;
       while (ns < r->npath && is_str_scalar(r->path[ns])) ns++;
       r->nstatic = ns;
@@ -1366,7 +1415,7 @@ tr_err *rego_compile_modules(rego_policy *p) {
       dnode *n = pkg;
       for (int k = 0; k < ns; k++) {
         const rv *sv = r->path[k]->u.v;
-        n = node_get(p->arena, n, sv->u.str.s, sv->u.str.len);
+        n = node_get(p->arena, &nm, n, sv->u.str.s, sv->u.str.len);
       }
       if (n->kind >= 0 && n->kind != r->kind) {
         cfail(&c, r->loc, "rego_type_error: conflicting rules data.%s found", n->name);
@@ -1394,6 +1443,7 @@ tr_err *rego_compile_modules(rego_policy *p) {
     if (c.failed) break;
   }
   if (!c.failed) {
+    sort_children(p->root);
     int next_id = 0;
     number_nodes(p->root, &next_id);
     p->nnodes = next_id;

@@ -188,9 +188,9 @@ struct dnode {
   const char *name;
   dnode *parent;
   dnode **children; /* sorted by name */
-  int nchildren;
+  int nchildren, capchildren;
   rule **rules; /* non-default rules at exactly this path */
-  int nrules;
+  int nrules, caprules;
   rule *dflt;
   int kind; /* -1 none, else rkind of its rules */
   int id;   /* index into per-evaluation caches */
