@@ -1321,12 +1321,23 @@ static void node_path(const dnode *n, rv_buf *b) {
   }
 }
 
-/* DFS; on a back edge writes the cycle into err and returns true. */
-static bool find_cycle(depgraph *g, int v, uint8_t *color, int *stack, int depth, char *err, size_t errlen) {
-  color[v] = 1;
-  stack[depth] = v;
-  for (int i = 0; i < g->ndeps[v]; i++) {
-    int w = g->deps[v][i];
+/* Iterative DFS (a policy may chain 100k+ rules: recursion here would
+ * overflow the C stack of the thread compiling an uploaded policy); on a
+ * back edge writes the cycle into err and returns true. stack/edge hold the
+ * current path and the next dependency index of each node on it. */
+static bool find_cycle(depgraph *g, int root, uint8_t *color, int *stack, int *edge, char *err, size_t errlen) {
+  int depth = 0;
+  stack[0] = root;
+  edge[0] = 0;
+  color[root] = 1;
+  while (depth >= 0) {
+    int v = stack[depth];
+    if (edge[depth] == g->ndeps[v]) {
+      color[v] = 2;
+      depth--;
+      continue;
+    }
+    int w = g->deps[v][edge[depth]++];
     if (color[w] == 1) {
       int start = depth;
       while (start > 0 && stack[start] != w) start--;
@@ -1344,9 +1355,12 @@ static bool find_cycle(depgraph *g, int v, uint8_t *color, int *stack, int depth
                r ? r->loc.col : 0, b.s);
       return true;
     }
-    if (color[w] == 0 && find_cycle(g, w, color, stack, depth + 1, err, errlen)) return true;
+    if (color[w] == 0) {
+      color[w] = 1;
+      stack[++depth] = w;
+      edge[depth] = 0;
+    }
   }
-  color[v] = 2;
   return false;
 }
 
@@ -1373,8 +1387,9 @@ static bool check_recursion(rego_policy *p, char *err, size_t errlen) {
   }
   uint8_t *color = rv_zalloc(p->arena, (size_t)(g.n + 1));
   int *stack = rv_zalloc(p->arena, sizeof(int) * (size_t)(g.n + 1));
+  int *edge = rv_zalloc(p->arena, sizeof(int) * (size_t)(g.n + 1));
   for (int id = 0; id < g.n; id++)
-    if (color[id] == 0 && g.byid[id] && g.byid[id]->kind >= 0 && find_cycle(&g, id, color, stack, 0, err, errlen))
+    if (color[id] == 0 && g.byid[id] && g.byid[id]->kind >= 0 && find_cycle(&g, id, color, stack, edge, err, errlen))
       return true;
   return false;
 }

@@ -469,6 +469,39 @@ static void test_many_rules(void **s) {
   free(text);
 }
 
+/* ---- long rule chains ---- */
+
+/* A chain of 200k rules (r1 := r0, r2 := r1, ...): the static recursion
+ * check walks it without C recursion; evaluation stops at the rule depth
+ * limit with an error; closing the chain into a cycle is a recursion error. */
+static void test_long_rule_chain(void **s) {
+  (void)s;
+  int n = 200000;
+  char *text = malloc((size_t)n * 32 + 64);
+  size_t o = (size_t)sprintf(text, "package p\nr0 := 1\n");
+  for (int i = 1; i < n; i++) o += (size_t)sprintf(text + o, "r%d := r%d\n", i, i - 1);
+  tr_err *e = NULL;
+  rego_policy *p = compile1(text, &e);
+  assert_null(e);
+  rego_status st;
+  json_t *v = NULL;
+  e = rego_eval_rule(p, "data.p.r199999", NULL, &st, &v);
+  assert_non_null(e);
+  assert_non_null(strstr(tr_err_msg(e), "depth limit"));
+  tr_err_free(e);
+  assert_null(rego_eval_rule(p, "data.p.r300", NULL, &st, &v));
+  assert_int_equal(json_integer_value(v), 1);
+  json_decref(v);
+  rego_policy_free(p);
+  sprintf(text + o, "r0 := r%d if false\n", n - 1);
+  p = compile1(text, &e);
+  assert_null(p);
+  assert_non_null(e);
+  assert_non_null(strstr(tr_err_msg(e), "rego_recursion_error"));
+  tr_err_free(e);
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_operators_not_shadowed),
@@ -481,6 +514,7 @@ int main(void) {
       cmocka_unit_test(test_closure_vars),
       cmocka_unit_test(test_no_shadowing_input_data),
       cmocka_unit_test(test_many_rules),
+      cmocka_unit_test(test_long_rule_chain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
