@@ -129,7 +129,7 @@ static tr_err *load_file(ljs *s, const char *path, json_t **root, struct stat *s
   tr_buf_free(&b);
   if (e) return tr_err_wrap(e, "%s", path);
   if (s->single && json_is_array(v)) {
-    json_t *conv;
+    json_t *conv = NULL;
     e = convert_legacy(v, &conv);
     json_decref(v);
     if (e) return tr_err_wrap(e, "%s", path);
