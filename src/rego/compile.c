@@ -1215,11 +1215,12 @@ typedef struct {
   int n;
   int **deps; /* per node id: dependency ids */
   int *ndeps, *capdeps;
+  int *seen; /* seen[to] == from + 1: edge already added (all edges of one node are added together) */
 } depgraph;
 
 static void dep_add(depgraph *g, int from, int to) {
-  for (int i = 0; i < g->ndeps[from]; i++)
-    if (g->deps[from][i] == to) return;
+  if (g->seen[to] == from + 1) return;
+  g->seen[to] = from + 1;
   if (g->ndeps[from] == g->capdeps[from]) {
     int nc = g->capdeps[from] ? g->capdeps[from] * 2 : 4;
     int *nd = rv_alloc(g->a, sizeof(int) * (size_t)nc);
@@ -1370,6 +1371,7 @@ static bool check_recursion(rego_policy *p, char *err, size_t errlen) {
   g.deps = rv_zalloc(p->arena, sizeof(int *) * (size_t)(g.n + 1));
   g.ndeps = rv_zalloc(p->arena, sizeof(int) * (size_t)(g.n + 1));
   g.capdeps = rv_zalloc(p->arena, sizeof(int) * (size_t)(g.n + 1));
+  g.seen = rv_zalloc(p->arena, sizeof(int) * (size_t)(g.n + 1));
   index_nodes(p->root, g.byid);
   for (int id = 0; id < g.n; id++) {
     dnode *n = g.byid[id];
