@@ -502,6 +502,107 @@ static void test_long_rule_chain(void **s) {
   free(text);
 }
 
+/* ---- reference semantics (verified against OPA's documented behaviour) ---- */
+
+static void test_reference_semantics(void **s) {
+  (void)s;
+  static const rcase cs[] = {
+      /* undefined vs false, default, else */
+      {"complete false body, no default", "package p\nallow if input.x == 1\n", "{\"x\": 2}", "data.p.allow",
+       "undefined"},
+      {"default used", "package p\ndefault allow := false\nallow if input.x == 1\n", "{\"x\": 2}", "data.p.allow",
+       "false"},
+      {"default not used", "package p\ndefault allow := false\nallow if input.x == 1\n", "{\"x\": 1}",
+       "data.p.allow", "true"},
+      {"missing rule", "package p\nallow := true\n", NULL, "data.p.deny", "no_rule"},
+      {"only false stops a bare ref", "package p\na if input.zero\nb if input.empty\nc if input.f\nd if input.n\n",
+       "{\"zero\": 0, \"empty\": {}, \"f\": false, \"n\": null}", "data.p", "{\"a\": true, \"b\": true, \"d\": true}"},
+      {"else chain skips undefined bodies", "package p\nr := 1 if { input.a } else := 2 if { input.b } else := 3\n",
+       "{\"b\": false}", "data.p.r", "3"},
+      {"else when head value undefined", "package p\nr := input.nope if { true } else := 2\n", "{}", "data.p.r",
+       "2"},
+      {"default after undefined else chain",
+       "package p\ndefault a := \"d\"\na := \"x\" if { input.nope } else := \"y\" if { input.nope2 }\n", "{}",
+       "data.p.a", "\"d\""},
+      /* not */
+      {"not undefined ref", "package p\nr if not input.y.z\n", "{}", "data.p.r", "true"},
+      {"not over iteration", "package p\nt if { not input.a[_] == 1 }\nu if { not input.b[_] == 1 }\n",
+       "{\"a\": [2, 3], \"b\": [1]}", "data.p", "{\"t\": true}"},
+      {"not over strict error is an error", "package p\nr if not count(input.x) > 0\n", "{\"x\": 2}", "data.p.r",
+       "error:eval_type_error"},
+      {"not over lenient error is true", "package p\nr if not count(input.x) > 0\n", "{\"x\": 2}", "data.p.r", "true",
+       true},
+      {"default does not hide a strict error", "package p\ndefault allow := false\nallow if { 1 / 0 == 1 }\n", NULL,
+       "data.p.allow", "error:divide by zero"},
+      {"strict error inside comprehension", "package p\ndefault allow := false\nallow if { x := [1 | to_number(\"x\")]; true }\n",
+       NULL, "data.p.allow", "error:to_number"},
+      {"strict error inside every", "package p\ndefault allow := false\nallow if { every x in [1] { to_number(\"x\") } }\n",
+       NULL, "data.p.allow", "error:to_number"},
+      /* conflicts */
+      {"complete conflict", "package p\nr := 1 if input.a\nr := 2 if input.b\n", "{\"a\": true, \"b\": true}",
+       "data.p.r", "error:eval_conflict_error"},
+      {"complete same value", "package p\nr := 1 if input.a\nr := 1 if input.b\n", "{\"a\": true, \"b\": true}",
+       "data.p.r", "1"},
+      {"function conflict", "package p\nf(x) := 1 if x > 0\nf(x) := 2 if x > 1\nr := f(5)\n", NULL, "data.p.r",
+       "error:functions must not produce multiple outputs"},
+      {"function else + second body conflict",
+       "package p\ng(x) := \"a\" if { x > 0 } else := \"b\"\ng(x) := \"c\" if { x < 0 }\nr := g(-1)\n", NULL,
+       "data.p.r", "error:eval_conflict_error"},
+      {"default function", "package p\ng(x) := 1 if x > 0\ng(x) := 2 if x < 0\ndefault g(_) := 0\nr := [g(5), g(-5), g(0)]\n",
+       NULL, "data.p.r", "[1, 2, 0]"},
+      {"partial object conflict",
+       "package p\no[k] := v if { some k, v in {\"a\": 1} }\no[k] := v if { some k, v in {\"a\": 2} }\n", NULL,
+       "data.p.o", "error:eval_conflict_error"},
+      {"partial object 1 and 1.0 agree", "package p\no[1] := \"a\"\no[1.0] := \"a\"\n", NULL, "data.p.o",
+       "{\"1\": \"a\"}"},
+      {"undefined partial set is empty", "package p\ns contains x if { x := input.nope }\n", "{}", "data.p.s", "[]"},
+      {"multiple defaults", "package p\ndefault a := 1\ndefault a := 2\n", NULL, "data.p.a", "error:multiple default"},
+      /* iteration */
+      {"some k, v in object", "package p\nr := [[k, v] | some k, v in {\"b\": 2, \"a\": 1}]\n", NULL, "data.p.r",
+       "[[\"a\", 1], [\"b\", 2]]"},
+      {"some in set", "package p\nr := [[k, v] | some k, v in {3, 1}]\n", NULL, "data.p.r", "[[1, 1], [3, 3]]"},
+      {"some in string iterates nothing", "package p\nr := [x | some x in \"abc\"]\n", NULL, "data.p.r", "[]"},
+      {"every over empty", "package p\na if { every x in [] { x > 100 } }\nb if { every x in {} { false } }\n", NULL,
+       "data.p", "{\"a\": true, \"b\": true}"},
+      {"every over undefined", "package p\nc if { every x in input.missing { false } }\n", "{}", "data.p.c",
+       "undefined"},
+      {"every k, v", "package p\ne if { every k, v in {\"a\": 1} { k == \"a\"; v == 1 } }\n", NULL, "data.p.e", "true"},
+      {"in over object values", "package p\nr := [\"a\" in {\"a\": 1}, 1 in {\"a\": 1}, \"b\" in \"abc\", 2 in null]\n",
+       NULL, "data.p.r", "[false, true, false, false]"},
+      /* with */
+      {"with input restored", "package p\na := input.x\nb := [x, y, z] if { x := a; y := a with input.x as 7; z := a }\n",
+       "{\"x\": 1}", "data.p.b", "[1, 7, 1]"},
+      {"with on function and builtin",
+       "package p\nf(x) := x + 1\ng(x) := x * 10\nt := [a, b, c] if { a := f(1) with f as g; b := f(1); c := count([1]) with count as 42 }\n",
+       NULL, "data.p.t", "[10, 2, 42]"},
+      {"with mock seen by a rule, then not", "package p\nr := count([1, 2])\nb := [y, z] if { y := r with count as 7; z := r }\n",
+       NULL, "data.p.b", "[7, 2]"},
+      {"not ... with", "package p\nallow if input.ok\na if not allow with input as {\"ok\": false}\n", "{\"ok\": true}",
+       "data.p.a", "true"},
+      /* ref heads, contains, if */
+      {"ref heads", "package p\na.b.c := 1\na.b.d := 2 if true\na.x contains 3\n", NULL, "data.p.a",
+       "{\"b\": {\"c\": 1, \"d\": 2}, \"x\": [3]}"},
+      {"ref head conflict", "package p\na.b := 1\na.b := 2\n", NULL, "data.p.a", "error:eval_conflict_error"},
+      /* numbers, strings */
+      {"numbers", "package p\nr := [1 == 1.0, {1: \"x\"}[1.0], -7 / 2, -7 % 3, 9007199254740993 > 9007199254740992.0]\n",
+       NULL, "data.p.r", "[true, \"x\", -3.5, -1, true]"},
+      {"big ints exact", "package p\nr := (18446744073709551616 + 1) - 18446744073709551616\n", NULL, "data.p.r", "1"},
+      {"strings", "package p\nr := [\"a\\tb\\\"c\\u00e9\", `raw\\n`, count(\"\\u00e9\")]\n", NULL, "data.p.r",
+       "[\"a\\tb\\\"c\u00e9\", \"raw\\\\n\", 1]"},
+      {"set output sorted", "package p\nr := {3, \"a\", 1, [1], {\"k\": 1}}\n", NULL, "data.p.r",
+       "[1, 3, \"a\", [1], {\"k\": 1}]"},
+      /* unification */
+      {"unify arrays both sides", "package p\nr := [x, y] if { [x, 2] = [1, y] }\n", NULL, "data.p.r", "[1, 2]"},
+      {"unify objects both sides", "package p\nr := [x, y] if { {\"k\": x, \"j\": 2} = {\"k\": 1, \"j\": y} }\n", NULL,
+       "data.p.r", "[1, 2]"},
+      {"unify repeated var", "package p\nr := x if { [x, [1, x]] = [2, [1, 3]] }\n", NULL, "data.p.r", "undefined"},
+      {"object pattern needs equal size", "package p\nr := y if { {\"a\": y} := {\"a\": 1, \"b\": 2} }\n", NULL,
+       "data.p.r", "undefined"},
+      {"reordering for safety", "package p\nr := z if { z = y + 1; y = input.v }\n", "{\"v\": 2}", "data.p.r", "3"},
+  };
+  RUN(cs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_operators_not_shadowed),
@@ -515,6 +616,7 @@ int main(void) {
       cmocka_unit_test(test_no_shadowing_input_data),
       cmocka_unit_test(test_many_rules),
       cmocka_unit_test(test_long_rule_chain),
+      cmocka_unit_test(test_reference_semantics),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
