@@ -1020,7 +1020,8 @@ static void parse_imports(P *ps, module *m) {
 static void init_parser(P *ps, rv_arena *a, const char *file, const char *text, int max_depth) {
   memset(ps, 0, sizeof(*ps));
   ps->a = a;
-  ps->file = file ? file : "";
+  /* Locations outlive the caller's name string: they point into the arena. */
+  ps->file = file ? rv_strndup(a, file, strlen(file)) : "";
   ps->src = ps->p = text;
   ps->end = text + strlen(text);
   ps->line = 1;
@@ -1035,7 +1036,7 @@ tr_err *rego_parse_module(rv_arena *a, const char *file, const char *text, int m
   init_parser(ps, a, file, text, max_depth);
   ps->v0 = v0_compat;
   module *m = rv_zalloc(a, sizeof(module));
-  m->file = rv_strndup(a, ps->file, strlen(ps->file));
+  m->file = ps->file;
   if (setjmp(ps->jb)) {
     tr_err *e = tr_err_new(TR_E_INVALID, "%s", ps->err);
     free(ps);
