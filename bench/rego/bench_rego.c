@@ -34,10 +34,12 @@ typedef void (*bench_fn)(void *ctx);
 /* Median over `rounds` batches of `batch` calls, in ns per call. */
 static double median_ns(bench_fn fn, void *ctx, int rounds, int batch) {
   double *t = malloc(sizeof(double) * (size_t)rounds);
-  for (int i = 0; i < batch; i++) fn(ctx); /* warm up */
+  for (int i = 0; i < batch; i++)
+    fn(ctx); /* warm up */
   for (int r = 0; r < rounds; r++) {
     double s = now_ns();
-    for (int i = 0; i < batch; i++) fn(ctx);
+    for (int i = 0; i < batch; i++)
+      fn(ctx);
     t[r] = (now_ns() - s) / batch;
   }
   qsort(t, (size_t)rounds, sizeof(double), cmpd);
@@ -60,33 +62,45 @@ static char *slurp(const char *dir, const char *rel) {
 }
 
 static const char *ear_input =
-    "{\"eat_profile\":\"tag:github.com,2023:veraison/ear\",\"iat\":1700000000,\"ear.verifier-id\":{\"build\":\"0.1\","
-    "\"developer\":\"trustee\"},\"submods\":{\"cpu0\":{\"ear.status\":\"affirming\",\"ear.trustworthiness-vector\":{"
+    "{\"eat_profile\":\"tag:github.com,2023:veraison/"
+    "ear\",\"iat\":1700000000,\"ear.verifier-id\":{\"build\":\"0.1\","
+    "\"developer\":\"trustee\"},\"submods\":{\"cpu0\":{\"ear.status\":\"affirming\",\"ear.trustworthiness-"
+    "vector\":{"
     "\"instance-identity\":0,\"configuration\":2,\"executables\":3,\"file-system\":0,\"hardware\":2,"
-    "\"runtime-opaque\":0,\"storage-opaque\":0,\"sourced-data\":0},\"ear.appraisal-policy-id\":\"default_cpu\","
-    "\"ear.veraison.annotated-evidence\":{\"snp\":{\"measurement\":\"8f3a1b2c\",\"reported_tcb_bootloader\":3,"
-    "\"reported_tcb_microcode\":209,\"reported_tcb_snp\":20,\"reported_tcb_tee\":0,\"policy_debug_allowed\":false,"
+    "\"runtime-opaque\":0,\"storage-opaque\":0,\"sourced-data\":0},\"ear.appraisal-policy-id\":\"default_"
+    "cpu\","
+    "\"ear.veraison.annotated-evidence\":{\"snp\":{\"measurement\":\"8f3a1b2c\",\"reported_tcb_bootloader\":"
+    "3,"
+    "\"reported_tcb_microcode\":209,\"reported_tcb_snp\":20,\"reported_tcb_tee\":0,\"policy_debug_allowed\":"
+    "false,"
     "\"policy_migrate_ma\":false,\"platform_smt_enabled\":true,\"platform_tsme_enabled\":false,"
     "\"policy_abi_major\":0,\"policy_abi_minor\":31,\"report_data\":\"00112233445566778899aabbccddeeff\"},"
     "\"init_data_claims\":{},\"runtime_data_claims\":{\"tee-pubkey\":{\"kty\":\"EC\",\"crv\":\"P-256\","
     "\"x\":\"abc\",\"y\":\"def\"},\"nonce\":\"n0nce\"}}}}}";
 
-static const char *kbs_data = "{\"plugin\":\"resource\",\"resource-path\":[\"default\",\"key\",\"1\"],\"query\":{}}";
+static const char *kbs_data =
+    "{\"plugin\":\"resource\",\"resource-path\":[\"default\",\"key\",\"1\"],\"query\":{}}";
 
 static const char *snp_input =
     "{\"snp\":{\"measurement\":\"8f3a1b2c\",\"reported_tcb_bootloader\":3,\"reported_tcb_microcode\":209,"
-    "\"reported_tcb_snp\":20,\"reported_tcb_tee\":0,\"policy_debug_allowed\":false,\"policy_migrate_ma\":false,"
-    "\"platform_smt_enabled\":true,\"platform_tsme_enabled\":false,\"policy_abi_major\":0,\"policy_abi_minor\":31,"
-    "\"policy_single_socket\":false,\"policy_smt_allowed\":true,\"report_data\":\"00112233445566778899aabbccddeeff\","
+    "\"reported_tcb_snp\":20,\"reported_tcb_tee\":0,\"policy_debug_allowed\":false,\"policy_migrate_ma\":"
+    "false,"
+    "\"platform_smt_enabled\":true,\"platform_tsme_enabled\":false,\"policy_abi_major\":0,\"policy_abi_"
+    "minor\":31,"
+    "\"policy_single_socket\":false,\"policy_smt_allowed\":true,\"report_data\":"
+    "\"00112233445566778899aabbccddeeff\","
     "\"chip_id\":\"aa55aa55aa55aa55\",\"family_id\":\"00\",\"image_id\":\"00\"},\"init_data_claims\":{"
-    "\"agent_policy_claims\":{\"containers\":[{\"OCI\":{\"Annotations\":{\"io.kubernetes.cri.image-name\":\"pause\"},"
-    "\"Process\":{\"User\":{\"UID\":65535}}}},{\"OCI\":{\"Annotations\":{\"io.kubernetes.cri.image-name\":\"nginx\"},"
+    "\"agent_policy_claims\":{\"containers\":[{\"OCI\":{\"Annotations\":{\"io.kubernetes.cri.image-name\":"
+    "\"pause\"},"
+    "\"Process\":{\"User\":{\"UID\":65535}}}},{\"OCI\":{\"Annotations\":{\"io.kubernetes.cri.image-name\":"
+    "\"nginx\"},"
     "\"Process\":{\"User\":{\"UID\":0}}}}]}},\"report_data\":\"00112233445566778899aabbccddeeff\"}";
 
-static const char *snp_rvs = "{\"snp_launch_measurement\":[\"8f3a1b2c\"],\"snp_bootloader\":[3],\"snp_microcode\":[209],"
-                             "\"snp_snp_svn\":[20],\"snp_tee_svn\":[0],\"snp_smt_enabled\":true,"
-                             "\"snp_tsme_enabled\":false,\"snp_guest_abi_major\":0,\"snp_guest_abi_minor\":31,"
-                             "\"snp_single_socket\":false,\"snp_smt_allowed\":true}";
+static const char *snp_rvs =
+    "{\"snp_launch_measurement\":[\"8f3a1b2c\"],\"snp_bootloader\":[3],\"snp_microcode\":[209],"
+    "\"snp_snp_svn\":[20],\"snp_tee_svn\":[0],\"snp_smt_enabled\":true,"
+    "\"snp_tsme_enabled\":false,\"snp_guest_abi_major\":0,\"snp_guest_abi_minor\":31,"
+    "\"snp_single_socket\":false,\"snp_smt_allowed\":true}";
 
 static tr_err *qrv(void *ctx, json_t *const *args, size_t nargs, json_t **result) {
   (void)nargs;
@@ -119,7 +133,10 @@ static void check(bctx *b, json_t *v) {
 
 static void eval_prepared(void *ctx) {
   bctx *b = ctx;
-  rego_eval_opts o = {.input_value = b->input, .data_value = b->data, .hosts = b->hb, .nhosts = b->nhb,
+  rego_eval_opts o = {.input_value = b->input,
+                      .data_value = b->data,
+                      .hosts = b->hb,
+                      .nhosts = b->nhb,
                       .strict_builtin_errors = true};
   rego_status st;
   json_t *v = NULL;
@@ -136,7 +153,10 @@ static void eval_with_parse(void *ctx) {
   rego_value *in = NULL;
   tr_err *e = rego_value_from_json_text(b->input_text, strlen(b->input_text), &in);
   if (e) exit(1);
-  rego_eval_opts o = {.input_value = in, .data_value = b->data, .hosts = b->hb, .nhosts = b->nhb,
+  rego_eval_opts o = {.input_value = in,
+                      .data_value = b->data,
+                      .hosts = b->hb,
+                      .nhosts = b->nhb,
                       .strict_builtin_errors = true};
   rego_status st;
   json_t *v = NULL;
@@ -197,10 +217,16 @@ int main(int argc, char **argv) {
   rego_compile_opts co = {.hosts = &hd, .nhosts = 1};
   json_t *rvs = json_loads(snp_rvs, 0, NULL);
   rego_host_binding hb = {"query_reference_value", qrv, rvs};
-  bctx b = {.rule = "data.policy.trust_claims", .input_text = snp_input, .hb = &hb, .nhb = 1, .mod = &mb,
-            .copts = &co,
-            .expect = "{\"configuration\":2,\"executables\":3,\"file-system\":0,\"hardware\":2,\"instance-identity\":0,"
-                      "\"runtime-opaque\":0,\"sourced-data\":0,\"storage-opaque\":0}"};
+  bctx b = {
+      .rule = "data.policy.trust_claims",
+      .input_text = snp_input,
+      .hb = &hb,
+      .nhb = 1,
+      .mod = &mb,
+      .copts = &co,
+      .expect =
+          "{\"configuration\":2,\"executables\":3,\"file-system\":0,\"hardware\":2,\"instance-identity\":0,"
+          "\"runtime-opaque\":0,\"sourced-data\":0,\"storage-opaque\":0}"};
   e = rego_compile(&mb, 1, &co, &b.p);
   if (!e) e = rego_value_from_json_text(snp_input, strlen(snp_input), &b.input);
   if (e) {
@@ -220,7 +246,8 @@ int main(int argc, char **argv) {
     json_decref(v);
   }
   if (getenv("BENCH_PROFILE_B")) { /* for perf: only (b) prepared */
-    for (int i = 0; i < 20000; i++) eval_prepared(&b);
+    for (int i = 0; i < 20000; i++)
+      eval_prepared(&b);
     return 0;
   }
   report("(a) kbs default.rego allow, prepared", median_ns(eval_prepared, &a, rounds, 2000), 5000);

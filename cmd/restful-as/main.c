@@ -83,7 +83,9 @@ int main(int argc, char **argv) {
       unsigned long v = strtoul(optarg, &end, 10);
       if (!*optarg || *end || v == 0 || (c != 'B' && v > 1024)) {
         fprintf(stderr, "restful-as: --%s needs a positive number%s\n",
-                c == 'B' ? "max-body-size" : c == 'T' ? "threads" : "handler-threads",
+                c == 'B'   ? "max-body-size"
+                : c == 'T' ? "threads"
+                           : "handler-threads",
                 c == 'B' ? "" : " (at most 1024)");
         return 2;
       }

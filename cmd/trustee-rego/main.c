@@ -129,17 +129,23 @@ static void load_path(loader *l, const char *path, const char *rel, bool top) {
     for (size_t i = 0; i < n; i++) {
       char child[4096], crel[4096];
       snprintf(child, sizeof child, "%s/%s", path, names[i]);
-      if (rel && *rel) snprintf(crel, sizeof crel, "%s/%s", rel, names[i]);
-      else snprintf(crel, sizeof crel, "%s", names[i]);
+      if (rel && *rel)
+        snprintf(crel, sizeof crel, "%s/%s", rel, names[i]);
+      else
+        snprintf(crel, sizeof crel, "%s", names[i]);
       struct stat cs;
-      if (stat(child, &cs) == 0 && S_ISDIR(cs.st_mode)) load_path(l, child, crel, false);
-      else if (ends_with(names[i], ".rego")) add_module(l, child);
+      if (stat(child, &cs) == 0 && S_ISDIR(cs.st_mode))
+        load_path(l, child, crel, false);
+      else if (ends_with(names[i], ".rego"))
+        add_module(l, child);
       else if (ends_with(names[i], ".json")) {
         /* mounted at the file's directory relative to the -d root */
         char *dir = strdup(crel);
         char *slash = strrchr(dir, '/');
-        if (slash) *slash = 0;
-        else dir[0] = 0;
+        if (slash)
+          *slash = 0;
+        else
+          dir[0] = 0;
         add_data(l, child, dir);
         free(dir);
       }
@@ -149,8 +155,10 @@ static void load_path(loader *l, const char *path, const char *rel, bool top) {
     return;
   }
   (void)top;
-  if (ends_with(path, ".json")) add_data(l, path, NULL);
-  else add_module(l, path);
+  if (ends_with(path, ".json"))
+    add_data(l, path, NULL);
+  else
+    add_module(l, path);
 }
 
 static void loader_free(loader *l) {
@@ -177,7 +185,8 @@ static int cmd_check(int argc, char **argv) {
     return 2;
   }
   loader l = {.data = json_object()};
-  for (int i = 0; i < argc; i++) load_path(&l, argv[i], "", true);
+  for (int i = 0; i < argc; i++)
+    load_path(&l, argv[i], "", true);
   int rc = l.errors ? 1 : 0;
   /* report every module's parse errors, then compile them together */
   for (size_t i = 0; i < l.nmods; i++) {
@@ -226,19 +235,28 @@ static int parse_opts(run_opts *o, int argc, char **argv, bool bench) {
   *o = (run_opts){.l = {.data = json_object()}, .format = "json", .rounds = 10000};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
-    if ((strcmp(a, "-d") == 0 || strcmp(a, "--data") == 0) && i + 1 < argc) load_path(&o->l, argv[++i], "", true);
-    else if ((strcmp(a, "-i") == 0 || strcmp(a, "--input") == 0) && i + 1 < argc) o->input_path = argv[++i];
-    else if (!bench && (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) && i + 1 < argc) o->format = argv[++i];
-    else if (!bench && strncmp(a, "--format=", 9) == 0) o->format = a + 9;
-    else if (strcmp(a, "--strict-builtin-errors") == 0) o->strict = true;
-    else if (strcmp(a, "--v0-compatible") == 0) o->v0 = true;
-    else if (strcmp(a, "--reference-values") == 0 && i + 1 < argc) o->rv_path = argv[++i];
-    else if (bench && strcmp(a, "--rounds") == 0 && i + 1 < argc) o->rounds = strtol(argv[++i], NULL, 10);
+    if ((strcmp(a, "-d") == 0 || strcmp(a, "--data") == 0) && i + 1 < argc)
+      load_path(&o->l, argv[++i], "", true);
+    else if ((strcmp(a, "-i") == 0 || strcmp(a, "--input") == 0) && i + 1 < argc)
+      o->input_path = argv[++i];
+    else if (!bench && (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) && i + 1 < argc)
+      o->format = argv[++i];
+    else if (!bench && strncmp(a, "--format=", 9) == 0)
+      o->format = a + 9;
+    else if (strcmp(a, "--strict-builtin-errors") == 0)
+      o->strict = true;
+    else if (strcmp(a, "--v0-compatible") == 0)
+      o->v0 = true;
+    else if (strcmp(a, "--reference-values") == 0 && i + 1 < argc)
+      o->rv_path = argv[++i];
+    else if (bench && strcmp(a, "--rounds") == 0 && i + 1 < argc)
+      o->rounds = strtol(argv[++i], NULL, 10);
     else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "trustee-rego: unknown option %s\n", a);
       usage(stderr);
       return 2;
-    } else if (!o->query) o->query = a;
+    } else if (!o->query)
+      o->query = a;
     else {
       fprintf(stderr, "trustee-rego: unexpected argument %s\n", a);
       return 2;
@@ -312,8 +330,8 @@ static int cmd_eval(int argc, char **argv) {
   tr_err *e = prepare(&o, &eo);
   char *text = NULL;
   if (!e)
-    e = rego_eval_query_text(o.p, o.query, &eo, strcmp(o.format, "pretty") == 0 ? REGO_TEXT_PRETTY : REGO_TEXT_JSON,
-                             &text);
+    e = rego_eval_query_text(o.p, o.query, &eo,
+                             strcmp(o.format, "pretty") == 0 ? REGO_TEXT_PRETTY : REGO_TEXT_JSON, &text);
   if (!e) printf("%s\n", text);
   free(text);
   return finish(&o, e, 0);
@@ -357,10 +375,14 @@ static int cmd_bench(int argc, char **argv) {
   }
   if (!e) {
     qsort(t, (size_t)o.rounds, sizeof(double), cmp_double);
-    printf("rule      %s (%s)\n", o.query, st == REGO_DEFINED ? "defined" : st == REGO_UNDEFINED ? "undefined" : "no rule");
+    printf("rule      %s (%s)\n", o.query,
+           st == REGO_DEFINED     ? "defined"
+           : st == REGO_UNDEFINED ? "undefined"
+                                  : "no rule");
     printf("eval      median %.0f ns, p90 %.0f ns over %ld runs (prepared input)\n", t[o.rounds / 2],
            t[o.rounds * 9 / 10], o.rounds);
-    printf("compile   %.0f ns (input/reference values loaded, modules parsed and compiled once)\n", compile_ns);
+    printf("compile   %.0f ns (input/reference values loaded, modules parsed and compiled once)\n",
+           compile_ns);
   }
   free(t);
   rego_value_free(data);

@@ -168,8 +168,8 @@ static tr_err *parse_policy_ids(tr_as_parsed *p, const json_t *body) {
   if (n == 0) return NULL;
   /* EAR uses the first; Simple evaluates each (with every reference value) */
   if (n > TR_AS_MAX_POLICY_IDS)
-    return tr_err_new(TR_E_INVALID, "field `policy_ids`: at most %d policy ids, got %zu", TR_AS_MAX_POLICY_IDS,
-                      n);
+    return tr_err_new(TR_E_INVALID, "field `policy_ids`: at most %d policy ids, got %zu",
+                      TR_AS_MAX_POLICY_IDS, n);
   p->policy_ids = calloc(n, sizeof(char *));
   if (!p->policy_ids) return tr_err_new(TR_E_NOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {

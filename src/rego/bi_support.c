@@ -190,7 +190,10 @@ extern const rego_builtin_def rego_builtins_misc[];
 #else
 #define FAM_misc
 #endif
-static const rego_builtin_def *const families[] = {FAM_aggregates FAM_arrays FAM_sets FAM_objects FAM_strings FAM_regex FAM_types FAM_numbers FAM_bits FAM_conversions FAM_encoding FAM_time FAM_semver FAM_glob FAM_crypto FAM_units FAM_json FAM_misc NULL};
+static const rego_builtin_def *const families[] = {
+    FAM_aggregates FAM_arrays FAM_sets FAM_objects FAM_strings FAM_regex FAM_types FAM_numbers FAM_bits
+        FAM_conversions FAM_encoding FAM_time FAM_semver FAM_glob FAM_crypto FAM_units FAM_json FAM_misc
+            NULL};
 
 const rego_builtin_def *rego_builtin_lookup(const char *name) {
   for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {

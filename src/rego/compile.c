@@ -74,8 +74,10 @@ dnode *rego_node_child(const dnode *n, const char *name, size_t len) {
     int r = memcmp(ch->name, name, cl < len ? cl : len);
     if (r == 0) r = cl < len ? -1 : (cl > len);
     if (r == 0) return n->children[mid];
-    if (r < 0) lo = mid + 1;
-    else hi = mid;
+    if (r < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return NULL;
 }
@@ -112,7 +114,8 @@ typedef struct {
 
 static size_t nm_hash(const dnode *parent, const char *name, size_t len) {
   uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)parent;
-  for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)name[i]) * 1099511628211ull;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (uint8_t)name[i]) * 1099511628211ull;
   return (size_t)(h ^ (h >> 29));
 }
 
@@ -129,7 +132,8 @@ static void nm_put(rv_arena *a, nodemap *m, dnode *d) {
   if (2 * (m->n + 1) > m->cap) {
     nodemap g = {rv_zalloc(a, sizeof(dnode *) * (m->cap ? m->cap * 2 : 64)), m->cap ? m->cap * 2 : 64, 0};
     for (size_t i = 0; i < m->cap; i++)
-      if (m->slots[i]) *nm_slot(&g, m->slots[i]->parent, m->slots[i]->name, m->slots[i]->key->u.str.len) = m->slots[i];
+      if (m->slots[i])
+        *nm_slot(&g, m->slots[i]->parent, m->slots[i]->name, m->slots[i]->key->u.str.len) = m->slots[i];
     g.n = m->n;
     *m = g;
   }
@@ -155,7 +159,8 @@ static int cmp_node_key(const void *x, const void *y) {
 
 static void sort_children(dnode *n) {
   if (n->nchildren > 1) qsort(n->children, (size_t)n->nchildren, sizeof(dnode *), cmp_node_key);
-  for (int i = 0; i < n->nchildren; i++) sort_children(n->children[i]);
+  for (int i = 0; i < n->nchildren; i++)
+    sort_children(n->children[i]);
 }
 
 static void node_add_rule(rv_arena *a, dnode *n, rule *r) {
@@ -247,7 +252,6 @@ static int scope_lookup(const scope *s, const char *name) {
   return -1;
 }
 
-
 /* ---- name resolution ---- */
 
 static term *mk_str_term(cctx *c, const char *s, rloc loc) {
@@ -285,8 +289,10 @@ static const import_decl *find_import(cctx *c, const char *name) {
 /* Turns var term t (in place) into a ref: head root var + prefix parts + extra parts. */
 static void make_ref(cctx *c, term *t, term *head, term **prefix, int nprefix, term **extra, int nextra) {
   term **parts = rv_alloc(c->a, sizeof(term *) * (size_t)(nprefix + nextra + 1));
-  for (int i = 0; i < nprefix; i++) parts[i] = prefix[i];
-  for (int i = 0; i < nextra; i++) parts[nprefix + i] = extra[i];
+  for (int i = 0; i < nprefix; i++)
+    parts[i] = prefix[i];
+  for (int i = 0; i < nextra; i++)
+    parts[nprefix + i] = extra[i];
   rloc loc = t->loc;
   memset(&t->u, 0, sizeof(t->u));
   t->kind = TK_REF;
@@ -320,7 +326,8 @@ static bool resolve_global(cctx *c, term *t, term **extra, int nextra) {
   if (package_has_rule(c, name)) {
     int np = c->m->npkg + 1;
     term **pp = rv_alloc(c->a, sizeof(term *) * (size_t)np);
-    for (int i = 0; i < c->m->npkg; i++) pp[i] = mk_str_term(c, c->m->pkg[i], t->loc);
+    for (int i = 0; i < c->m->npkg; i++)
+      pp[i] = mk_str_term(c, c->m->pkg[i], t->loc);
     pp[np - 1] = mk_str_term(c, name, t->loc);
     make_ref(c, t, mk_root_var(c, "data", VR_DATA, t->loc), pp, np, extra, nextra);
     return true;
@@ -365,7 +372,8 @@ static void ref_find_node(cctx *c, term *t) {
 }
 
 static void resolve_call(cctx *c, term *t, scope *s) {
-  for (int i = 0; i < t->u.call.nargs; i++) resolve_term(c, t->u.call.args[i], s);
+  for (int i = 0; i < t->u.call.nargs; i++)
+    resolve_term(c, t->u.call.args[i], s);
   const char *name = t->u.call.name;
   /* user function: local rule name, alias-expanded or data path */
   char full[512];
@@ -487,14 +495,16 @@ static void resolve_term(cctx *c, term *t, scope *s) {
     } else if (h->kind != TK_VAR) {
       resolve_term(c, h, s);
     }
-    for (int i = 0; i < t->u.ref.nparts; i++) resolve_term(c, t->u.ref.parts[i], s);
+    for (int i = 0; i < t->u.ref.nparts; i++)
+      resolve_term(c, t->u.ref.parts[i], s);
     ref_find_node(c, t);
     return;
   }
   case TK_ARRAY:
   case TK_SET:
   case TK_OBJECT:
-    for (int i = 0; i < t->u.coll.n; i++) resolve_term(c, t->u.coll.items[i], s);
+    for (int i = 0; i < t->u.coll.n; i++)
+      resolve_term(c, t->u.coll.items[i], s);
     return;
   case TK_ARRCOMP:
   case TK_SETCOMP:
@@ -537,14 +547,18 @@ static void declare_pattern(cctx *c, term *t, scope *s, bool assign) {
     return;
   }
   if (t->kind == TK_ARRAY) {
-    for (int i = 0; i < t->u.coll.n; i++) declare_pattern(c, t->u.coll.items[i], s, assign);
+    for (int i = 0; i < t->u.coll.n; i++)
+      declare_pattern(c, t->u.coll.items[i], s, assign);
   } else if (t->kind == TK_OBJECT) {
-    for (int i = 1; i < t->u.coll.n; i += 2) declare_pattern(c, t->u.coll.items[i], s, assign);
+    for (int i = 1; i < t->u.coll.n; i += 2)
+      declare_pattern(c, t->u.coll.items[i], s, assign);
   } else if (t->kind == TK_SCALAR) {
     /* constants in patterns are fine */
   } else if (assign) {
     cfail(c, t->loc, "rego_compile_error: cannot assign to %s",
-          t->kind == TK_REF ? "ref" : t->kind == TK_CALL ? "call" : "term");
+          t->kind == TK_REF    ? "ref"
+          : t->kind == TK_CALL ? "call"
+                               : "term");
   }
 }
 
@@ -592,8 +606,10 @@ static void resolve_withs(cctx *c, expr *e, scope *s) {
     }
     if (strcmp(head, "input") == 0 || strcmp(head, "data") == 0) {
       bool is_input = strcmp(head, "input") == 0;
-      if (t->kind == TK_VAR) resolve_global(c, t, NULL, 0);
-      else t->u.ref.head->u.var.res = is_input ? VR_INPUT : VR_DATA;
+      if (t->kind == TK_VAR)
+        resolve_global(c, t, NULL, 0);
+      else
+        t->u.ref.head->u.var.res = is_input ? VR_INPUT : VR_DATA;
       for (int k = 0; t->kind == TK_REF && k < t->u.ref.nparts; k++)
         if (t->u.ref.parts[k]->kind != TK_SCALAR) {
           cfail(c, t->loc, "rego_type_error: with target must be a constant path");
@@ -605,8 +621,10 @@ static void resolve_withs(cctx *c, expr *e, scope *s) {
         if (f && f->u.call.ct == CT_FUNC) {
           w->target = f;
           term *fv = resolve_fn_name(c, w->value, s);
-          if (fv) w->value = fv;
-          else resolve_term(c, w->value, s);
+          if (fv)
+            w->value = fv;
+          else
+            resolve_term(c, w->value, s);
           continue;
         }
       }
@@ -615,13 +633,16 @@ static void resolve_withs(cctx *c, expr *e, scope *s) {
     }
     term *f = resolve_fn_name(c, t, s);
     if (!f) {
-      cfail(c, t->loc, "rego_compile_error: with keyword target must reference existing input, data, or a function");
+      cfail(c, t->loc,
+            "rego_compile_error: with keyword target must reference existing input, data, or a function");
       return;
     }
     w->target = f; /* TK_CALL marks a function target */
     term *fv = resolve_fn_name(c, w->value, s);
-    if (fv) w->value = fv;
-    else resolve_term(c, w->value, s);
+    if (fv)
+      w->value = fv;
+    else
+      resolve_term(c, w->value, s);
   }
 }
 
@@ -640,7 +661,8 @@ static void resolve_expr(cctx *c, expr *e, scope *s) {
     break;
   case EX_NOT: resolve_expr(c, e->neg, s); break;
   case EX_SOME:
-    for (int i = 0; i < e->a->u.coll.n; i++) resolve_term(c, e->a->u.coll.items[i], s);
+    for (int i = 0; i < e->a->u.coll.n; i++)
+      resolve_term(c, e->a->u.coll.items[i], s);
     break;
   case EX_SOMEIN:
     resolve_term(c, e->c, s);
@@ -715,9 +737,11 @@ static bool nameset_has(const nameset *ns, const char *name) {
 }
 
 static void pattern_names(cctx *c, term *t, nameset *ns) {
-  if (t->kind == TK_VAR) nameset_add(c, ns, t->u.var.name);
+  if (t->kind == TK_VAR)
+    nameset_add(c, ns, t->u.var.name);
   else if (t->kind == TK_ARRAY || t->kind == TK_OBJECT)
-    for (int i = 0; i < t->u.coll.n; i++) pattern_names(c, t->u.coll.items[i], ns);
+    for (int i = 0; i < t->u.coll.n; i++)
+      pattern_names(c, t->u.coll.items[i], ns);
 }
 
 static void open_var(cctx *c, term *v, scope *s, const nameset *decl) {
@@ -732,17 +756,22 @@ static void open_vars_term(cctx *c, term *t, scope *s, const nameset *decl) {
   switch (t->kind) {
   case TK_VAR: open_var(c, t, s, decl); return;
   case TK_REF:
-    if (t->u.ref.head->kind == TK_VAR) open_var(c, t->u.ref.head, s, decl);
-    else open_vars_term(c, t->u.ref.head, s, decl);
-    for (int i = 0; i < t->u.ref.nparts; i++) open_vars_term(c, t->u.ref.parts[i], s, decl);
+    if (t->u.ref.head->kind == TK_VAR)
+      open_var(c, t->u.ref.head, s, decl);
+    else
+      open_vars_term(c, t->u.ref.head, s, decl);
+    for (int i = 0; i < t->u.ref.nparts; i++)
+      open_vars_term(c, t->u.ref.parts[i], s, decl);
     return;
   case TK_ARRAY:
   case TK_SET:
   case TK_OBJECT:
-    for (int i = 0; i < t->u.coll.n; i++) open_vars_term(c, t->u.coll.items[i], s, decl);
+    for (int i = 0; i < t->u.coll.n; i++)
+      open_vars_term(c, t->u.coll.items[i], s, decl);
     return;
   case TK_CALL:
-    for (int i = 0; i < t->u.call.nargs; i++) open_vars_term(c, t->u.call.args[i], s, decl);
+    for (int i = 0; i < t->u.call.nargs; i++)
+      open_vars_term(c, t->u.call.args[i], s, decl);
     return;
   default: return; /* scalars; comprehensions are closures */
   }
@@ -761,22 +790,26 @@ static void open_vars_expr(cctx *c, expr *e, scope *s, const nameset *decl) {
   case EX_EVERY: open_vars_term(c, e->c, s, decl); break;
   default: break;
   }
-  for (int i = 0; i < e->nwith; i++) open_vars_term(c, e->withs[i].value, s, decl);
+  for (int i = 0; i < e->nwith; i++)
+    open_vars_term(c, e->withs[i].value, s, decl);
 }
 
 static void declare_open_vars(cctx *c, body *b, scope *s) {
   nameset decl = {0};
   for (int i = 0; i < b->n; i++) {
     expr *e = b->exprs[i];
-    if (e->kind == EX_ASSIGN) pattern_names(c, e->a, &decl);
+    if (e->kind == EX_ASSIGN)
+      pattern_names(c, e->a, &decl);
     else if (e->kind == EX_SOME)
-      for (int j = 0; j < e->a->u.coll.n; j++) pattern_names(c, e->a->u.coll.items[j], &decl);
+      for (int j = 0; j < e->a->u.coll.n; j++)
+        pattern_names(c, e->a->u.coll.items[j], &decl);
     else if (e->kind == EX_SOMEIN) {
       if (e->a) pattern_names(c, e->a, &decl);
       pattern_names(c, e->b, &decl);
     }
   }
-  for (int i = 0; i < b->n; i++) open_vars_expr(c, b->exprs[i], s, &decl);
+  for (int i = 0; i < b->n; i++)
+    open_vars_expr(c, b->exprs[i], s, &decl);
 }
 
 static void resolve_body(cctx *c, body *b, scope *s) {
@@ -792,7 +825,8 @@ static void resolve_body(cctx *c, body *b, scope *s) {
         resolve_term(c, e->kind == EX_ASSIGN ? e->b : e->c, s);
       }
       predeclare(c, e, s);
-      if (e->kind == EX_ASSIGN) resolve_term(c, e->a, s);
+      if (e->kind == EX_ASSIGN)
+        resolve_term(c, e->a, s);
       else if (e->kind == EX_SOMEIN) {
         if (e->a) resolve_term(c, e->a, s);
         resolve_term(c, e->b, s);
@@ -843,7 +877,8 @@ static void visit_local(vis *v, term *t, int pos) {
 }
 
 static void visit_body_free(vis *v, body *b) {
-  for (int i = 0; i < b->n; i++) visit_expr(v, b->exprs[i]);
+  for (int i = 0; i < b->n; i++)
+    visit_expr(v, b->exprs[i]);
 }
 
 static void visit_term(vis *v, term *t, int pos) {
@@ -851,8 +886,10 @@ static void visit_term(vis *v, term *t, int pos) {
   case TK_SCALAR: return;
   case TK_VAR: visit_local(v, t, pos); return;
   case TK_REF:
-    if (t->u.ref.head->kind == TK_VAR) visit_local(v, t->u.ref.head, POS_NEED);
-    else visit_term(v, t->u.ref.head, POS_NEED);
+    if (t->u.ref.head->kind == TK_VAR)
+      visit_local(v, t->u.ref.head, POS_NEED);
+    else
+      visit_term(v, t->u.ref.head, POS_NEED);
     for (int i = 0; i < t->u.ref.nparts; i++) {
       term *pt = t->u.ref.parts[i];
       if (v->refout && pt->kind == TK_VAR && pt->u.var.res == VR_LOCAL && pt->u.var.slot >= 0 &&
@@ -862,13 +899,16 @@ static void visit_term(vis *v, term *t, int pos) {
     }
     return;
   case TK_ARRAY:
-    for (int i = 0; i < t->u.coll.n; i++) visit_term(v, t->u.coll.items[i], pos);
+    for (int i = 0; i < t->u.coll.n; i++)
+      visit_term(v, t->u.coll.items[i], pos);
     return;
   case TK_OBJECT:
-    for (int i = 0; i < t->u.coll.n; i++) visit_term(v, t->u.coll.items[i], i % 2 ? pos : POS_NEED);
+    for (int i = 0; i < t->u.coll.n; i++)
+      visit_term(v, t->u.coll.items[i], i % 2 ? pos : POS_NEED);
     return;
   case TK_SET:
-    for (int i = 0; i < t->u.coll.n; i++) visit_term(v, t->u.coll.items[i], POS_NEED);
+    for (int i = 0; i < t->u.coll.n; i++)
+      visit_term(v, t->u.coll.items[i], POS_NEED);
     return;
   case TK_ARRCOMP:
   case TK_SETCOMP:
@@ -880,13 +920,15 @@ static void visit_term(vis *v, term *t, int pos) {
     if (t->u.comp.key) visit_term(&v2, t->u.comp.key, POS_NEED);
     visit_term(&v2, t->u.comp.val, POS_NEED);
     visit_body_free(&v2, t->u.comp.body);
-    for (int i = 0; i < prov2.nw; i++) v->need->w[i] |= prov2.w[i], v->prov->w[i] |= prov2.w[i];
+    for (int i = 0; i < prov2.nw; i++)
+      v->need->w[i] |= prov2.w[i], v->prov->w[i] |= prov2.w[i];
     return;
   }
   case TK_CALL: {
     int n = t->u.call.nargs;
     bool outp = n == t->u.call.arity + 1 && t->u.call.ct != CT_PRINT;
-    for (int i = 0; i < n; i++) visit_term(v, t->u.call.args[i], outp && i == n - 1 ? POS_OUT : POS_NEED);
+    for (int i = 0; i < n; i++)
+      visit_term(v, t->u.call.args[i], outp && i == n - 1 ? POS_OUT : POS_NEED);
     return;
   }
   }
@@ -910,7 +952,8 @@ static void visit_expr(vis *v, expr *e) {
     v2.prov = &p2;
     visit_expr(&v2, e->neg);
     /* the negation needs what it shares with the outside; it binds nothing */
-    for (int i = 0; i < n2.nw; i++) v->need->w[i] |= (n2.w[i] | p2.w[i]) & v->prov->w[i];
+    for (int i = 0; i < n2.nw; i++)
+      v->need->w[i] |= (n2.w[i] | p2.w[i]) & v->prov->w[i];
     /* v->prov deliberately unchanged; see order_body for the shared set */
     break;
   }
@@ -926,12 +969,14 @@ static void visit_expr(vis *v, expr *e) {
     v2.prov = &p2;
     visit_term(&v2, e->c, POS_NEED);
     visit_body_free(&v2, e->body);
-    for (int i = 0; i < p2.nw; i++) v->need->w[i] |= p2.w[i], v->prov->w[i] |= p2.w[i];
+    for (int i = 0; i < p2.nw; i++)
+      v->need->w[i] |= p2.w[i], v->prov->w[i] |= p2.w[i];
     break;
   }
   }
   for (int i = 0; i < e->nwith; i++)
-    if (e->withs[i].value->kind != TK_CALL || e->withs[i].value->u.call.nargs) visit_term(v, e->withs[i].value, POS_NEED);
+    if (e->withs[i].value->kind != TK_CALL || e->withs[i].value->u.call.nargs)
+      visit_term(v, e->withs[i].value, POS_NEED);
 }
 
 static void order_body(cctx *c, body *b, int sid, bits *bound, term **head_terms, int nhead);
@@ -960,23 +1005,26 @@ static void order_nested_expr(cctx *c, expr *e) {
     if (e->b) order_nested_term(c, e->b);
     if (e->c) order_nested_term(c, e->c);
   }
-  for (int i = 0; i < e->nwith; i++) order_nested_term(c, e->withs[i].value);
+  for (int i = 0; i < e->nwith; i++)
+    order_nested_term(c, e->withs[i].value);
 }
-
 
 static void order_nested_term(cctx *c, term *t) {
   switch (t->kind) {
   case TK_REF:
     order_nested_term(c, t->u.ref.head);
-    for (int i = 0; i < t->u.ref.nparts; i++) order_nested_term(c, t->u.ref.parts[i]);
+    for (int i = 0; i < t->u.ref.nparts; i++)
+      order_nested_term(c, t->u.ref.parts[i]);
     break;
   case TK_ARRAY:
   case TK_SET:
   case TK_OBJECT:
-    for (int i = 0; i < t->u.coll.n; i++) order_nested_term(c, t->u.coll.items[i]);
+    for (int i = 0; i < t->u.coll.n; i++)
+      order_nested_term(c, t->u.coll.items[i]);
     break;
   case TK_CALL:
-    for (int i = 0; i < t->u.call.nargs; i++) order_nested_term(c, t->u.call.args[i]);
+    for (int i = 0; i < t->u.call.nargs; i++)
+      order_nested_term(c, t->u.call.args[i]);
     break;
   case TK_ARRCOMP:
   case TK_SETCOMP:
@@ -1004,9 +1052,11 @@ static void term_unbound_error(cctx *c, term *t, int sid, const bits *bound) {
     for (int i = 0; i < t->u.ref.nparts; i++)
       if (t->u.ref.parts[i]->kind != TK_VAR) term_unbound_error(c, t->u.ref.parts[i], sid, bound);
   } else if (t->kind == TK_ARRAY || t->kind == TK_SET || t->kind == TK_OBJECT) {
-    for (int i = 0; i < t->u.coll.n; i++) term_unbound_error(c, t->u.coll.items[i], sid, bound);
+    for (int i = 0; i < t->u.coll.n; i++)
+      term_unbound_error(c, t->u.coll.items[i], sid, bound);
   } else if (t->kind == TK_CALL) {
-    for (int i = 0; i < t->u.call.nargs; i++) term_unbound_error(c, t->u.call.args[i], sid, bound);
+    for (int i = 0; i < t->u.call.nargs; i++)
+      term_unbound_error(c, t->u.call.args[i], sid, bound);
   }
 }
 
@@ -1041,7 +1091,8 @@ static void order_body(cctx *c, body *b, int sid, bits *bound, term **head_terms
     bits hn = bits_new(c), hp = bits_new(c);
     vis v = {c, sid, &hn, &hp, NULL};
     visit_term(&v, head_terms[h], POS_NEED);
-    for (int w = 0; w < all.nw; w++) all.w[w] |= hp.w[w];
+    for (int w = 0; w < all.nw; w++)
+      all.w[w] |= hp.w[w];
   }
   for (int i = 0; i < n; i++) {
     if (b->exprs[i]->kind != EX_NOT) continue;
@@ -1059,7 +1110,8 @@ static void order_body(cctx *c, body *b, int sid, bits *bound, term **head_terms
       for (int w = 0; w < need[i].nw && ok; w++)
         if (need[i].w[w] & ~bound->w[w]) ok = false;
       expr *e = b->exprs[i];
-      if (ok && e->kind == EX_UNIFY && is_unbound_var(e->a, sid, c, bound) && is_unbound_var(e->b, sid, c, bound))
+      if (ok && e->kind == EX_UNIFY && is_unbound_var(e->a, sid, c, bound) &&
+          is_unbound_var(e->b, sid, c, bound))
         ok = false;
       if (ok) pick = i;
     }
@@ -1081,10 +1133,12 @@ static void order_body(cctx *c, body *b, int sid, bits *bound, term **head_terms
     done[pick] = true;
     out[k] = b->exprs[pick];
     if (b->exprs[pick]->kind != EX_NOT)
-      for (int w = 0; w < bound->nw; w++) bound->w[w] |= prov[pick].w[w];
+      for (int w = 0; w < bound->nw; w++)
+        bound->w[w] |= prov[pick].w[w];
   }
   b->exprs = out;
-  for (int i = 0; i < n; i++) order_nested_expr(c, b->exprs[i]);
+  for (int i = 0; i < n; i++)
+    order_nested_expr(c, b->exprs[i]);
   for (int h = 0; h < nhead; h++)
     if (head_terms[h]) {
       term_unbound_error(c, head_terms[h], sid, bound);
@@ -1102,10 +1156,12 @@ static void fold_expr(cctx *c, expr *e) {
   if (e->c) fold_term(c, e->c);
   if (e->neg) fold_expr(c, e->neg);
   if (e->body) fold_body(c, e->body);
-  for (int i = 0; i < e->nwith; i++) fold_term(c, e->withs[i].value);
+  for (int i = 0; i < e->nwith; i++)
+    fold_term(c, e->withs[i].value);
 }
 static void fold_body(cctx *c, body *b) {
-  for (int i = 0; i < b->n; i++) fold_expr(c, b->exprs[i]);
+  for (int i = 0; i < b->n; i++)
+    fold_expr(c, b->exprs[i]);
 }
 
 static void fold_term(cctx *c, term *t) {
@@ -1115,7 +1171,8 @@ static void fold_term(cctx *c, term *t) {
   case TK_REF:
     fold_term(c, t->u.ref.head);
     t->has_vars = 1;
-    for (int i = 0; i < t->u.ref.nparts; i++) fold_term(c, t->u.ref.parts[i]);
+    for (int i = 0; i < t->u.ref.nparts; i++)
+      fold_term(c, t->u.ref.parts[i]);
     break;
   case TK_ARRAY:
   case TK_SET:
@@ -1129,13 +1186,17 @@ static void fold_term(cctx *c, term *t) {
     if (!all) break;
     int n = t->u.coll.n;
     rv **vals = rv_alloc(c->a, sizeof(rv *) * (size_t)(n ? n : 1));
-    for (int i = 0; i < n; i++) vals[i] = t->u.coll.items[i]->constv;
-    if (t->kind == TK_ARRAY) t->constv = rv_array(c->a, vals, (size_t)n);
-    else if (t->kind == TK_SET) t->constv = rv_set(c->a, vals, (size_t)n);
+    for (int i = 0; i < n; i++)
+      vals[i] = t->u.coll.items[i]->constv;
+    if (t->kind == TK_ARRAY)
+      t->constv = rv_array(c->a, vals, (size_t)n);
+    else if (t->kind == TK_SET)
+      t->constv = rv_set(c->a, vals, (size_t)n);
     else {
       rv **ks = rv_alloc(c->a, sizeof(rv *) * (size_t)(n / 2 + 1));
       rv **vs = rv_alloc(c->a, sizeof(rv *) * (size_t)(n / 2 + 1));
-      for (int i = 0; i < n / 2; i++) ks[i] = vals[2 * i], vs[i] = vals[2 * i + 1];
+      for (int i = 0; i < n / 2; i++)
+        ks[i] = vals[2 * i], vs[i] = vals[2 * i + 1];
       bool conflict;
       t->constv = rv_object(c->a, ks, vs, (size_t)n / 2, &conflict);
     }
@@ -1151,7 +1212,8 @@ static void fold_term(cctx *c, term *t) {
     break;
   case TK_CALL:
     t->has_vars = 1;
-    for (int i = 0; i < t->u.call.nargs; i++) fold_term(c, t->u.call.args[i]);
+    for (int i = 0; i < t->u.call.nargs; i++)
+      fold_term(c, t->u.call.args[i]);
     break;
   }
 }
@@ -1164,11 +1226,14 @@ static void compile_rule_chain(cctx *c, rule *r) {
   c->nscopes = 0;
   c->capscopes = 0;
   scope *s = scope_new(c, NULL);
-  for (int i = 0; i < r->nargs; i++) declare_pattern(c, r->args[i], s, false);
-  for (int i = 0; i < r->nargs; i++) resolve_term(c, r->args[i], s);
+  for (int i = 0; i < r->nargs; i++)
+    declare_pattern(c, r->args[i], s, false);
+  for (int i = 0; i < r->nargs; i++)
+    resolve_term(c, r->args[i], s);
   for (rule *x = r; x && !c->failed; x = x->else_) {
     if (x->body) resolve_body(c, x->body, s);
-    for (int i = r->nstatic; i < r->npath; i++) resolve_term(c, x->path[i], s);
+    for (int i = r->nstatic; i < r->npath; i++)
+      resolve_term(c, x->path[i], s);
     if (x->key) resolve_term(c, x->key, s);
     if (x->value) resolve_term(c, x->value, s);
     if (x->set_leaf && !x->value) x->value = x->key;
@@ -1189,18 +1254,22 @@ static void compile_rule_chain(cctx *c, rule *r) {
     int nh = 0;
     if (x->key) heads[nh++] = x->key;
     if (x->value) heads[nh++] = x->value;
-    for (int i = r->nstatic; i < r->npath && nh < 16; i++) heads[nh++] = x->path[i];
-    if (x->body) order_body(c, x->body, s->id, &bound, heads, nh);
+    for (int i = r->nstatic; i < r->npath && nh < 16; i++)
+      heads[nh++] = x->path[i];
+    if (x->body)
+      order_body(c, x->body, s->id, &bound, heads, nh);
     else
       for (int h = 0; h < nh; h++) {
         term_unbound_error(c, heads[h], s->id, &bound);
         order_nested_term(c, heads[h]);
       }
     if (x->body) fold_body(c, x->body);
-    for (int h = 0; h < nh; h++) fold_term(c, heads[h]);
+    for (int h = 0; h < nh; h++)
+      fold_term(c, heads[h]);
     x->value_const = !x->value || x->value->constv;
   }
-  for (int i = 0; i < r->nargs; i++) fold_term(c, r->args[i]);
+  for (int i = 0; i < r->nargs; i++)
+    fold_term(c, r->args[i]);
   for (rule *x = r; x; x = x->else_) {
     x->nslots = c->nslots;
     x->slotnames = c->slotnames;
@@ -1268,11 +1337,13 @@ static void deps_expr(depgraph *g, int from, const expr *x, dnode *root) {
   if (x->c) deps_term(g, from, x->c, root);
   if (x->neg) deps_expr(g, from, x->neg, root);
   if (x->body) deps_body(g, from, x->body, root);
-  for (int i = 0; i < x->nwith; i++) deps_term(g, from, x->withs[i].value, root);
+  for (int i = 0; i < x->nwith; i++)
+    deps_term(g, from, x->withs[i].value, root);
 }
 
 static void deps_body(depgraph *g, int from, const body *b, dnode *root) {
-  for (int i = 0; i < b->n; i++) deps_expr(g, from, b->exprs[i], root);
+  for (int i = 0; i < b->n; i++)
+    deps_expr(g, from, b->exprs[i], root);
 }
 
 static void deps_term(depgraph *g, int from, const term *t, dnode *root) {
@@ -1285,12 +1356,14 @@ static void deps_term(depgraph *g, int from, const term *t, dnode *root) {
       dep_match(g, from, root, t->u.ref.parts, 0, t->u.ref.nparts);
     else
       deps_term(g, from, t->u.ref.head, root);
-    for (int i = 0; i < t->u.ref.nparts; i++) deps_term(g, from, t->u.ref.parts[i], root);
+    for (int i = 0; i < t->u.ref.nparts; i++)
+      deps_term(g, from, t->u.ref.parts[i], root);
     return;
   case TK_ARRAY:
   case TK_SET:
   case TK_OBJECT:
-    for (int i = 0; i < t->u.coll.n; i++) deps_term(g, from, t->u.coll.items[i], root);
+    for (int i = 0; i < t->u.coll.n; i++)
+      deps_term(g, from, t->u.coll.items[i], root);
     return;
   case TK_ARRCOMP:
   case TK_SETCOMP:
@@ -1301,7 +1374,8 @@ static void deps_term(depgraph *g, int from, const term *t, dnode *root) {
     return;
   case TK_CALL:
     if (t->u.call.ct == CT_FUNC && t->u.call.node) dep_add(g, from, t->u.call.node->id);
-    for (int i = 0; i < t->u.call.nargs; i++) deps_term(g, from, t->u.call.args[i], root);
+    for (int i = 0; i < t->u.call.nargs; i++)
+      deps_term(g, from, t->u.call.args[i], root);
     return;
   default: return;
   }
@@ -1309,7 +1383,8 @@ static void deps_term(depgraph *g, int from, const term *t, dnode *root) {
 
 static void index_nodes(dnode *n, dnode **byid) {
   byid[n->id] = n;
-  for (int i = 0; i < n->nchildren; i++) index_nodes(n->children[i], byid);
+  for (int i = 0; i < n->nchildren; i++)
+    index_nodes(n->children[i], byid);
 }
 
 static void node_path(const dnode *n, rv_buf *b) {
@@ -1326,7 +1401,8 @@ static void node_path(const dnode *n, rv_buf *b) {
  * overflow the C stack of the thread compiling an uploaded policy); on a
  * back edge writes the cycle into err and returns true. stack/edge hold the
  * current path and the next dependency index of each node on it. */
-static bool find_cycle(depgraph *g, int root, uint8_t *color, int *stack, int *edge, char *err, size_t errlen) {
+static bool find_cycle(depgraph *g, int root, uint8_t *color, int *stack, int *edge, char *err,
+                       size_t errlen) {
   int depth = 0;
   stack[0] = root;
   edge[0] = 0;
@@ -1341,7 +1417,8 @@ static bool find_cycle(depgraph *g, int root, uint8_t *color, int *stack, int *e
     int w = g->deps[v][edge[depth]++];
     if (color[w] == 1) {
       int start = depth;
-      while (start > 0 && stack[start] != w) start--;
+      while (start > 0 && stack[start] != w)
+        start--;
       rv_buf b = {.a = g->a};
       rv_buf_puts(&b, "rego_recursion_error: rule ");
       node_path(g->byid[w], &b);
@@ -1382,8 +1459,10 @@ static bool check_recursion(rego_policy *p, char *err, size_t errlen) {
         if (x->body) deps_body(&g, id, x->body, p->root);
         if (x->value) deps_term(&g, id, x->value, p->root);
         if (x->key) deps_term(&g, id, x->key, p->root);
-        for (int k = x->nstatic; k < x->npath; k++) deps_term(&g, id, x->path[k], p->root);
-        for (int k = 0; k < x->nargs; k++) deps_term(&g, id, x->args[k], p->root);
+        for (int k = x->nstatic; k < x->npath; k++)
+          deps_term(&g, id, x->path[k], p->root);
+        for (int k = 0; k < x->nargs; k++)
+          deps_term(&g, id, x->args[k], p->root);
       }
     }
   }
@@ -1391,7 +1470,8 @@ static bool check_recursion(rego_policy *p, char *err, size_t errlen) {
   int *stack = rv_zalloc(p->arena, sizeof(int) * (size_t)(g.n + 1));
   int *edge = rv_zalloc(p->arena, sizeof(int) * (size_t)(g.n + 1));
   for (int id = 0; id < g.n; id++)
-    if (color[id] == 0 && g.byid[id] && g.byid[id]->kind >= 0 && find_cycle(&g, id, color, stack, edge, err, errlen))
+    if (color[id] == 0 && g.byid[id] && g.byid[id]->kind >= 0 &&
+        find_cycle(&g, id, color, stack, edge, err, errlen))
       return true;
   return false;
 }
@@ -1404,14 +1484,16 @@ tr_err *rego_compile_modules(rego_policy *p) {
   for (int mi = 0; mi < p->nmods; mi++) {
     module *m = p->mods[mi];
     dnode *pkg = p->root;
-    for (int k = 0; k < m->npkg; k++) pkg = node_get(p->arena, &nm, pkg, m->pkg[k], strlen(m->pkg[k]));
+    for (int k = 0; k < m->npkg; k++)
+      pkg = node_get(p->arena, &nm, pkg, m->pkg[k], strlen(m->pkg[k]));
     m->pkgnode = pkg;
     for (int ri = 0; ri < m->nrules; ri++) {
       rule *r = m->rules[ri];
       const rv *first = r->path[0]->u.v;
       node_get(p->arena, &nm, pkg, first->u.str.s, first->u.str.len)->rule_root = true;
       int ns = 1;
-      while (ns < r->npath && is_str_scalar(r->path[ns])) ns++;
+      while (ns < r->npath && is_str_scalar(r->path[ns]))
+        ns++;
       r->nstatic = ns;
       if (ns < r->npath) {
         if (r->kind == RK_SET) r->set_leaf = true; /* p[q].r contains s */
@@ -1440,8 +1522,8 @@ tr_err *rego_compile_modules(rego_policy *p) {
       }
       if (r->kind == RK_FUNC) {
         if (n->kind == RK_FUNC && n->arity != r->nargs) {
-          cfail(&c, r->loc, "rego_type_error: conflicting rules: function %s has arity %d and %d", n->name, n->arity,
-                r->nargs);
+          cfail(&c, r->loc, "rego_type_error: conflicting rules: function %s has arity %d and %d", n->name,
+                n->arity, r->nargs);
           break;
         }
         n->arity = r->nargs;
@@ -1491,7 +1573,8 @@ tr_err *rego_compile_modules(rego_policy *p) {
 tr_err *rego_compile_query(const rego_policy *p, rv_arena *a, body *b, cquery *out) {
   cctx c = {.p = (rego_policy *)p, .a = a};
   scope *s = scope_new(&c, NULL);
-  for (int i = 0; i < b->n; i++) b->exprs[i]->qidx = i + 1;
+  for (int i = 0; i < b->n; i++)
+    b->exprs[i]->qidx = i + 1;
   resolve_body(&c, b, s);
   if (!c.failed) {
     bits bound = bits_new(&c);

@@ -43,7 +43,7 @@ typedef struct {
   /* function override */
   const rego_builtin_def *bi;
   dnode *fnode;
-  int host; /* host function index + 1 (0 = none) */
+  int host;   /* host function index + 1 (0 = none) */
   term *repl; /* TK_CALL marker naming the replacement function, or NULL */
 } override;
 
@@ -110,12 +110,13 @@ tr_err *rego_ev_error_to_tr(ev_error *er) {
   if (er->code == RE_HOST && er->host_err) {
     tr_err *h = er->host_err;
     er->host_err = NULL;
-    return tr_err_wrap(h, "%s:%d:%d: %s", er->loc.file ? er->loc.file : "", er->loc.line, er->loc.col, er->msg);
+    return tr_err_wrap(h, "%s:%d:%d: %s", er->loc.file ? er->loc.file : "", er->loc.line, er->loc.col,
+                       er->msg);
   }
-  tr_code tc = er->code == RE_TYPE ? TR_E_TYPE
+  tr_code tc = er->code == RE_TYPE       ? TR_E_TYPE
                : er->code == RE_CONFLICT ? TR_E_CONFLICT
-               : er->code == RE_LIMIT ? TR_E_LIMIT
-                                      : TR_E_INVALID;
+               : er->code == RE_LIMIT    ? TR_E_LIMIT
+                                         : TR_E_INVALID;
   if (er->loc.line)
     return tr_err_new(tc, "%s:%d:%d: %s: %s", er->loc.file ? er->loc.file : "", er->loc.line, er->loc.col,
                       rego_ecode_name(er->code), er->msg);
@@ -137,7 +138,8 @@ static void bind(ev *e, int slot, rv *v) {
 }
 
 static void undo(ev *e, size_t mark) {
-  while (e->ntrail > mark) *e->trail[--e->ntrail] = NULL;
+  while (e->ntrail > mark)
+    *e->trail[--e->ntrail] = NULL;
 }
 
 /* ---- forward ---- */
@@ -336,12 +338,14 @@ static rv *set_path(ev *e, rv *v, rv **path, int n, rv *val) {
 static bool node_overridden(ev *e, dnode *n) {
   if (!e->ndata_ovr || !n || !n->parent) return false;
   int depth = 0;
-  for (dnode *x = n; x->parent; x = x->parent) depth++;
+  for (dnode *x = n; x->parent; x = x->parent)
+    depth++;
   for (int o = 0; o < e->novr; o++) {
     override *ov = &e->ovr[o];
     if (ov->kind != 0 || ov->npath > depth) continue;
     dnode *x = n;
-    for (int d = depth; d > ov->npath; d--) x = x->parent;
+    for (int d = depth; d > ov->npath; d--)
+      x = x->parent;
     int i = ov->npath - 1;
     for (; i >= 0 && x->parent; i--, x = x->parent)
       if (!rv_equal(ov->path[i], x->key)) break;
@@ -448,12 +452,15 @@ static int items_step(ev *e, term *t, int i, rv **vals, kont *k) {
   }
   int n = t->u.coll.n;
   rv *res;
-  if (t->kind == TK_ARRAY) res = rv_array(e->a, vals, (size_t)n);
-  else if (t->kind == TK_SET) res = rv_set(e->a, vals, (size_t)n);
+  if (t->kind == TK_ARRAY)
+    res = rv_array(e->a, vals, (size_t)n);
+  else if (t->kind == TK_SET)
+    res = rv_set(e->a, vals, (size_t)n);
   else {
     rv **ks = rv_alloc(e->a, sizeof(rv *) * (size_t)(n / 2 + 1));
     rv **vs = rv_alloc(e->a, sizeof(rv *) * (size_t)(n / 2 + 1));
-    for (int j = 0; j < n / 2; j++) ks[j] = vals[2 * j], vs[j] = vals[2 * j + 1];
+    for (int j = 0; j < n / 2; j++)
+      ks[j] = vals[2 * j], vs[j] = vals[2 * j + 1];
     bool conflict = false;
     res = rv_object(e->a, ks, vs, (size_t)n / 2, &conflict);
     if (!res) return fail(e, RE_CONFLICT, t->loc, "object keys must be unique");
@@ -506,8 +513,10 @@ static int eval_comprehension(ev *e, term *t, kont *k) {
   undo(e, mark);
   if (r == RC_ERR) return r;
   rv *res;
-  if (t->kind == TK_ARRCOMP) res = rv_array(e->a, c.vals.items, c.vals.len);
-  else if (t->kind == TK_SETCOMP) res = rv_set(e->a, c.vals.items, c.vals.len);
+  if (t->kind == TK_ARRCOMP)
+    res = rv_array(e->a, c.vals.items, c.vals.len);
+  else if (t->kind == TK_SETCOMP)
+    res = rv_set(e->a, c.vals.items, c.vals.len);
   else {
     bool conflict = false;
     res = rv_object(e->a, c.keys.items, c.vals.items, c.keys.len, &conflict);
@@ -548,10 +557,12 @@ static int call_host(ev *e, int idx, rv **args, int nargs, term *t, rv **out) {
   if (!hb || !hb->fn) return fail(e, RE_HOST, t->loc, "host function %s is not available", name);
   json_t *jargs[8] = {0};
   if (nargs > 8) return fail(e, RE_HOST, t->loc, "host function %s: too many arguments", name);
-  for (int i = 0; i < nargs; i++) jargs[i] = rv_to_json(args[i]);
+  for (int i = 0; i < nargs; i++)
+    jargs[i] = rv_to_json(args[i]);
   json_t *res = NULL;
   tr_err *err = hb->fn(hb->ctx, jargs, (size_t)nargs, &res);
-  for (int i = 0; i < nargs; i++) json_decref(jargs[i]);
+  for (int i = 0; i < nargs; i++)
+    json_decref(jargs[i]);
   if (err) {
     json_decref(res);
     fail(e, RE_HOST, t->loc, "%s", name);
@@ -578,8 +589,8 @@ static override *find_fn_override(ev *e, term *t) {
   return NULL;
 }
 
-static int dispatch(ev *e, term *t, int ct, const rego_builtin_def *bi, dnode *node, int host, rv **args, int nargs,
-                    rv **out) {
+static int dispatch(ev *e, term *t, int ct, const rego_builtin_def *bi, dnode *node, int host, rv **args,
+                    int nargs, rv **out) {
   switch (ct) {
   case CT_BUILTIN: return call_builtin(e, bi, args, t, out);
   case CT_FUNC: return call_function(e, node, args, nargs, t->loc, out);
@@ -603,7 +614,8 @@ static int arg_got(ev *e, kont *k, rv *v) {
   argk *a = (argk *)k;
   a->vals[a->i] = v;
   int done = 0;
-  for (int j = 0; j < a->n; j++) done += a->vals[j] != NULL;
+  for (int j = 0; j < a->n; j++)
+    done += a->vals[j] != NULL;
   int r = args_step(e, a->t, done, a->n, a->vals, a->next);
   a->vals[a->i] = NULL;
   return r;
@@ -749,7 +761,6 @@ static int eval_term(ev *e, term *t, kont *k) {
   }
   return RC_OK;
 }
-
 
 /* ---- unification ---- */
 
@@ -1110,7 +1121,8 @@ static int with_cont(ev *e, kont *k, rv *v) {
 #define MAX_OVERRIDES 64
 
 static bool push_override(ev *e, override ov) {
-  if (!e->ovr) e->ovr = rv_alloc(e->a, sizeof(override) * MAX_OVERRIDES); /* never moves: mocks point into it */
+  if (!e->ovr)
+    e->ovr = rv_alloc(e->a, sizeof(override) * MAX_OVERRIDES); /* never moves: mocks point into it */
   if (e->novr == MAX_OVERRIDES) return false;
   e->ovr[e->novr++] = ov;
   return true;
@@ -1153,10 +1165,14 @@ static int eval_with(ev *e, expr *x, kont *k) {
     }
     if (tg->kind == TK_CALL) {
       override ov = {.kind = 1, .value = val, .repl = repl};
-      if (tg->u.call.ct == CT_BUILTIN) ov.bi = tg->u.call.bi;
-      else if (tg->u.call.ct == CT_FUNC) ov.fnode = tg->u.call.node;
-      else if (tg->u.call.ct == CT_HOST) ov.host = tg->u.call.host + 1;
-      else continue;
+      if (tg->u.call.ct == CT_BUILTIN)
+        ov.bi = tg->u.call.bi;
+      else if (tg->u.call.ct == CT_FUNC)
+        ov.fnode = tg->u.call.node;
+      else if (tg->u.call.ct == CT_HOST)
+        ov.host = tg->u.call.host + 1;
+      else
+        continue;
       if (!push_override(e, ov)) {
         r = fail(e, RE_LIMIT, x->loc, "too many nested with modifiers");
         goto out;
@@ -1171,7 +1187,8 @@ static int eval_with(ev *e, expr *x, kont *k) {
     term *h = tg->kind == TK_REF ? tg->u.ref.head : tg;
     int np = tg->kind == TK_REF ? tg->u.ref.nparts : 0;
     rv **path = rv_alloc(e->a, sizeof(rv *) * (size_t)(np + 1));
-    for (int j = 0; j < np; j++) path[j] = tg->u.ref.parts[j]->u.v;
+    for (int j = 0; j < np; j++)
+      path[j] = tg->u.ref.parts[j]->u.v;
     if (h->u.var.res == VR_INPUT) {
       e->input = np ? set_path(e, e->input, path, np, val) : val;
     } else {
@@ -1209,7 +1226,8 @@ static bool stack_exhausted(ev *e) {
 static int eval_expr(ev *e, expr *x, kont *k) {
   if (stack_exhausted(e)) return fail(e, RE_LIMIT, x->loc, "evaluation nesting too deep (stack limit)");
   if (++e->steps > e->max_steps)
-    return fail(e, RE_LIMIT, x->loc, "evaluation step limit (%llu) exceeded", (unsigned long long)e->max_steps);
+    return fail(e, RE_LIMIT, x->loc, "evaluation step limit (%llu) exceeded",
+                (unsigned long long)e->max_steps);
   if (rv_arena_over_limit(e->a)) return fail(e, RE_LIMIT, x->loc, "evaluation memory limit exceeded");
   if (x->nwith) return eval_with(e, x, k);
   return eval_expr_inner(e, x, k);
@@ -1332,8 +1350,8 @@ static int eval_chain(ev *e, rule *r, completek *c, rv **args, int nargs) {
 typedef struct {
   kont k;
   rule *r;
-  rv_vec items;  /* set elements, or object tuples (as arrays [k1..kn, v]) */
-  rv **keys;     /* scratch for object keys */
+  rv_vec items; /* set elements, or object tuples (as arrays [k1..kn, v]) */
+  rv **keys;    /* scratch for object keys */
   int nkeys;
 } partialk;
 
@@ -1408,7 +1426,8 @@ static rv *build_nested(ev *e, rv **tuples, size_t n, size_t depth, bool *confli
   while (i < n) {
     size_t j = i + 1;
     rv *key = tuples[i]->u.arr.items[depth];
-    while (j < n && rv_equal(tuples[j]->u.arr.items[depth], key)) j++;
+    while (j < n && rv_equal(tuples[j]->u.arr.items[depth], key))
+      j++;
     bool leaf = tuples[i]->u.arr.len == depth + 2;
     rv *val;
     if (leaf && setleaf) {
@@ -1466,7 +1485,8 @@ static int eval_partial(ev *e, dnode *n, rloc loc, rv **out) {
   }
   if (p.items.len > 1) qsort(p.items.items, p.items.len, sizeof(rv *), tuple_cmp);
   bool conflict = false, setleaf = false;
-  for (int i = 0; i < n->nrules; i++) setleaf |= n->rules[i]->set_leaf;
+  for (int i = 0; i < n->nrules; i++)
+    setleaf |= n->rules[i]->set_leaf;
   rv *obj = build_nested(e, p.items.items, p.items.len, 0, &conflict, setleaf);
   if (!obj || conflict) return fail(e, RE_CONFLICT, loc, "object keys must be unique");
   *out = obj;
@@ -1615,8 +1635,10 @@ static int package_value(ev *e, dnode *n, rv *base, rloc loc, rv **out) {
       } else if (e->ndata_ovr && node_overridden(e, ch)) {
         val = cb;
       } else if (ch->kind >= 0) {
-        if (cb) val = cb;
-        else if (node_value(e, ch, loc, &val)) return RC_ERR;
+        if (cb)
+          val = cb;
+        else if (node_value(e, ch, loc, &val))
+          return RC_ERR;
       } else {
         if (package_value(e, ch, cb, loc, &val)) return RC_ERR;
       }
@@ -1638,7 +1660,8 @@ static int package_value(ev *e, dnode *n, rv *base, rloc loc, rv **out) {
 static int call_function(ev *e, dnode *n, rv **args, int nargs, rloc loc, rv **out) {
   *out = NULL;
   nstate *s = &e->nodes[n->id];
-  if (s->state == 1 && s->epoch == e->epoch) return fail(e, RE_RECURSION, loc, "function data.%s is recursive", n->name);
+  if (s->state == 1 && s->epoch == e->epoch)
+    return fail(e, RE_RECURSION, loc, "function data.%s is recursive", n->name);
   if (++e->depth > MAX_CALL_DEPTH) return fail(e, RE_LIMIT, loc, "function call depth limit exceeded");
   uint8_t saved_state = s->state;
   uint32_t saved_epoch = s->epoch;
@@ -1646,7 +1669,8 @@ static int call_function(ev *e, dnode *n, rv **args, int nargs, rloc loc, rv **o
   s->epoch = e->epoch;
   completek c = {{complete_solution}, NULL, NULL, false, n, true};
   int r = RC_OK;
-  for (int i = 0; i < n->nrules && !r; i++) r = eval_chain(e, n->rules[i], &c, args, nargs);
+  for (int i = 0; i < n->nrules && !r; i++)
+    r = eval_chain(e, n->rules[i], &c, args, nargs);
   if (!r && !c.result && n->dflt) {
     completek d = {{complete_solution}, NULL, NULL, false, n, true};
     r = eval_chain(e, n->dflt, &d, args, nargs);

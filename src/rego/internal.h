@@ -38,9 +38,9 @@ typedef enum {
 /* Resolution of a variable / ref head (set by compile.c). */
 typedef enum {
   VR_UNRESOLVED = 0,
-  VR_LOCAL,  /* frame slot */
-  VR_INPUT,  /* input document */
-  VR_DATA,   /* data root; ref parts continue from u.ref.node */
+  VR_LOCAL, /* frame slot */
+  VR_INPUT, /* input document */
+  VR_DATA,  /* data root; ref parts continue from u.ref.node */
 } vres;
 
 /* Call target kind (set by compile.c). */
@@ -57,10 +57,10 @@ typedef struct body body;
 typedef struct dnode dnode;
 
 struct term {
-  uint8_t kind;      /* tkind */
-  uint8_t ground;    /* no variables anywhere inside (constant or data/input ref) */
-  uint8_t has_vars;  /* contains a var in pattern position (array/object items) or anywhere */
-  uint8_t op;        /* TK_CALL written as an operator (==, +, in, ...): always the builtin */
+  uint8_t kind;     /* tkind */
+  uint8_t ground;   /* no variables anywhere inside (constant or data/input ref) */
+  uint8_t has_vars; /* contains a var in pattern position (array/object items) or anywhere */
+  uint8_t op;       /* TK_CALL written as an operator (==, +, in, ...): always the builtin */
   rloc loc;
   rv *constv; /* value when the term is a compile-time constant */
   union {
@@ -126,8 +126,8 @@ struct expr {
   body *body; /* EX_EVERY */
   withmod *withs;
   int nwith;
-  int sid; /* EX_EVERY: compile-time scope id */
-  int qidx; /* top-level query statement: 1-based source index */
+  int sid;         /* EX_EVERY: compile-time scope id */
+  int qidx;        /* top-level query statement: 1-based source index */
   const char *src; /* statement source text (queries) */
   int srclen;
 };
@@ -167,8 +167,8 @@ struct rule {
 };
 
 typedef struct {
-  char *alias;  /* local name */
-  term *path;   /* ref term: data.x.y or input.x */
+  char *alias; /* local name */
+  term *path;  /* ref term: data.x.y or input.x */
 } import_decl;
 
 struct module {
@@ -179,12 +179,12 @@ struct module {
   int nimports;
   rule **rules;
   int nrules;
-  bool v0; /* no rego.v1/future imports and v0 syntax used */
+  bool v0;        /* no rego.v1/future imports and v0 syntax used */
   dnode *pkgnode; /* compile: the package's data node */
 };
 
 struct dnode {
-  rv *key;       /* segment as string value */
+  rv *key; /* segment as string value */
   const char *name;
   dnode *parent;
   dnode **children; /* sorted by name */
@@ -254,13 +254,13 @@ typedef struct {
 /* Error codes as OPA names them. */
 typedef enum {
   RE_NONE = 0,
-  RE_CONFLICT,    /* eval_conflict_error */
-  RE_TYPE,        /* eval_type_error */
-  RE_BUILTIN,     /* eval_builtin_error */
-  RE_RECURSION,   /* rego_recursion_error */
-  RE_UNSAFE,      /* rego_unsafe_var_error */
-  RE_LIMIT,       /* evaluation limit */
-  RE_HOST,        /* host function error */
+  RE_CONFLICT,  /* eval_conflict_error */
+  RE_TYPE,      /* eval_type_error */
+  RE_BUILTIN,   /* eval_builtin_error */
+  RE_RECURSION, /* rego_recursion_error */
+  RE_UNSAFE,    /* rego_unsafe_var_error */
+  RE_LIMIT,     /* evaluation limit */
+  RE_HOST,      /* host function error */
   RE_INTERNAL,
 } ecode;
 const char *rego_ecode_name(ecode c);

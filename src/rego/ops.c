@@ -70,7 +70,7 @@ static rego_bi_status arith(rego_bctx *c, rv *const *a, rv **out, int op) {
   if (is_exact(x) && is_exact(y)) {
     if (x->numkind == RV_NUM_INT && y->numkind == RV_NUM_INT) {
       int64_t r;
-      bool ovf = op == A_PLUS ? __builtin_add_overflow(x->u.i, y->u.i, &r)
+      bool ovf = op == A_PLUS    ? __builtin_add_overflow(x->u.i, y->u.i, &r)
                  : op == A_MINUS ? __builtin_sub_overflow(x->u.i, y->u.i, &r)
                                  : __builtin_mul_overflow(x->u.i, y->u.i, &r);
       if (!ovf) {
@@ -80,9 +80,12 @@ static rego_bi_status arith(rego_bctx *c, rv *const *a, rv **out, int op) {
     }
     BIGNUM *bx = to_bn(x), *by = to_bn(y), *br = BN_new();
     BN_CTX *ctx = BN_CTX_new();
-    if (op == A_PLUS) BN_add(br, bx, by);
-    else if (op == A_MINUS) BN_sub(br, bx, by);
-    else BN_mul(br, bx, by, ctx);
+    if (op == A_PLUS)
+      BN_add(br, bx, by);
+    else if (op == A_MINUS)
+      BN_sub(br, bx, by);
+    else
+      BN_mul(br, bx, by, ctx);
     *out = from_bn(c->arena, br);
     BN_free(bx), BN_free(by), BN_free(br), BN_CTX_free(ctx);
     return REGO_BI_OK;
@@ -160,7 +163,8 @@ static rego_bi_status op_div(rego_bctx *c, rv *const *a, rv **o) {
 static rego_bi_status op_rem(rego_bctx *c, rv *const *a, rv **o) {
   if (need_nums(c, a)) return REGO_BI_ERROR;
   const rv *x = a[0], *y = a[1];
-  if (!rv_num_is_integer(x) || !rv_num_is_integer(y)) return rego_bi_error(c, "modulo on floating-point number");
+  if (!rv_num_is_integer(x) || !rv_num_is_integer(y))
+    return rego_bi_error(c, "modulo on floating-point number");
   int64_t ix, iy;
   if (rv_num_get_i64(x, &ix) && rv_num_get_i64(y, &iy)) {
     if (iy == 0) return rego_bi_error(c, "modulo by zero");
@@ -206,11 +210,13 @@ static rego_bi_status op_member2(rego_bctx *c, rv *const *a, rv **o) {
   bool found = false;
   switch (coll->kind) {
   case RV_ARRAY:
-    for (size_t i = 0; i < coll->u.arr.len && !found; i++) found = rv_equal(coll->u.arr.items[i], x);
+    for (size_t i = 0; i < coll->u.arr.len && !found; i++)
+      found = rv_equal(coll->u.arr.items[i], x);
     break;
   case RV_SET: found = rv_set_contains(coll, x); break;
   case RV_OBJECT:
-    for (size_t i = 0; i < coll->u.obj.len && !found; i++) found = rv_equal(coll->u.obj.vals[i], x);
+    for (size_t i = 0; i < coll->u.obj.len && !found; i++)
+      found = rv_equal(coll->u.obj.vals[i], x);
     break;
   default: break;
   }
@@ -225,7 +231,8 @@ static rego_bi_status op_member3(rego_bctx *c, rv *const *a, rv **o) {
   int64_t i;
   switch (coll->kind) {
   case RV_ARRAY:
-    if (rv_num_get_i64(k, &i) && i >= 0 && (size_t)i < coll->u.arr.len) found = rv_equal(coll->u.arr.items[i], x);
+    if (rv_num_get_i64(k, &i) && i >= 0 && (size_t)i < coll->u.arr.len)
+      found = rv_equal(coll->u.arr.items[i], x);
     break;
   case RV_OBJECT: {
     rv *v = rv_object_get(coll, k);

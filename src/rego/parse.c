@@ -68,13 +68,14 @@ typedef struct {
   char err[512];
   int wildcard;
   const char *prev_end; /* end of the previous token */
-  bool v0; /* accept v0 rule bodies without `if` */
-  bool no_bar; /* `|` ends the current term (comprehension bar position) */
-  term *ref_last; /* the ref ref_append extended last, and its parts capacity */
+  bool v0;              /* accept v0 rule bodies without `if` */
+  bool no_bar;          /* `|` ends the current term (comprehension bar position) */
+  term *ref_last;       /* the ref ref_append extended last, and its parts capacity */
   int ref_cap;
 } P;
 
-static void __attribute__((noreturn, format(printf, 3, 4))) perr(P *ps, const token *at, const char *fmt, ...) {
+static void __attribute__((noreturn, format(printf, 3, 4)))
+perr(P *ps, const token *at, const char *fmt, ...) {
   char m[400];
   va_list ap;
   va_start(ap, fmt);
@@ -99,7 +100,8 @@ static void lex(P *ps, token *t) {
       ps->p++;
     }
     if (ps->p < ps->end && *ps->p == '#') {
-      while (ps->p < ps->end && *ps->p != '\n') ps->p++;
+      while (ps->p < ps->end && *ps->p != '\n')
+        ps->p++;
       continue;
     }
     break;
@@ -116,20 +118,25 @@ static void lex(P *ps, token *t) {
   }
   char c = *ps->p;
   if (isalpha((unsigned char)c) || c == '_') {
-    while (ps->p < ps->end && (isalnum((unsigned char)*ps->p) || *ps->p == '_')) ps->p++;
+    while (ps->p < ps->end && (isalnum((unsigned char)*ps->p) || *ps->p == '_'))
+      ps->p++;
     t->t = T_IDENT;
-  } else if (isdigit((unsigned char)c) || (c == '.' && ps->p + 1 < ps->end && isdigit((unsigned char)ps->p[1]))) {
-    while (ps->p < ps->end && isdigit((unsigned char)*ps->p)) ps->p++;
+  } else if (isdigit((unsigned char)c) ||
+             (c == '.' && ps->p + 1 < ps->end && isdigit((unsigned char)ps->p[1]))) {
+    while (ps->p < ps->end && isdigit((unsigned char)*ps->p))
+      ps->p++;
     if (ps->p + 1 < ps->end && *ps->p == '.' && isdigit((unsigned char)ps->p[1])) {
       ps->p++;
-      while (ps->p < ps->end && isdigit((unsigned char)*ps->p)) ps->p++;
+      while (ps->p < ps->end && isdigit((unsigned char)*ps->p))
+        ps->p++;
     }
     if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
       const char *q = ps->p + 1;
       if (q < ps->end && (*q == '+' || *q == '-')) q++;
       if (q < ps->end && isdigit((unsigned char)*q)) {
         ps->p = q;
-        while (ps->p < ps->end && isdigit((unsigned char)*ps->p)) ps->p++;
+        while (ps->p < ps->end && isdigit((unsigned char)*ps->p))
+          ps->p++;
       }
     }
     t->t = T_NUMBER;
@@ -193,12 +200,16 @@ static void lex(P *ps, token *t) {
     case ',': t->t = T_COMMA; break;
     case ';': t->t = T_SEMI; break;
     case ':':
-      if (d == '=') ps->p++, t->t = T_ASSIGN;
-      else t->t = T_COLON;
+      if (d == '=')
+        ps->p++, t->t = T_ASSIGN;
+      else
+        t->t = T_COLON;
       break;
     case '=':
-      if (d == '=') ps->p++, t->t = T_EQ;
-      else t->t = T_UNIFY;
+      if (d == '=')
+        ps->p++, t->t = T_EQ;
+      else
+        t->t = T_UNIFY;
       break;
     case '!':
       if (d != '=') perr(ps, t, "unexpected '!'");
@@ -206,12 +217,16 @@ static void lex(P *ps, token *t) {
       t->t = T_NEQ;
       break;
     case '<':
-      if (d == '=') ps->p++, t->t = T_LTE;
-      else t->t = T_LT;
+      if (d == '=')
+        ps->p++, t->t = T_LTE;
+      else
+        t->t = T_LT;
       break;
     case '>':
-      if (d == '=') ps->p++, t->t = T_GTE;
-      else t->t = T_GT;
+      if (d == '=')
+        ps->p++, t->t = T_GTE;
+      else
+        t->t = T_GT;
       break;
     case '+': t->t = T_PLUS; break;
     case '-': t->t = T_MINUS; break;
@@ -248,8 +263,9 @@ static bool is_kw(const token *t, const char *kw) {
   return t->t == T_IDENT && t->n == strlen(kw) && memcmp(t->s, kw, t->n) == 0;
 }
 
-static const char *const keywords[] = {"package", "import", "default", "if", "else", "not", "some", "every",
-                                       "in", "contains", "with", "as", "true", "false", "null", NULL};
+static const char *const keywords[] = {"package", "import", "default", "if",       "else", "not",
+                                       "some",    "every",  "in",      "contains", "with", "as",
+                                       "true",    "false",  "null",    NULL};
 
 static bool is_keyword_tok(const token *t) {
   if (t->t != T_IDENT) return false;
@@ -375,7 +391,8 @@ static term *ref_append(P *ps, term *t, term *part, const token *at) {
     r->u.ref.head = t;
     t = r;
   }
-  if (t->u.ref.nparts >= ps->max_depth) perr(ps, at, "reference too long (more than %d parts)", ps->max_depth);
+  if (t->u.ref.nparts >= ps->max_depth)
+    perr(ps, at, "reference too long (more than %d parts)", ps->max_depth);
   int cap = t == ps->ref_last ? ps->ref_cap : t->u.ref.nparts;
   pvec v = {(void **)t->u.ref.parts, t->u.ref.nparts, cap};
   pv_push(ps, &v, part);
@@ -414,8 +431,10 @@ static term *parse_postfix(P *ps, term *t) {
       pvec args = {0};
       while (ps->tok.t != T_RPAREN) {
         pv_push(ps, &args, parse_full(ps, false));
-        if (ps->tok.t == T_COMMA) next(ps);
-        else if (ps->tok.t != T_RPAREN) perr(ps, &ps->tok, "expected ',' or ')' in call");
+        if (ps->tok.t == T_COMMA)
+          next(ps);
+        else if (ps->tok.t != T_RPAREN)
+          perr(ps, &ps->tok, "expected ',' or ')' in call");
       }
       leave(ps);
       next(ps);
@@ -550,7 +569,8 @@ static term *parse_primary(P *ps) {
       expect(ps, T_RPAREN, "')' after set(");
       return mk(ps, TK_SET, &t);
     }
-    if (is_keyword_tok(&t) && !is_kw(&t, "contains") && !is_kw(&t, "if")) perr(ps, &t, "unexpected keyword %.*s", (int)t.n, t.s);
+    if (is_keyword_tok(&t) && !is_kw(&t, "contains") && !is_kw(&t, "if"))
+      perr(ps, &t, "unexpected keyword %.*s", (int)t.n, t.s);
     next(ps);
     return mk_var(ps, t.s, t.n, &t);
   default: perr(ps, &t, "unexpected token '%.*s'", (int)(t.n ? t.n : 3), t.n ? t.s : "EOF");
@@ -667,7 +687,8 @@ static void parse_withs(P *ps, expr *e) {
   }
   if (ws.n) {
     e->withs = rv_alloc(ps->a, sizeof(withmod) * (size_t)ws.n);
-    for (int i = 0; i < ws.n; i++) e->withs[i] = *(withmod *)ws.items[i];
+    for (int i = 0; i < ws.n; i++)
+      e->withs[i] = *(withmod *)ws.items[i];
     e->nwith = ws.n;
   }
 }
@@ -787,7 +808,8 @@ static body *parse_body_until(P *ps, ttype close) {
   pvec v = {0};
   enter(ps);
   for (;;) {
-    while (ps->tok.t == T_SEMI) next(ps);
+    while (ps->tok.t == T_SEMI)
+      next(ps);
     if (ps->tok.t == close) break;
     if (ps->tok.t == T_EOF) perr(ps, &ps->tok, "unexpected end of input in body");
     if (v.n && !ps->tok.nl && ps->tok.t != T_SEMI) {
@@ -912,8 +934,10 @@ static void parse_rule(P *ps, module *m, pvec *rules) {
     pvec args = {0};
     while (ps->tok.t != T_RPAREN) {
       pv_push(ps, &args, parse_full(ps, false));
-      if (ps->tok.t == T_COMMA) next(ps);
-      else if (ps->tok.t != T_RPAREN) perr(ps, &ps->tok, "expected ',' or ')' in function head");
+      if (ps->tok.t == T_COMMA)
+        next(ps);
+      else if (ps->tok.t != T_RPAREN)
+        perr(ps, &ps->tok, "expected ',' or ')' in function head");
     }
     next(ps);
     r->kind = RK_FUNC;
@@ -1013,7 +1037,8 @@ static void parse_imports(P *ps, module *m) {
     pv_push(ps, &imps, d);
   }
   m->imports = rv_alloc(ps->a, sizeof(import_decl) * (size_t)(imps.n ? imps.n : 1));
-  for (int i = 0; i < imps.n; i++) m->imports[i] = *(import_decl *)imps.items[i];
+  for (int i = 0; i < imps.n; i++)
+    m->imports[i] = *(import_decl *)imps.items[i];
   m->nimports = imps.n;
 }
 

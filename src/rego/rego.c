@@ -88,11 +88,15 @@ static tr_err *setup(const rego_policy *p, const rego_eval_opts *opts, rv_arena 
   if (opts) {
     if (opts->max_memory) rv_arena_set_limit(a, opts->max_memory);
     tr_err *e = NULL;
-    if (opts->input_value) s->input = opts->input_value->v;
-    else if (opts->input) e = rv_from_json_checked(a, opts->input, "input", &s->input);
+    if (opts->input_value)
+      s->input = opts->input_value->v;
+    else if (opts->input)
+      e = rv_from_json_checked(a, opts->input, "input", &s->input);
     if (e) return e;
-    if (opts->data_value) s->data = opts->data_value->v;
-    else if (opts->data) e = rv_from_json_checked(a, opts->data, "data", &s->data);
+    if (opts->data_value)
+      s->data = opts->data_value->v;
+    else if (opts->data)
+      e = rv_from_json_checked(a, opts->data, "data", &s->data);
     if (e) return e;
     if (s->data && s->data->kind != RV_OBJECT) return tr_err_new(TR_E_INVALID, "data must be a JSON object");
     s->hosts = opts->hosts;
@@ -104,8 +108,8 @@ static tr_err *setup(const rego_policy *p, const rego_eval_opts *opts, rv_arena 
   return NULL;
 }
 
-tr_err *rego_eval_rule(const rego_policy *p, const char *path, const rego_eval_opts *opts, rego_status *status,
-                       json_t **value) {
+tr_err *rego_eval_rule(const rego_policy *p, const char *path, const rego_eval_opts *opts,
+                       rego_status *status, json_t **value) {
   *status = REGO_NO_RULE;
   if (value) *value = NULL;
   if (!rego_policy_defines(p, path)) return NULL;
@@ -139,9 +143,9 @@ tr_err *rego_eval_rule(const rego_policy *p, const char *path, const rego_eval_o
 typedef struct {
   const cquery *q;
   rv_arena *a;
-  rv_vec rows;    /* result rows in OPA's shape */
-  rv_vec values;  /* per row: value of the first expression */
-  int nbindings;  /* rows with bindings */
+  rv_vec rows;   /* result rows in OPA's shape */
+  rv_vec values; /* per row: value of the first expression */
+  int nbindings; /* rows with bindings */
 } vrows;
 
 static rv *str(rv_arena *a, const char *s) { return rv_cstring(a, s); }
@@ -207,7 +211,8 @@ static rv *result_doc(rv_arena *a, vrows *r) {
   return rv_object(a, &k, &v, 1, NULL);
 }
 
-tr_err *rego_eval_query(const rego_policy *p, const char *query, const rego_eval_opts *opts, json_t **result) {
+tr_err *rego_eval_query(const rego_policy *p, const char *query, const rego_eval_opts *opts,
+                        json_t **result) {
   rv_arena *a = rv_arena_new();
   vrows r;
   cquery q;
@@ -229,9 +234,12 @@ tr_err *rego_eval_query_text(const rego_policy *p, const char *query, const rego
   }
   rv_buf tb = {0};
   if (format == REGO_TEXT_PRETTY) {
-    if (r.rows.len == 0) rv_buf_puts(&tb, "undefined");
-    else if (r.rows.len == 1 && !r.nbindings) rv_write_json_pretty(&tb, r.values.items[0], 2, 0);
-    else rv_write_json_pretty(&tb, rv_array(a, r.values.items, r.values.len), 2, 0);
+    if (r.rows.len == 0)
+      rv_buf_puts(&tb, "undefined");
+    else if (r.rows.len == 1 && !r.nbindings)
+      rv_write_json_pretty(&tb, r.values.items[0], 2, 0);
+    else
+      rv_write_json_pretty(&tb, rv_array(a, r.values.items, r.values.len), 2, 0);
   } else {
     rv_write_json_pretty(&tb, result_doc(a, &r), 2, 0);
   }

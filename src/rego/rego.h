@@ -40,7 +40,7 @@ typedef struct {
 typedef struct {
   const rego_host_decl *hosts; /* functions the modules may call */
   size_t nhosts;
-  int max_depth; /* parser nesting limit; 0 = default (1000) */
+  int max_depth;  /* parser nesting limit; 0 = default (1000) */
   bool v0_compat; /* also accept v0 rule bodies without `if` (`p { }`, `p[x] { }`);
                      false (default) rejects them, as Trustee's regorus does */
 } rego_compile_opts;

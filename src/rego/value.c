@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- arena ------------------------------------------------------------------------------------------------ */
+/* ---- arena ------------------------------------------------------------------------------------------------
+ */
 
 typedef struct chunk {
   struct chunk *next;
@@ -111,7 +112,8 @@ char *rv_sprintf(rv_arena *a, size_t *len_out, const char *fmt, ...) {
   return d;
 }
 
-/* ---- constructors ----------------------------------------------------------------------------------------- */
+/* ---- constructors -----------------------------------------------------------------------------------------
+ */
 
 rv rv_null_v = {.kind = RV_NULL};
 rv rv_true_v = {.kind = RV_BOOL, .u.b = true};
@@ -128,7 +130,8 @@ static rv *newv(rv_arena *a, rv_kind k) {
   return v;
 }
 
-#define SI(n) {.kind = RV_NUMBER, .numkind = RV_NUM_INT, .u.i = (n)}
+#define SI(n)                                                                                                \
+  { .kind = RV_NUMBER, .numkind = RV_NUM_INT, .u.i = (n) }
 #define SI4(n) SI(n), SI(n + 1), SI(n + 2), SI(n + 3)
 static rv small_ints[33] = {SI4(-16), SI4(-12), SI4(-8), SI4(-4), SI4(0), SI4(4), SI4(8), SI4(12), SI(16)};
 
@@ -148,7 +151,8 @@ rv *rv_float(rv_arena *a, double d) {
 }
 
 static rv *big_from_digits(rv_arena *a, bool neg, const char *digits, size_t n) {
-  while (n > 1 && digits[0] == '0') digits++, n--;
+  while (n > 1 && digits[0] == '0')
+    digits++, n--;
   rv *v = newv(a, RV_NUMBER);
   v->numkind = RV_NUM_BIG;
   char *s = rv_alloc(a, n + 2);
@@ -167,13 +171,15 @@ rv *rv_number_from_text(rv_arena *a, const char *s, size_t len) {
   bool neg = false;
   if (s[i] == '-' || s[i] == '+') neg = s[i++] == '-';
   size_t ds = i;
-  while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+  while (i < len && s[i] >= '0' && s[i] <= '9')
+    i++;
   size_t de = i;
   if (de == ds && !(i < len && s[i] == '.')) return NULL;
   if (i == len) { /* integer */
     if (de - ds <= 18) {
       int64_t v = 0;
-      for (size_t k = ds; k < de; k++) v = v * 10 + (s[k] - '0');
+      for (size_t k = ds; k < de; k++)
+        v = v * 10 + (s[k] - '0');
       return rv_int(a, neg ? -v : v);
     }
     errno = 0;
@@ -277,7 +283,8 @@ static rv *object_build(rv_arena *a, rv *const *keys, rv *const *vals, size_t n,
     kvi tmpbuf[16];
     kvi *t = n <= 16 ? tmpbuf : malloc(n * sizeof(kvi));
     if (!t) abort();
-    for (size_t i = 0; i < n; i++) t[i] = (kvi){keys[i], vals[i], i};
+    for (size_t i = 0; i < n; i++)
+      t[i] = (kvi){keys[i], vals[i], i};
     qsort(t, n, sizeof(kvi), cmp_kvi);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -319,7 +326,8 @@ void rv_vec_push(rv_arena *a, rv_vec *v, rv *x) {
   v->items[v->len++] = x;
 }
 
-/* ---- accessors -------------------------------------------------------------------------------------------- */
+/* ---- accessors --------------------------------------------------------------------------------------------
+ */
 
 const char *rv_type_name(const rv *v) {
   static const char *names[] = {"null", "boolean", "number", "string", "array", "object", "set"};
@@ -368,8 +376,10 @@ ptrdiff_t rv_object_find(const rv *obj, const rv *key) {
     size_t mid = (lo + hi) / 2;
     int c = rv_compare(obj->u.obj.keys[mid], key);
     if (c == 0) return (ptrdiff_t)mid;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return -1;
 }
@@ -396,10 +406,13 @@ rv *rv_object_get_str(const rv *obj, const char *key, size_t len) {
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
     const rv *k = ks[mid];
-    int c = k->kind != RV_STRING ? (k->kind < RV_STRING ? -1 : 1) : cmp_str_bytes(k->u.str.s, k->u.str.len, key, len);
+    int c = k->kind != RV_STRING ? (k->kind < RV_STRING ? -1 : 1)
+                                 : cmp_str_bytes(k->u.str.s, k->u.str.len, key, len);
     if (c == 0) return obj->u.obj.vals[mid];
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return NULL;
 }
@@ -410,13 +423,16 @@ bool rv_set_contains(const rv *set, const rv *x) {
     size_t mid = (lo + hi) / 2;
     int c = rv_compare(set->u.arr.items[mid], x);
     if (c == 0) return true;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return false;
 }
 
-/* ---- order ------------------------------------------------------------------------------------------------ */
+/* ---- order ------------------------------------------------------------------------------------------------
+ */
 
 static int sgn_big(const rv *v) { return v->u.str.s[0] == '-' ? -1 : 1; }
 
@@ -424,8 +440,10 @@ static int cmp_big(const rv *a, const rv *b) {
   int sa = sgn_big(a), sb = sgn_big(b);
   if (sa != sb) return sa < sb ? -1 : 1;
   int c;
-  if (a->u.str.len != b->u.str.len) c = a->u.str.len < b->u.str.len ? -1 : 1;
-  else c = strcmp(a->u.str.s, b->u.str.s);
+  if (a->u.str.len != b->u.str.len)
+    c = a->u.str.len < b->u.str.len ? -1 : 1;
+  else
+    c = strcmp(a->u.str.s, b->u.str.s);
   return sa < 0 ? -c : c;
 }
 
@@ -491,7 +509,8 @@ static uint64_t mix(uint64_t h, uint64_t x) {
 
 static uint64_t hash_bytes(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
   return h;
 }
 
@@ -512,12 +531,14 @@ static uint64_t hash64(const rv *v) {
   case RV_ARRAY:
   case RV_SET: {
     uint64_t h = v->kind;
-    for (size_t i = 0; i < v->u.arr.len; i++) h = mix(h, rv_hash(v->u.arr.items[i]));
+    for (size_t i = 0; i < v->u.arr.len; i++)
+      h = mix(h, rv_hash(v->u.arr.items[i]));
     return h;
   }
   case RV_OBJECT: {
     uint64_t h = 5;
-    for (size_t i = 0; i < v->u.obj.len; i++) h = mix(mix(h, rv_hash(v->u.obj.keys[i])), rv_hash(v->u.obj.vals[i]));
+    for (size_t i = 0; i < v->u.obj.len; i++)
+      h = mix(mix(h, rv_hash(v->u.obj.keys[i])), rv_hash(v->u.obj.vals[i]));
     return h;
   }
   }
@@ -530,7 +551,8 @@ uint32_t rv_hash(const rv *v) {
   return r ? r : 1;
 }
 
-/* ---- JSON parsing ----------------------------------------------------------------------------------------- */
+/* ---- JSON parsing -----------------------------------------------------------------------------------------
+ */
 
 typedef struct {
   rv_arena *a;
@@ -543,8 +565,10 @@ static void jp_pos(const jp *j, int *line, int *col) {
   *line = 1;
   *col = 1;
   for (const char *q = j->s; q < j->p; q++) {
-    if (*q == '\n') (*line)++, *col = 1;
-    else (*col)++;
+    if (*q == '\n')
+      (*line)++, *col = 1;
+    else
+      (*col)++;
   }
 }
 
@@ -554,7 +578,8 @@ static rv *jp_fail(jp *j, const char *msg) {
 }
 
 static void jp_ws(jp *j) {
-  while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
+  while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+    j->p++;
 }
 
 static int hexval(char c) {
@@ -686,17 +711,20 @@ static rv *jp_number(jp *j) {
   if (j->p >= j->end || !(*j->p >= '0' && *j->p <= '9')) return jp_fail(j, "invalid number");
   if (*j->p == '0' && j->p + 1 < j->end && j->p[1] >= '0' && j->p[1] <= '9')
     return jp_fail(j, "leading zero in number");
-  while (j->p < j->end && *j->p >= '0' && *j->p <= '9') j->p++;
+  while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+    j->p++;
   if (j->p < j->end && *j->p == '.') {
     j->p++;
     if (j->p >= j->end || !(*j->p >= '0' && *j->p <= '9')) return jp_fail(j, "invalid number");
-    while (j->p < j->end && *j->p >= '0' && *j->p <= '9') j->p++;
+    while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+      j->p++;
   }
   if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
     j->p++;
     if (j->p < j->end && (*j->p == '+' || *j->p == '-')) j->p++;
     if (j->p >= j->end || !(*j->p >= '0' && *j->p <= '9')) return jp_fail(j, "invalid number");
-    while (j->p < j->end && *j->p >= '0' && *j->p <= '9') j->p++;
+    while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+      j->p++;
   }
   rv *v = rv_number_from_text(j->a, st, (size_t)(j->p - st));
   if (!v) return jp_fail(j, "number out of range");
@@ -777,7 +805,8 @@ tr_err *rv_parse_json(rv_arena *a, const char *text, size_t len, int max_depth, 
   return NULL;
 }
 
-/* ---- jansson ---------------------------------------------------------------------------------------------- */
+/* ---- jansson ----------------------------------------------------------------------------------------------
+ */
 
 /* Recursion is bounded by max_depth (the C stack of a worker thread must
  * survive any json_t a caller hands in, also one built in memory beyond
@@ -820,7 +849,9 @@ rv *rv_from_json(rv_arena *a, const json_t *j) { return from_json_rec(a, j, RV_J
 
 tr_err *rv_from_json_checked(rv_arena *a, const json_t *j, const char *what, rv **out) {
   *out = from_json_rec(a, j, RV_JSON_MAX_DEPTH);
-  if (!*out) return tr_err_new(TR_E_INVALID, "%s: JSON nested too deep (more than %d levels)", what, RV_JSON_MAX_DEPTH);
+  if (!*out)
+    return tr_err_new(TR_E_INVALID, "%s: JSON nested too deep (more than %d levels)", what,
+                      RV_JSON_MAX_DEPTH);
   return NULL;
 }
 
@@ -838,7 +869,8 @@ json_t *rv_to_json(const rv *v) {
   case RV_ARRAY:
   case RV_SET: {
     json_t *a = json_array();
-    for (size_t i = 0; i < v->u.arr.len; i++) json_array_append_new(a, rv_to_json(v->u.arr.items[i]));
+    for (size_t i = 0; i < v->u.arr.len; i++)
+      json_array_append_new(a, rv_to_json(v->u.arr.items[i]));
     return a;
   }
   case RV_OBJECT: {
@@ -860,12 +892,14 @@ json_t *rv_to_json(const rv *v) {
   return json_null();
 }
 
-/* ---- text output ------------------------------------------------------------------------------------------ */
+/* ---- text output ------------------------------------------------------------------------------------------
+ */
 
 void rv_buf_put(rv_buf *b, const char *s, size_t n) {
   if (b->len + n + 1 > b->cap) {
     size_t nc = b->cap ? b->cap * 2 : 64;
-    while (nc < b->len + n + 1) nc *= 2;
+    while (nc < b->len + n + 1)
+      nc *= 2;
     char *ns;
     if (b->a) {
       ns = rv_alloc(b->a, nc);
@@ -917,13 +951,19 @@ static void write_json_string(rv_buf *b, const char *s, size_t n) {
     unsigned char c = (unsigned char)s[i];
     const char *esc = NULL;
     char ub[7];
-    if (c == '"') esc = "\\\"";
-    else if (c == '\\') esc = "\\\\";
-    else if (c == '\n') esc = "\\n";
-    else if (c == '\r') esc = "\\r";
-    else if (c == '\t') esc = "\\t";
+    if (c == '"')
+      esc = "\\\"";
+    else if (c == '\\')
+      esc = "\\\\";
+    else if (c == '\n')
+      esc = "\\n";
+    else if (c == '\r')
+      esc = "\\r";
+    else if (c == '\t')
+      esc = "\\t";
     else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-      ub[0] = '\\', ub[1] = 'u', ub[2] = '0', ub[3] = '0', ub[4] = hex[c >> 4], ub[5] = hex[c & 15], ub[6] = 0;
+      ub[0] = '\\', ub[1] = 'u', ub[2] = '0', ub[3] = '0', ub[4] = hex[c >> 4], ub[5] = hex[c & 15],
+      ub[6] = 0;
       esc = ub;
     }
     if (esc) {
@@ -976,7 +1016,8 @@ void rv_write_json(rv_buf *b, const rv *v) {
 
 static void put_indent(rv_buf *b, int n) {
   rv_buf_putc(b, '\n');
-  for (int i = 0; i < n; i++) rv_buf_putc(b, ' ');
+  for (int i = 0; i < n; i++)
+    rv_buf_putc(b, ' ');
 }
 
 void rv_write_json_pretty(rv_buf *b, const rv *v, int indent, int level) {
@@ -1013,8 +1054,10 @@ void rv_write_json_pretty(rv_buf *b, const rv *v, int indent, int level) {
 void rv_write_rego(rv_buf *b, const rv *v, bool bare_strings) {
   switch (v->kind) {
   case RV_STRING:
-    if (bare_strings) rv_buf_put(b, v->u.str.s, v->u.str.len);
-    else write_json_string(b, v->u.str.s, v->u.str.len);
+    if (bare_strings)
+      rv_buf_put(b, v->u.str.s, v->u.str.len);
+    else
+      write_json_string(b, v->u.str.s, v->u.str.len);
     return;
   case RV_ARRAY:
     rv_buf_putc(b, '[');

@@ -51,7 +51,8 @@
 
 #include "core/error.h"
 
-/* ---- arena ---------------------------------------------------------------------------------------------- */
+/* ---- arena ----------------------------------------------------------------------------------------------
+ */
 
 typedef struct rv_arena rv_arena;
 
@@ -71,7 +72,8 @@ char *rv_strndup(rv_arena *a, const char *s, size_t n);
 /* printf into the arena; *len_out (may be NULL) receives the length. */
 char *rv_sprintf(rv_arena *a, size_t *len_out, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* ---- values --------------------------------------------------------------------------------------------- */
+/* ---- values ---------------------------------------------------------------------------------------------
+ */
 
 typedef enum {
   RV_NULL = 0,
@@ -151,12 +153,11 @@ typedef struct {
 } rv_vec;
 void rv_vec_push(rv_arena *a, rv_vec *v, rv *x);
 
-/* ---- accessors ------------------------------------------------------------------------------------------ */
+/* ---- accessors ------------------------------------------------------------------------------------------
+ */
 
 static inline bool rv_is(const rv *v, rv_kind k) { return v && v->kind == k; }
-static inline bool rv_is_int(const rv *v) {
-  return v && v->kind == RV_NUMBER && v->numkind != RV_NUM_FLOAT;
-}
+static inline bool rv_is_int(const rv *v) { return v && v->kind == RV_NUMBER && v->numkind != RV_NUM_FLOAT; }
 /* "null", "boolean", "number", "string", "array", "object", "set" (OPA's type_name). */
 const char *rv_type_name(const rv *v);
 
@@ -186,7 +187,8 @@ ptrdiff_t rv_object_find(const rv *obj, const rv *key);
  *   for (size_t i = 0; i < v->u.arr.len; i++) v->u.arr.items[i]      array, set
  *   for (size_t i = 0; i < v->u.obj.len; i++) v->u.obj.keys[i] / vals[i] */
 
-/* ---- order, equality, hashing --------------------------------------------------------------------------- */
+/* ---- order, equality, hashing ---------------------------------------------------------------------------
+ */
 
 /* Rego's total order: <0, 0, >0. Numbers compare by value (1 == 1.0; big
  * integers exactly). Arrays lexicographically; objects by sorted keys then
@@ -195,7 +197,8 @@ int rv_compare(const rv *a, const rv *b);
 bool rv_equal(const rv *a, const rv *b);
 uint32_t rv_hash(const rv *v);
 
-/* ---- conversion ----------------------------------------------------------------------------------------- */
+/* ---- conversion -----------------------------------------------------------------------------------------
+ */
 
 /* JSON text → value, exact numbers (big integers kept), strict (no
  * trailing garbage; duplicate keys: the last one wins, as in Go).

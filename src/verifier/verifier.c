@@ -79,8 +79,8 @@ tr_err *tr_verifier_set_get(tr_verifier_set *s, const char *tee, const tr_verifi
       int w = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", *n);
       if (w > 0) used += (size_t)w;
     }
-    return tr_err_new(TR_E_UNSUPPORTED, "unknown or unsupported tee `%.64s%s` (supported: %s)", tee ? tee : "",
-                      tee && strlen(tee) > 64 ? "..." : "", names);
+    return tr_err_new(TR_E_UNSUPPORTED, "unknown or unsupported tee `%.64s%s` (supported: %s)",
+                      tee ? tee : "", tee && strlen(tee) > 64 ? "..." : "", names);
   }
   tr_err *err = NULL;
   pthread_mutex_lock(&s->mu);

@@ -159,7 +159,8 @@ static void test_delete_drops_cached_copy(void **s) {
   for (int i = 0; i < 20; i++) {
     snprintf(base, sizeof(base), "tmp%d", i);
     snprintf(id, sizeof(id), "tmp%d_cpu", i);
-    assert_null(tr_as_set_policy(as, id, "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n"));
+    assert_null(
+        tr_as_set_policy(as, id, "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n"));
     tr_err *e = NULL;
     char *tok = evaluate(as, "{\"svn\":\"1\"}", base, &e);
     assert_null(e);
@@ -326,7 +327,8 @@ static void test_query_reference_value(void **s) {
   char *tok = evaluate(as, "{\"svn\":\"1\"}", "qrv", &e);
   if (e) fail_msg("%s", tr_err_msg(e));
   json_t *p = payload(tok);
-  json_t *tv = json_object_get(json_object_get(json_object_get(p, "submods"), "cpu0"), "ear.trustworthiness-vector");
+  json_t *tv =
+      json_object_get(json_object_get(json_object_get(p, "submods"), "cpu0"), "ear.trustworthiness-vector");
   assert_int_equal(json_integer_value(json_object_get(tv, "hardware")), 2);
   assert_int_equal(json_integer_value(json_object_get(tv, "executables")), 3);
   free(tok);
@@ -403,11 +405,13 @@ static void test_errors(void **s) {
   char *tok = NULL;
   /* upstream's most common surprise: a policy stored as `plain` is not the
    * one EAR evaluates for policy_ids ["plain"] — the error says what to do */
-  assert_null(tr_as_set_policy(as, "plain", "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n"));
+  assert_null(
+      tr_as_set_policy(as, "plain", "package policy\nimport rego.v1\ntrust_claims := {\"hardware\": 2}\n"));
   tok = evaluate(as, "{\"svn\":\"1\"}", "plain", &e);
   assert_null(tok);
   assert_int_equal(tr_err_code(e), TR_E_NOTFOUND);
-  if (!strstr(tr_err_msg(e), "policy `plain_cpu` not found") || !strstr(tr_err_msg(e), "store it as `plain_cpu`"))
+  if (!strstr(tr_err_msg(e), "policy `plain_cpu` not found") ||
+      !strstr(tr_err_msg(e), "store it as `plain_cpu`"))
     fail_msg("%s", tr_err_msg(e));
   tr_err_free(e);
   e = tr_as_evaluate(as, NULL, 0, NULL, 0, &tok);

@@ -144,8 +144,12 @@ static void test_appraisal_order_and_extensions(void **s) {
                    "\"value\":null},{\"name\":\"m.ext\",\"key\":-32,\"value\":[2]}]");
   assert_null(tr_as_appraisal(vec, set, "default", ann, ext2, &a));
   {
-    const char *want[] = {"ear.status", "ear.trustworthiness-vector", "ear.appraisal-policy-id",
-                          "ear.veraison.annotated-evidence", "m.ext", "z.ext"};
+    const char *want[] = {"ear.status",
+                          "ear.trustworthiness-vector",
+                          "ear.appraisal-policy-id",
+                          "ear.veraison.annotated-evidence",
+                          "m.ext",
+                          "z.ext"};
     size_t i = 0;
     const char *k;
     json_t *v;
@@ -283,8 +287,7 @@ static void test_signer_fixture_jwks(void **s) {
     assert_null(tr_as_signer_load(&cu, TR_AS_BROKER_EAR, &s2));
     char *d = json_dumps(s2.jwk, JSON_COMPACT);
     const char *head = "{\"alg\":\"ES256\",\"x5u\":\"https://example.io/chain\",\"x5c\":[";
-    if (strncmp(d, head, strlen(head)) != 0 ||
-        !strstr(d, "],\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"))
+    if (strncmp(d, head, strlen(head)) != 0 || !strstr(d, "],\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"))
       fail_msg("jwk %s", d);
     free(d);
     tr_as_signer_clear(&s2);

@@ -48,7 +48,8 @@ static void test_semver(void **state) {
   EXPECT("semver.compare", "[\"1.0.0-beta.2\", \"1.0.0-beta.11\"]", "-1");
   EXPECT("semver.compare", "[\"1.0.0-rc.1\", \"1.0.0-beta.11\"]", "1");
   EXPECT("semver.compare", "[\"1.0.0+a\", \"1.0.0+b\"]", "0");
-  EXPECT("semver.compare", "[\"1.0\", \"1.0.0\"]", "builtin error: operand 1: string \"1.0\" is not a valid SemVer");
+  EXPECT("semver.compare", "[\"1.0\", \"1.0.0\"]",
+         "builtin error: operand 1: string \"1.0\" is not a valid SemVer");
   EXPECT("semver.compare", "[\"1.0.0\", 1]", "type error: operand 2 must be string but got number");
   TB_DONE();
 }

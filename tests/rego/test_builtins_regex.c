@@ -10,8 +10,8 @@ static void test_match(void **state) {
   EXPECT("regex.match", "[\"^a$\", \"a\\n\"]", "false"); /* Go's $ is end of text */
   EXPECT("regex.match", "[\"(?m)^a$\", \"b\\na\\n\"]", "true");
   EXPECT("regex.find_n", "[\"(?m)^\", \"a\\n\", -1]", "[\"\", \"\"]"); /* Go: also after the final newline */
-  EXPECT("regex.match", "[\"^a.b$\", \"a\\rb\"]", "true");              /* only \n is a newline */
-  EXPECT("regex.match", "[\"\\\\s\", \"\\u000b\"]", "false"); /* Go's \s has no \v */
+  EXPECT("regex.match", "[\"^a.b$\", \"a\\rb\"]", "true");             /* only \n is a newline */
+  EXPECT("regex.match", "[\"\\\\s\", \"\\u000b\"]", "false");          /* Go's \s has no \v */
   EXPECT("regex.match", "[\"^\\\\x41\\\\101\\\\x{42}$\", \"AAB\"]", "true");
   EXPECT("regex.match", "[\"(?i)\u00e9T\u00c9\", \"\u00c9t\u00e9\"]", "true");
   EXPECT("regex.match", "[\"[\", \"x\"]", "builtin error: error parsing regexp: missing closing ]");

@@ -9,10 +9,12 @@
  * Env: REGO_CONF_VERBOSE=1 prints every failing case; REGO_CONF_ONLY=<folder>
  * runs one folder. */
 #include <dirent.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +55,9 @@ static const char *skip_reason(const char *folder, const char *file, int index) 
   return NULL;
 }
 
-static rv *get(const rv *obj, const char *k) { return obj->kind == RV_OBJECT ? rv_object_get_str(obj, k, strlen(k)) : NULL; }
+static rv *get(const rv *obj, const char *k) {
+  return obj->kind == RV_OBJECT ? rv_object_get_str(obj, k, strlen(k)) : NULL;
+}
 static const char *gets(const rv *obj, const char *k) {
   rv *v = get(obj, k);
   return v && v->kind == RV_STRING ? v->u.str.s : NULL;
@@ -107,8 +111,8 @@ static void on_row(void *ctx, rv **slots, rv **exprvals) {
 }
 
 /* Runs a query; returns 0 and rows, or -1 with *err. */
-static int run_query(rego_policy *p, rv_arena *a, const char *query, rv *input, rv *data, bool strict, rv_vec *rows,
-                     char *err, size_t errlen) {
+static int run_query(rego_policy *p, rv_arena *a, const char *query, rv *input, rv *data, bool strict,
+                     rv_vec *rows, char *err, size_t errlen) {
   body *b;
   tr_err *e = rego_parse_query(a, "query", query, 1000, &b);
   cquery q;
@@ -141,8 +145,8 @@ static void report(const char *folder, const rv *c, const char *why) {
   if (!verbose) return;
   const char *note = gets(c, "note");
   rv *idx = get(c, "_index");
-  printf("FAIL %s %s#%lld (%s): %s\n", folder, gets(c, "_file"), idx ? (long long)idx->u.i : -1LL, note ? note : "",
-         why);
+  printf("FAIL %s %s#%lld (%s): %s\n", folder, gets(c, "_file"), idx ? (long long)idx->u.i : -1LL,
+         note ? note : "", why);
 }
 
 /* "file:12:3: x" → "file:12: x" (OPA's messages carry no column). */
@@ -151,10 +155,12 @@ static const char *strip_col(const char *msg) {
   const char *p = strchr(msg, ':');
   if (!p) return msg;
   const char *q = p + 1;
-  while (*q >= '0' && *q <= '9') q++;
+  while (*q >= '0' && *q <= '9')
+    q++;
   if (*q != ':' || q == p + 1) return msg;
   const char *r = q + 1;
-  while (*r >= '0' && *r <= '9') r++;
+  while (*r >= '0' && *r <= '9')
+    r++;
   if (*r != ':' || r == q + 1) return msg;
   snprintf(out, sizeof out, "%.*s%s", (int)(q - msg), msg, r);
   return out;
@@ -168,7 +174,7 @@ static int run_case(const char *folder, rv *c) {
   rv *mods = get(c, "modules");
   size_t nm = mods && mods->kind == RV_ARRAY ? mods->u.arr.len : 0;
   rego_module_src *src = calloc(nm + 1, sizeof(*src));
-  char (*names)[32] = calloc(nm + 1, 32);
+  char(*names)[32] = calloc(nm + 1, 32);
   for (size_t i = 0; i < nm; i++) {
     snprintf(names[i], 32, "test-%zu.rego", i);
     src[i].name = names[i];
@@ -309,8 +315,10 @@ static void test_conformance(void **state) {
         fc.skip++;
         continue;
       }
-      if (run_case(folder, c)) fc.pass++;
-      else fc.fail++;
+      if (run_case(folder, c))
+        fc.pass++;
+      else
+        fc.fail++;
     }
     printf("tier %d %-28s pass %3d  skip %2d  fail %3d\n", t, folder, fc.pass, fc.skip, fc.fail);
     tier[t].pass += fc.pass;

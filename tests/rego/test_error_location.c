@@ -38,8 +38,7 @@ static void test_host_error_names_module_after_name_freed(void **state) {
   tr_err *e = rego_eval_rule(p, "data.policy.allow", &eo, &st, &v);
   assert_non_null(e);
   const char *msg = tr_err_msg(e);
-  if (!strstr(msg, "policy-under-test.rego:4:"))
-    fail_msg("error does not name the module and line: %s", msg);
+  if (!strstr(msg, "policy-under-test.rego:4:")) fail_msg("error does not name the module and line: %s", msg);
   assert_non_null(strstr(msg, "reference value provider unreachable"));
   tr_err_free(e);
   rego_policy_free(p);

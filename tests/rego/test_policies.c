@@ -2,12 +2,14 @@
  * KBS / AS policies give upstream's outcomes for the inputs of upstream's
  * tests (rego.md §2, attestation-service.md §2.4). Also: engine API
  * contracts (no rule vs undefined, strict errors, host functions, limits). */
+#include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
-#include <dirent.h>
-#include <pthread.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,17 +98,20 @@ static void test_all_policies_compile(void **s) {
 
 static json_t *kbs_input(int svn) {
   char buf[512];
-  snprintf(buf, sizeof buf,
-           "{\"submods\":{\"cpu0\":{\"ear.status\":\"affirming\",\"ear.trustworthiness-vector\":{\"executables\":2,"
-           "\"hardware\":3},\"ear.veraison.annotated-evidence\":{\"sample\":{\"productId\":\"n\",\"svn\":%d}}}}}",
-           svn);
+  snprintf(
+      buf, sizeof buf,
+      "{\"submods\":{\"cpu0\":{\"ear.status\":\"affirming\",\"ear.trustworthiness-vector\":{\"executables\":"
+      "2,"
+      "\"hardware\":3},\"ear.veraison.annotated-evidence\":{\"sample\":{\"productId\":\"n\",\"svn\":%d}}}}}",
+      svn);
   return J(buf);
 }
 
 static json_t *kbs_data(const char *path) {
   json_t *segs = json_array();
   char *dup = strdup(path), *save = NULL;
-  for (char *t = strtok_r(dup, "/", &save); t; t = strtok_r(NULL, "/", &save)) json_array_append_new(segs, json_string(t));
+  for (char *t = strtok_r(dup, "/", &save); t; t = strtok_r(NULL, "/", &save))
+    json_array_append_new(segs, json_string(t));
   free(dup);
   json_t *d = json_object();
   json_object_set_new(d, "plugin", json_string("resource"));
@@ -159,7 +164,8 @@ static void test_kbs_policy_engine_cases(void **s) {
     json_t *in = kbs_input(cases[i].svn), *d = kbs_data(cases[i].path);
     int got = kbs_allow(p, in, d);
     if (got != cases[i].expected)
-      fail_msg("%s on %s svn %d: got %d want %d", cases[i].policy, cases[i].path, cases[i].svn, got, cases[i].expected);
+      fail_msg("%s on %s svn %d: got %d want %d", cases[i].policy, cases[i].path, cases[i].svn, got,
+               cases[i].expected);
     json_decref(in);
     json_decref(d);
     rego_policy_free(p);
@@ -169,7 +175,8 @@ static void test_kbs_policy_engine_cases(void **s) {
 static void test_kbs_default_and_affirming(void **s) {
   (void)s;
   rego_policy *def = compile_file("kbs/sample_policies/default.rego");
-  json_t *tdx = J("{\"submods\":{\"cpu0\":{\"ear.status\":\"affirming\",\"ear.veraison.annotated-evidence\":{\"tdx\":{}}}}}");
+  json_t *tdx = J("{\"submods\":{\"cpu0\":{\"ear.status\":\"affirming\",\"ear.veraison.annotated-evidence\":{"
+                  "\"tdx\":{}}}}}");
   json_t *d = kbs_data("default/key/1");
   assert_int_equal(kbs_allow(def, tdx, d), 1);
   json_object_set_new(d, "plugin", json_string("sealed-secret"));
@@ -177,7 +184,8 @@ static void test_kbs_default_and_affirming(void **s) {
   rego_policy_free(def);
 
   rego_policy *aff = compile_file("kbs/sample_policies/affirming.rego");
-  json_t *warn = J("{\"submods\":{\"cpu0\":{\"ear.status\":\"affirming\"},\"gpu0\":{\"ear.status\":\"warning\"}}}");
+  json_t *warn =
+      J("{\"submods\":{\"cpu0\":{\"ear.status\":\"affirming\"},\"gpu0\":{\"ear.status\":\"warning\"}}}");
   json_t *none = J("{\"submods\":{}}");
   assert_int_equal(kbs_allow(aff, warn, d), 0);
   assert_int_equal(kbs_allow(aff, none, d), 0);
@@ -221,15 +229,18 @@ static json_t *trust_claims(rego_policy *p, json_t *input, rvctx *rc) {
 
 static int claim(json_t *tc, const char *name) { return (int)json_integer_value(json_object_get(tc, name)); }
 
-static const char *sample_input = "{\"sample\":{\"svn\":\"1\",\"report_data\":\"\",\"launch_digest\":\"abcde\","
-                                  "\"platform_version\":{\"major\":1,\"minor\":4},\"debug\":false}}";
+static const char *sample_input =
+    "{\"sample\":{\"svn\":\"1\",\"report_data\":\"\",\"launch_digest\":\"abcde\","
+    "\"platform_version\":{\"major\":1,\"minor\":4},\"debug\":false}}";
 
 static void test_as_cpu_sample(void **s) {
   (void)s;
   rego_policy *p = compile_file("attestation-service/policies/ear_default_policy_cpu.rego");
   json_t *in = J(sample_input);
   /* with matching reference values */
-  rvctx rc = {.rvs = J("{\"launch_digest\":[\"abcde\"],\"svn\":[\"1\"],\"major_version\":1,\"minimum_minor_version\":3}")};
+  rvctx rc = {
+      .rvs = J(
+          "{\"launch_digest\":[\"abcde\"],\"svn\":[\"1\"],\"major_version\":1,\"minimum_minor_version\":3}")};
   json_t *tc = trust_claims(p, in, &rc);
   assert_int_equal(claim(tc, "executables"), 3);
   assert_int_equal(claim(tc, "hardware"), 2);
@@ -256,10 +267,14 @@ static void test_as_cpu_sample(void **s) {
 
 static const char *snp_input =
     "{\"snp\":{\"measurement\":\"8f3a\",\"reported_tcb_bootloader\":3,\"reported_tcb_microcode\":209,"
-    "\"reported_tcb_snp\":20,\"reported_tcb_tee\":0,\"policy_debug_allowed\":false,\"policy_migrate_ma\":false,"
-    "\"platform_smt_enabled\":true,\"platform_tsme_enabled\":false,\"policy_abi_major\":0,\"policy_abi_minor\":31,"
-    "\"policy_single_socket\":false,\"policy_smt_allowed\":true},\"init_data_claims\":{\"agent_policy_claims\":"
-    "{\"containers\":[{\"OCI\":{\"Annotations\":{\"io.kubernetes.cri.image-name\":\"pause\"},\"Process\":{\"User\":"
+    "\"reported_tcb_snp\":20,\"reported_tcb_tee\":0,\"policy_debug_allowed\":false,\"policy_migrate_ma\":"
+    "false,"
+    "\"platform_smt_enabled\":true,\"platform_tsme_enabled\":false,\"policy_abi_major\":0,\"policy_abi_"
+    "minor\":31,"
+    "\"policy_single_socket\":false,\"policy_smt_allowed\":true},\"init_data_claims\":{\"agent_policy_"
+    "claims\":"
+    "{\"containers\":[{\"OCI\":{\"Annotations\":{\"io.kubernetes.cri.image-name\":\"pause\"},\"Process\":{"
+    "\"User\":"
     "{\"UID\":65535}}}},{\"OCI\":{\"Annotations\":{\"io.kubernetes.cri.image-name\":\"nginx\"},\"Process\":{"
     "\"User\":{\"UID\":0}}}}]}}}";
 
@@ -267,10 +282,11 @@ static void test_as_cpu_snp(void **s) {
   (void)s;
   rego_policy *p = compile_file("attestation-service/policies/ear_default_policy_cpu.rego");
   json_t *in = J(snp_input);
-  rvctx rc = {.rvs = J("{\"snp_launch_measurement\":[\"8f3a\"],\"snp_bootloader\":[3],\"snp_microcode\":[209],"
-                       "\"snp_snp_svn\":[20],\"snp_tee_svn\":[0],\"snp_smt_enabled\":true,\"snp_tsme_enabled\":false,"
-                       "\"snp_guest_abi_major\":0,\"snp_guest_abi_minor\":31,\"snp_single_socket\":false,"
-                       "\"snp_smt_allowed\":true}")};
+  rvctx rc = {
+      .rvs = J("{\"snp_launch_measurement\":[\"8f3a\"],\"snp_bootloader\":[3],\"snp_microcode\":[209],"
+               "\"snp_snp_svn\":[20],\"snp_tee_svn\":[0],\"snp_smt_enabled\":true,\"snp_tsme_enabled\":false,"
+               "\"snp_guest_abi_major\":0,\"snp_guest_abi_minor\":31,\"snp_single_socket\":false,"
+               "\"snp_smt_allowed\":true}")};
   json_t *tc = trust_claims(p, in, &rc);
   assert_int_equal(claim(tc, "executables"), 3);
   assert_int_equal(claim(tc, "hardware"), 2);
@@ -316,7 +332,8 @@ static void test_as_cpu_snp(void **s) {
 }
 
 static const char *tdx_input =
-    "{\"tdx\":{\"quote\":{\"header\":{\"tee_type\":\"81000000\",\"vendor_id\":\"939a7233f79c4ca9940a0db3957f0607\"},"
+    "{\"tdx\":{\"quote\":{\"header\":{\"tee_type\":\"81000000\",\"vendor_id\":"
+    "\"939a7233f79c4ca9940a0db3957f0607\"},"
     "\"body\":{\"mr_td\":\"aa\",\"rtmr_1\":\"r1\",\"rtmr_2\":\"r2\",\"xfam\":\"e718060000000000\"}},"
     "\"tcb_status\":\"UpToDate\",\"collateral_expiration_status\":\"0\",\"td_attributes\":{\"debug\":false},"
     "\"uefi_event_logs\":[{\"type_name\":\"EV_EFI_BOOT_SERVICES_APPLICATION\",\"details\":{\"device_paths\":"
@@ -328,8 +345,9 @@ static void test_as_cpu_tdx(void **s) {
   (void)s;
   rego_policy *p = compile_file("attestation-service/policies/ear_default_policy_cpu.rego");
   json_t *in = J(tdx_input);
-  rvctx rc = {.rvs = J("{\"rtmr_1\":[\"r1\"],\"rtmr_2\":[\"r2\"],\"tdvfkernel\":\"kdigest\",\"tdvfkernelparams\":"
-                       "\"pdigest\",\"mr_td\":[\"aa\"],\"xfam\":[\"e718060000000000\"]}")};
+  rvctx rc = {
+      .rvs = J("{\"rtmr_1\":[\"r1\"],\"rtmr_2\":[\"r2\"],\"tdvfkernel\":\"kdigest\",\"tdvfkernelparams\":"
+               "\"pdigest\",\"mr_td\":[\"aa\"],\"xfam\":[\"e718060000000000\"]}")};
   json_t *tc = trust_claims(p, in, &rc);
   assert_int_equal(claim(tc, "executables"), 3);
   assert_int_equal(claim(tc, "hardware"), 2);
@@ -439,25 +457,32 @@ static void test_as_examples_and_gpu(void **s) {
   rego_policy_free(np);
 
   rego_policy *gpu = compile_file("attestation-service/policies/ear_default_policy_gpu.rego");
-  rvctx rc = {.rvs = J("{\"allowed_vbios_versions\":[\"96.00.5e.00.01\"],\"allowed_driver_versions\":[\"550.90.07\"]}")};
+  rvctx rc = {
+      .rvs =
+          J("{\"allowed_vbios_versions\":[\"96.00.5e.00.01\"],\"allowed_driver_versions\":[\"550.90.07\"]}")};
   /* sampledevice: data.reference is never defined in the AS, so the defaults */
   json_t *sd = J("{\"sampledevice\":{\"svn\":\"1\"}}");
   json_t *tc = eval_json(gpu, "data.policy.trust_claims", sd, &rc);
   assert_int_equal(claim(tc, "hardware"), 97);
   assert_int_equal(claim(tc, "executables"), 33);
   json_decref(tc);
-  json_t *nv = J("{\"nvidia\":{\"x-nvidia-gpu-attestation-report-cert-chain\":{\"x-nvidia-cert-ocsp-status\":\"good\","
-                 "\"x-nvidia-cert-status\":\"valid\"},\"x-nvidia-gpu-attestation-report-cert-chain-fwid-match\":true,"
-                 "\"x-nvidia-gpu-attestation-report-parsed\":true,\"x-nvidia-gpu-attestation-report-signature-verified\":"
-                 "true,\"x-nvidia-gpu-arch-check\":true,\"secboot\":true,\"dbgstat\":\"disabled\","
-                 "\"x-nvidia-gpu-vbios-version\":\"96.00.5e.00.01\",\"x-nvidia-gpu-driver-version\":\"550.90.07\","
-                 "\"x-nvidia-gpu-vbios-rim-cert-chain\":{\"x-nvidia-cert-ocsp-status\":\"good\",\"x-nvidia-cert-status\":"
-                 "\"valid\"},\"x-nvidia-gpu-driver-rim-fetched\":true,\"x-nvidia-gpu-driver-rim-measurements-available\":"
-                 "true,\"x-nvidia-gpu-driver-rim-schema-validated\":true,\"x-nvidia-gpu-driver-rim-signature-verified\":"
-                 "true,\"x-nvidia-gpu-driver-rim-version-match\":true,\"x-nvidia-gpu-vbios-rim-fetched\":true,"
-                 "\"x-nvidia-gpu-vbios-rim-measurements-available\":true,\"x-nvidia-gpu-vbios-rim-schema-validated\":true,"
-                 "\"x-nvidia-gpu-vbios-rim-signature-verified\":true,\"x-nvidia-gpu-vbios-rim-version-match\":true,"
-                 "\"measres\":\"success\"}}");
+  json_t *nv = J(
+      "{\"nvidia\":{\"x-nvidia-gpu-attestation-report-cert-chain\":{\"x-nvidia-cert-ocsp-status\":\"good\","
+      "\"x-nvidia-cert-status\":\"valid\"},\"x-nvidia-gpu-attestation-report-cert-chain-fwid-match\":true,"
+      "\"x-nvidia-gpu-attestation-report-parsed\":true,\"x-nvidia-gpu-attestation-report-signature-"
+      "verified\":"
+      "true,\"x-nvidia-gpu-arch-check\":true,\"secboot\":true,\"dbgstat\":\"disabled\","
+      "\"x-nvidia-gpu-vbios-version\":\"96.00.5e.00.01\",\"x-nvidia-gpu-driver-version\":\"550.90.07\","
+      "\"x-nvidia-gpu-vbios-rim-cert-chain\":{\"x-nvidia-cert-ocsp-status\":\"good\",\"x-nvidia-cert-"
+      "status\":"
+      "\"valid\"},\"x-nvidia-gpu-driver-rim-fetched\":true,\"x-nvidia-gpu-driver-rim-measurements-"
+      "available\":"
+      "true,\"x-nvidia-gpu-driver-rim-schema-validated\":true,\"x-nvidia-gpu-driver-rim-signature-verified\":"
+      "true,\"x-nvidia-gpu-driver-rim-version-match\":true,\"x-nvidia-gpu-vbios-rim-fetched\":true,"
+      "\"x-nvidia-gpu-vbios-rim-measurements-available\":true,\"x-nvidia-gpu-vbios-rim-schema-validated\":"
+      "true,"
+      "\"x-nvidia-gpu-vbios-rim-signature-verified\":true,\"x-nvidia-gpu-vbios-rim-version-match\":true,"
+      "\"measres\":\"success\"}}");
   tc = eval_json(gpu, "data.policy.trust_claims", nv, &rc);
   assert_int_equal(claim(tc, "hardware"), 2);
   assert_int_equal(claim(tc, "configuration"), 2);
@@ -547,8 +572,9 @@ static void test_host_error_aborts(void **s) {
   assert_int_equal(st, REGO_UNDEFINED);
   /* `with` can mock a host function (offline policy tests) */
   rego_policy *w = NULL;
-  rego_module_src mw = {"w.rego", "package p\nx := y if y := query_reference_value(\"a\") with query_reference_value as mock\n"
-                                  "mock(id) := [id, 1]\n"};
+  rego_module_src mw = {
+      "w.rego", "package p\nx := y if y := query_reference_value(\"a\") with query_reference_value as mock\n"
+                "mock(id) := [id, 1]\n"};
   assert_null(rego_compile(&mw, 1, &co, &w));
   assert_null(rego_eval_rule(w, "data.p.x", &o, &st, &v)); /* failing_host is bound but not called */
   assert_int_equal(st, REGO_DEFINED);
@@ -579,7 +605,8 @@ static rego_policy *compile_text(const char *text, tr_err **err) {
 static void test_undefined_vs_no_rule_and_conflict(void **s) {
   (void)s;
   tr_err *e;
-  rego_policy *p = compile_text("package policy\nallow if input.x == 1\nx := 1 if input.a\nx := 2 if input.b\n", &e);
+  rego_policy *p =
+      compile_text("package policy\nallow if input.x == 1\nx := 1 if input.a\nx := 2 if input.b\n", &e);
   assert_null(e);
   rego_status st;
   json_t *v = NULL;
@@ -603,8 +630,9 @@ static void test_recursion_is_compile_error(void **s) {
   rego_policy *p = compile_text("package r\np if q\nq if p\n", &e);
   assert_null(p);
   assert_non_null(e);
-  assert_non_null(strstr(tr_err_msg(e), "t.rego:2:1: rego_recursion_error: rule data.r.p is recursive: data.r.p -> "
-                                        "data.r.q -> data.r.p"));
+  assert_non_null(strstr(tr_err_msg(e),
+                         "t.rego:2:1: rego_recursion_error: rule data.r.p is recursive: data.r.p -> "
+                         "data.r.q -> data.r.p"));
   tr_err_free(e);
   p = compile_text("package r\nf(x) := y if y := f(x)\n", &e);
   assert_null(p);
@@ -620,11 +648,23 @@ static void test_recursion_is_compile_error(void **s) {
  * module.cmake): a policy calling one builtin of each compiles. */
 static void test_builtin_families_linked(void **s) {
   (void)s;
-  const char *calls[] = {"count([])", "array.concat([], [])", "bits.and(1, 1)", "to_number(\"1\")",
-                         "base64.encode(\"a\")", "glob.match(\"a\", [], \"a\")", "json.marshal(1)",
-                         "numbers.range(1, 2)", "object.get({}, \"a\", 1)", "regex.match(\"a\", \"a\")",
-                         "semver.is_valid(\"1.0.0\")", "intersection(set())", "concat(\"\", [])",
-                         "time.now_ns()", "is_string(1)", "units.parse(\"1\")", "sprintf(\"%v\", [1])"};
+  const char *calls[] = {"count([])",
+                         "array.concat([], [])",
+                         "bits.and(1, 1)",
+                         "to_number(\"1\")",
+                         "base64.encode(\"a\")",
+                         "glob.match(\"a\", [], \"a\")",
+                         "json.marshal(1)",
+                         "numbers.range(1, 2)",
+                         "object.get({}, \"a\", 1)",
+                         "regex.match(\"a\", \"a\")",
+                         "semver.is_valid(\"1.0.0\")",
+                         "intersection(set())",
+                         "concat(\"\", [])",
+                         "time.now_ns()",
+                         "is_string(1)",
+                         "units.parse(\"1\")",
+                         "sprintf(\"%v\", [1])"};
   for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
     char text[256];
     snprintf(text, sizeof text, "package p\nx := %s\n", calls[i]);
@@ -711,16 +751,18 @@ static void test_deep_nesting_is_error(void **s) {
 static void test_step_limit(void **s) {
   (void)s;
   tr_err *e;
-  rego_policy *p = compile_text("package p\nx := count([1 | some a in numbers; some b in numbers; some c in numbers])\n"
-                                "numbers := [i | some i in input]\n",
-                                &e);
+  rego_policy *p =
+      compile_text("package p\nx := count([1 | some a in numbers; some b in numbers; some c in numbers])\n"
+                   "numbers := [i | some i in input]\n",
+                   &e);
   if (e && strstr(tr_err_msg(e), "undefined function count")) {
     tr_err_free(e);
     skip();
   }
   assert_null(e);
   json_t *in = json_array();
-  for (int i = 0; i < 400; i++) json_array_append_new(in, json_integer(i));
+  for (int i = 0; i < 400; i++)
+    json_array_append_new(in, json_integer(i));
   rego_eval_opts o = {.input = in, .max_steps = 100000};
   rego_status st;
   json_t *v = NULL;
@@ -741,8 +783,9 @@ typedef struct {
 static void *thr_main(void *arg) {
   thr_arg *a = arg;
   json_t *in = J(snp_input);
-  rvctx rc = {.rvs = J("{\"snp_launch_measurement\":[\"8f3a\"],\"snp_bootloader\":[3],\"snp_microcode\":[209],"
-                       "\"snp_snp_svn\":[20],\"snp_tee_svn\":[0]}")};
+  rvctx rc = {.rvs =
+                  J("{\"snp_launch_measurement\":[\"8f3a\"],\"snp_bootloader\":[3],\"snp_microcode\":[209],"
+                    "\"snp_snp_svn\":[20],\"snp_tee_svn\":[0]}")};
   for (int i = 0; i < 300; i++) {
     rc.asked[0] = 0;
     rego_host_binding hb = {"query_reference_value", qrv, &rc};

@@ -8,7 +8,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +55,12 @@ static int run_case(const rcase *c) {
     e = rego_eval_rule(p, c->rule, &o, &st, &v);
     json_decref(in);
   }
-  if (e) snprintf(got, sizeof got, "error:%s", tr_err_msg(e));
-  else if (st == REGO_NO_RULE) snprintf(got, sizeof got, "no_rule");
-  else if (st == REGO_UNDEFINED) snprintf(got, sizeof got, "undefined");
+  if (e)
+    snprintf(got, sizeof got, "error:%s", tr_err_msg(e));
+  else if (st == REGO_NO_RULE)
+    snprintf(got, sizeof got, "no_rule");
+  else if (st == REGO_UNDEFINED)
+    snprintf(got, sizeof got, "undefined");
   else {
     char *d = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     snprintf(got, sizeof got, "%s", d);
@@ -80,7 +85,8 @@ static int run_case(const rcase *c) {
 
 static void run_cases(const rcase *cs, size_t n) {
   int bad = 0;
-  for (size_t i = 0; i < n; i++) bad += !run_case(&cs[i]);
+  for (size_t i = 0; i < n; i++)
+    bad += !run_case(&cs[i]);
   assert_int_equal(bad, 0);
 }
 
@@ -102,13 +108,15 @@ static void test_operators_not_shadowed(void **s) {
       {"plus rule", "package p\nplus := 5\nr := 1 + 2\n", NULL, "data.p.r", "3"},
       {"minus fn", "package p\nminus(a, b) := 100\nr := 5 - 2\n", NULL, "data.p.r", "3"},
       {"unary minus", "package p\nminus(a, b) := 100\nr := -x if x := 4\n", NULL, "data.p.r", "-4"},
-      {"mul/div/rem", "package p\nmul(a, b) := 0\ndiv(a, b) := 0\nrem(a, b) := 0\nr := [2 * 3, 6 / 3, 7 % 4]\n",
-       NULL, "data.p.r", "[6, 2, 3]"},
+      {"mul/div/rem",
+       "package p\nmul(a, b) := 0\ndiv(a, b) := 0\nrem(a, b) := 0\nr := [2 * 3, 6 / 3, 7 % 4]\n", NULL,
+       "data.p.r", "[6, 2, 3]"},
       {"and/or sets", "package p\nand(a, b) := 0\nor(a, b) := 0\nr := [{1, 2} & {2}, {1} | {3}]\n", NULL,
        "data.p.r", "[[2], [1, 3]]"},
       {"in", "package p\ninternal := {\"member_2\": 1}\nr if 3 in [2]\n", NULL, "data.p.r", "undefined"},
       /* calling a shadowed name explicitly still reaches the user function */
-      {"explicit call", "package p\nequal(a, b) := \"mine\"\nr := equal(1, 2)\n", NULL, "data.p.r", "\"mine\""},
+      {"explicit call", "package p\nequal(a, b) := \"mine\"\nr := equal(1, 2)\n", NULL, "data.p.r",
+       "\"mine\""},
       {"count shadowed", "package p\ncount(x) := 7\nr := count([1])\n", NULL, "data.p.r", "7"},
   };
   RUN(cs);
@@ -136,8 +144,8 @@ static void test_operator_precedence(void **s) {
        "{\"a\": 1}"},
       {"comprehension with union inside", "package p\nr := [x | some x in {1} | {2}]\n", NULL, "data.p.r",
        "[1, 2]"},
-      {"arith", "package p\nr := [1 + 2 * 3, (1 + 2) * 3, 7 - 2 - 1, 8 / 2 / 2, 2 * 3 % 4]\n", NULL, "data.p.r",
-       "[7, 9, 4, 2, 2]"},
+      {"arith", "package p\nr := [1 + 2 * 3, (1 + 2) * 3, 7 - 2 - 1, 8 / 2 / 2, 2 * 3 % 4]\n", NULL,
+       "data.p.r", "[7, 9, 4, 2, 2]"},
       {"relations chain", "package p\nr if { 1 < 2 == true }\n", NULL, "data.p.r", "true"},
   };
   RUN(cs);
@@ -150,18 +158,20 @@ static void test_with_data_prefix(void **s) {
   static const rcase cs[] = {
       {"pkg replaced", "package p\nallow if true\nt := v if { v := data.p.allow with data.p as {} }\n", NULL,
        "data.p.t", "undefined"},
-      {"pkg replaced not", "package p\nallow if true\nu := 1 if { not data.p.allow with data.p as {} }\n", NULL,
-       "data.p.u", "1"},
-      {"pkg replaced value", "package p\nallow if true\nt := v if { v := data.p.allow with data.p as {\"allow\": 9} }\n",
-       NULL, "data.p.t", "9"},
+      {"pkg replaced not", "package p\nallow if true\nu := 1 if { not data.p.allow with data.p as {} }\n",
+       NULL, "data.p.u", "1"},
+      {"pkg replaced value",
+       "package p\nallow if true\nt := v if { v := data.p.allow with data.p as {\"allow\": 9} }\n", NULL,
+       "data.p.t", "9"},
       {"other package", "package q\nallow if true\n", NULL, "data.q.allow", "true"},
       {"sub package", "package a.b\nallow if true\n", NULL, "data.a.b.allow", "true"},
   };
   RUN(cs);
   /* a second module queried through a replaced ancestor package */
   rego_module_src ms[2] = {{"a.rego", "package a.b\nallow if true\n"},
-                           {"q.rego", "package q\nt := v if { v := data.a.b.allow with data.a as {\"b\": {}} }\n"
-                                      "w := v if { v := data.a.b.allow with data.a.c as 1 }\n"}};
+                           {"q.rego",
+                            "package q\nt := v if { v := data.a.b.allow with data.a as {\"b\": {}} }\n"
+                            "w := v if { v := data.a.b.allow with data.a.c as 1 }\n"}};
   rego_policy *p = NULL;
   tr_err *e = rego_compile(ms, 2, NULL, &p);
   assert_null(e);
@@ -186,7 +196,8 @@ static void test_long_ref_chain(void **s) {
   char *text = malloc(n * 2 + 64);
   strcpy(text, "package p\nr := input");
   size_t o = strlen(text);
-  for (size_t i = 0; i < n; i++) memcpy(text + o + 2 * i, ".b", 2);
+  for (size_t i = 0; i < n; i++)
+    memcpy(text + o + 2 * i, ".b", 2);
   strcpy(text + o + 2 * n, "\n");
   tr_err *e = NULL;
   rego_policy *p = compile1(text, &e);
@@ -198,7 +209,8 @@ static void test_long_ref_chain(void **s) {
   /* the same as a rule head (it would be a 100k-deep document) */
   strcpy(text, "package p\nr");
   o = strlen(text);
-  for (size_t i = 0; i < n; i++) memcpy(text + o + 2 * i, ".b", 2);
+  for (size_t i = 0; i < n; i++)
+    memcpy(text + o + 2 * i, ".b", 2);
   strcpy(text + o + 2 * n, " := 1\n");
   p = compile1(text, &e);
   if (e) {
@@ -268,8 +280,8 @@ static void test_deep_input_json(void **s) {
 static void test_memory_limit(void **s) {
   (void)s;
   tr_err *e = NULL;
-  rego_policy *p =
-      compile1("package p\nr := [count(numbers.range(1, 100000 + i)) | some i in numbers.range(1, 20)]\n", &e);
+  rego_policy *p = compile1(
+      "package p\nr := [count(numbers.range(1, 100000 + i)) | some i in numbers.range(1, 20)]\n", &e);
   assert_null(e);
   rego_eval_opts o = {.strict_builtin_errors = true, .max_memory = 8u << 20};
   rego_status st;
@@ -351,7 +363,8 @@ static void test_concurrent_builtins(void **s) {
   rego_policy *p = compile1(conc_policy, &e);
   assert_null(e);
   char *want = conc_eval(p, 7);
-  assert_string_equal(want, "{\"matched\":3,\"w\":[5,7],\"zones\":[\"01:00 CET\",\"09:00 JST\",\"19:00 EST\"]}");
+  assert_string_equal(want,
+                      "{\"matched\":3,\"w\":[5,7],\"zones\":[\"01:00 CET\",\"09:00 JST\",\"19:00 EST\"]}");
   pthread_t t[4];
   conc_arg args[4];
   for (int i = 0; i < 4; i++) {
@@ -377,12 +390,14 @@ static void test_closure_vars(void **s) {
   (void)s;
 #define in "{\"arr\": [1, 2, 3]}"
   static const rcase cs[] = {
-      {"bound later by =", "package p\nr := c if { c := [x | x = input.arr[_]]; x = 2 }\n", in, "data.p.r", "[2]"},
-      {"bound earlier", "package p\nr := c if { x = 2; c := [x | x = input.arr[_]] }\n", in, "data.p.r", "[2]"},
+      {"bound later by =", "package p\nr := c if { c := [x | x = input.arr[_]]; x = 2 }\n", in, "data.p.r",
+       "[2]"},
+      {"bound earlier", "package p\nr := c if { x = 2; c := [x | x = input.arr[_]] }\n", in, "data.p.r",
+       "[2]"},
       {"filter var later", "package p\nr := c if { c := [y | some y in input.arr; y > m]; m = 1 }\n", in,
        "data.p.r", "[2, 3]"},
-      {"ref var later", "package p\nr := c if { c := [x | some i; x = input.arr[i]]; x = input.arr[1] }\n", in,
-       "data.p.r", "[2]"},
+      {"ref var later", "package p\nr := c if { c := [x | some i; x = input.arr[i]]; x = input.arr[1] }\n",
+       in, "data.p.r", "[2]"},
       {"every later", "package p\nr if { every y in input.arr { y > m }; m = 0 }\n", in, "data.p.r", "true"},
       {"every later fails", "package p\nr if { every y in input.arr { y > m }; m = 1 }\n", in, "data.p.r",
        "undefined"},
@@ -394,8 +409,8 @@ static void test_closure_vars(void **s) {
       {"siblings stay separate",
        "package p\nr := [a, b] if { a := [x | x = input.arr[_]]; b := [x | x = input.arr[_]; x > 1] }\n", in,
        "data.p.r", "[[1, 2, 3], [2, 3]]"},
-      {"rule name is not a local", "package p\nm := 2\nr := [y | some y in input.arr; y > m]\n", in, "data.p.r",
-       "[3]"},
+      {"rule name is not a local", "package p\nm := 2\nr := [y | some y in input.arr; y > m]\n", in,
+       "data.p.r", "[3]"},
       {"unbound closure var", "package p\nr := c if { c := [x | x > m]; count([m]) > 0 }\n", in, "data.p.r",
        "error:unsafe"},
   };
@@ -408,7 +423,8 @@ static void test_closure_vars(void **s) {
 static void test_no_shadowing_input_data(void **s) {
   (void)s;
   static const rcase cs[] = {
-      {"input :=", "package p\nr := input if { input := 1 }\n", "{}", "data.p.r", "error:must not shadow input"},
+      {"input :=", "package p\nr := input if { input := 1 }\n", "{}", "data.p.r",
+       "error:must not shadow input"},
       {"data :=", "package p\nr := data if { data := 1 }\n", "{}", "data.p.r", "error:must not shadow data"},
       {"every input", "package p\nr if { every input in [1] { true } }\n", "{}", "data.p.r",
        "error:must not shadow input"},
@@ -441,8 +457,10 @@ static void test_many_rules(void **s) {
   size_t cap = (size_t)n * 80 + 64;
   char *text = malloc(cap);
   size_t o = (size_t)sprintf(text, "package p\n");
-  for (int i = 0; i < n; i++) o += (size_t)sprintf(text + o, "r%d := %d\n", i, i);
-  for (int i = 0; i < n; i++) o += (size_t)sprintf(text + o, "a contains %d if input.x == %d\n", i, i);
+  for (int i = 0; i < n; i++)
+    o += (size_t)sprintf(text + o, "r%d := %d\n", i, i);
+  for (int i = 0; i < n; i++)
+    o += (size_t)sprintf(text + o, "a contains %d if input.x == %d\n", i, i);
   struct rlimit old;
   getrlimit(RLIMIT_AS, &old);
 #ifndef REGO_TEST_SANITIZED
@@ -479,7 +497,8 @@ static void test_long_rule_chain(void **s) {
   int n = 200000;
   char *text = malloc((size_t)n * 32 + 64);
   size_t o = (size_t)sprintf(text, "package p\nr0 := 1\n");
-  for (int i = 1; i < n; i++) o += (size_t)sprintf(text + o, "r%d := r%d\n", i, i - 1);
+  for (int i = 1; i < n; i++)
+    o += (size_t)sprintf(text + o, "r%d := r%d\n", i, i - 1);
   tr_err *e = NULL;
   rego_policy *p = compile1(text, &e);
   assert_null(e);
@@ -510,17 +529,20 @@ static void test_reference_semantics(void **s) {
       /* undefined vs false, default, else */
       {"complete false body, no default", "package p\nallow if input.x == 1\n", "{\"x\": 2}", "data.p.allow",
        "undefined"},
-      {"default used", "package p\ndefault allow := false\nallow if input.x == 1\n", "{\"x\": 2}", "data.p.allow",
-       "false"},
+      {"default used", "package p\ndefault allow := false\nallow if input.x == 1\n", "{\"x\": 2}",
+       "data.p.allow", "false"},
       {"default not used", "package p\ndefault allow := false\nallow if input.x == 1\n", "{\"x\": 1}",
        "data.p.allow", "true"},
       {"missing rule", "package p\nallow := true\n", NULL, "data.p.deny", "no_rule"},
-      {"only false stops a bare ref", "package p\na if input.zero\nb if input.empty\nc if input.f\nd if input.n\n",
-       "{\"zero\": 0, \"empty\": {}, \"f\": false, \"n\": null}", "data.p", "{\"a\": true, \"b\": true, \"d\": true}"},
-      {"else chain skips undefined bodies", "package p\nr := 1 if { input.a } else := 2 if { input.b } else := 3\n",
-       "{\"b\": false}", "data.p.r", "3"},
-      {"else when head value undefined", "package p\nr := input.nope if { true } else := 2\n", "{}", "data.p.r",
-       "2"},
+      {"only false stops a bare ref",
+       "package p\na if input.zero\nb if input.empty\nc if input.f\nd if input.n\n",
+       "{\"zero\": 0, \"empty\": {}, \"f\": false, \"n\": null}", "data.p",
+       "{\"a\": true, \"b\": true, \"d\": true}"},
+      {"else chain skips undefined bodies",
+       "package p\nr := 1 if { input.a } else := 2 if { input.b } else := 3\n", "{\"b\": false}", "data.p.r",
+       "3"},
+      {"else when head value undefined", "package p\nr := input.nope if { true } else := 2\n", "{}",
+       "data.p.r", "2"},
       {"default after undefined else chain",
        "package p\ndefault a := \"d\"\na := \"x\" if { input.nope } else := \"y\" if { input.nope2 }\n", "{}",
        "data.p.a", "\"d\""},
@@ -528,95 +550,108 @@ static void test_reference_semantics(void **s) {
       {"not undefined ref", "package p\nr if not input.y.z\n", "{}", "data.p.r", "true"},
       {"not over iteration", "package p\nt if { not input.a[_] == 1 }\nu if { not input.b[_] == 1 }\n",
        "{\"a\": [2, 3], \"b\": [1]}", "data.p", "{\"t\": true}"},
-      {"not over strict error is an error", "package p\nr if not count(input.x) > 0\n", "{\"x\": 2}", "data.p.r",
-       "error:eval_type_error"},
-      {"not over lenient error is true", "package p\nr if not count(input.x) > 0\n", "{\"x\": 2}", "data.p.r", "true",
-       true},
-      {"default does not hide a strict error", "package p\ndefault allow := false\nallow if { 1 / 0 == 1 }\n", NULL,
-       "data.p.allow", "error:divide by zero"},
-      {"strict error inside comprehension", "package p\ndefault allow := false\nallow if { x := [1 | to_number(\"x\")]; true }\n",
-       NULL, "data.p.allow", "error:to_number"},
-      {"strict error inside every", "package p\ndefault allow := false\nallow if { every x in [1] { to_number(\"x\") } }\n",
-       NULL, "data.p.allow", "error:to_number"},
+      {"not over strict error is an error", "package p\nr if not count(input.x) > 0\n", "{\"x\": 2}",
+       "data.p.r", "error:eval_type_error"},
+      {"not over lenient error is true", "package p\nr if not count(input.x) > 0\n", "{\"x\": 2}", "data.p.r",
+       "true", true},
+      {"default does not hide a strict error", "package p\ndefault allow := false\nallow if { 1 / 0 == 1 }\n",
+       NULL, "data.p.allow", "error:divide by zero"},
+      {"strict error inside comprehension",
+       "package p\ndefault allow := false\nallow if { x := [1 | to_number(\"x\")]; true }\n", NULL,
+       "data.p.allow", "error:to_number"},
+      {"strict error inside every",
+       "package p\ndefault allow := false\nallow if { every x in [1] { to_number(\"x\") } }\n", NULL,
+       "data.p.allow", "error:to_number"},
       /* conflicts */
       {"complete conflict", "package p\nr := 1 if input.a\nr := 2 if input.b\n", "{\"a\": true, \"b\": true}",
        "data.p.r", "error:eval_conflict_error"},
-      {"complete same value", "package p\nr := 1 if input.a\nr := 1 if input.b\n", "{\"a\": true, \"b\": true}",
-       "data.p.r", "1"},
-      {"function conflict", "package p\nf(x) := 1 if x > 0\nf(x) := 2 if x > 1\nr := f(5)\n", NULL, "data.p.r",
-       "error:functions must not produce multiple outputs"},
+      {"complete same value", "package p\nr := 1 if input.a\nr := 1 if input.b\n",
+       "{\"a\": true, \"b\": true}", "data.p.r", "1"},
+      {"function conflict", "package p\nf(x) := 1 if x > 0\nf(x) := 2 if x > 1\nr := f(5)\n", NULL,
+       "data.p.r", "error:functions must not produce multiple outputs"},
       {"function else + second body conflict",
        "package p\ng(x) := \"a\" if { x > 0 } else := \"b\"\ng(x) := \"c\" if { x < 0 }\nr := g(-1)\n", NULL,
        "data.p.r", "error:eval_conflict_error"},
-      {"default function", "package p\ng(x) := 1 if x > 0\ng(x) := 2 if x < 0\ndefault g(_) := 0\nr := [g(5), g(-5), g(0)]\n",
+      {"default function",
+       "package p\ng(x) := 1 if x > 0\ng(x) := 2 if x < 0\ndefault g(_) := 0\nr := [g(5), g(-5), g(0)]\n",
        NULL, "data.p.r", "[1, 2, 0]"},
       {"partial object conflict",
-       "package p\no[k] := v if { some k, v in {\"a\": 1} }\no[k] := v if { some k, v in {\"a\": 2} }\n", NULL,
-       "data.p.o", "error:eval_conflict_error"},
+       "package p\no[k] := v if { some k, v in {\"a\": 1} }\no[k] := v if { some k, v in {\"a\": 2} }\n",
+       NULL, "data.p.o", "error:eval_conflict_error"},
       {"partial object 1 and 1.0 agree", "package p\no[1] := \"a\"\no[1.0] := \"a\"\n", NULL, "data.p.o",
        "{\"1\": \"a\"}"},
-      {"undefined partial set is empty", "package p\ns contains x if { x := input.nope }\n", "{}", "data.p.s", "[]"},
-      {"multiple defaults", "package p\ndefault a := 1\ndefault a := 2\n", NULL, "data.p.a", "error:multiple default"},
+      {"undefined partial set is empty", "package p\ns contains x if { x := input.nope }\n", "{}", "data.p.s",
+       "[]"},
+      {"multiple defaults", "package p\ndefault a := 1\ndefault a := 2\n", NULL, "data.p.a",
+       "error:multiple default"},
       /* iteration */
-      {"some k, v in object", "package p\nr := [[k, v] | some k, v in {\"b\": 2, \"a\": 1}]\n", NULL, "data.p.r",
-       "[[\"a\", 1], [\"b\", 2]]"},
-      {"some in set", "package p\nr := [[k, v] | some k, v in {3, 1}]\n", NULL, "data.p.r", "[[1, 1], [3, 3]]"},
-      {"some in string iterates nothing", "package p\nr := [x | some x in \"abc\"]\n", NULL, "data.p.r", "[]"},
-      {"every over empty", "package p\na if { every x in [] { x > 100 } }\nb if { every x in {} { false } }\n", NULL,
-       "data.p", "{\"a\": true, \"b\": true}"},
+      {"some k, v in object", "package p\nr := [[k, v] | some k, v in {\"b\": 2, \"a\": 1}]\n", NULL,
+       "data.p.r", "[[\"a\", 1], [\"b\", 2]]"},
+      {"some in set", "package p\nr := [[k, v] | some k, v in {3, 1}]\n", NULL, "data.p.r",
+       "[[1, 1], [3, 3]]"},
+      {"some in string iterates nothing", "package p\nr := [x | some x in \"abc\"]\n", NULL, "data.p.r",
+       "[]"},
+      {"every over empty",
+       "package p\na if { every x in [] { x > 100 } }\nb if { every x in {} { false } }\n", NULL, "data.p",
+       "{\"a\": true, \"b\": true}"},
       {"every over undefined", "package p\nc if { every x in input.missing { false } }\n", "{}", "data.p.c",
        "undefined"},
-      {"every k, v", "package p\ne if { every k, v in {\"a\": 1} { k == \"a\"; v == 1 } }\n", NULL, "data.p.e", "true"},
-      {"in over object values", "package p\nr := [\"a\" in {\"a\": 1}, 1 in {\"a\": 1}, \"b\" in \"abc\", 2 in null]\n",
-       NULL, "data.p.r", "[false, true, false, false]"},
+      {"every k, v", "package p\ne if { every k, v in {\"a\": 1} { k == \"a\"; v == 1 } }\n", NULL,
+       "data.p.e", "true"},
+      {"in over object values",
+       "package p\nr := [\"a\" in {\"a\": 1}, 1 in {\"a\": 1}, \"b\" in \"abc\", 2 in null]\n", NULL,
+       "data.p.r", "[false, true, false, false]"},
       /* with */
-      {"with input restored", "package p\na := input.x\nb := [x, y, z] if { x := a; y := a with input.x as 7; z := a }\n",
+      {"with input restored",
+       "package p\na := input.x\nb := [x, y, z] if { x := a; y := a with input.x as 7; z := a }\n",
        "{\"x\": 1}", "data.p.b", "[1, 7, 1]"},
       {"with on function and builtin",
-       "package p\nf(x) := x + 1\ng(x) := x * 10\nt := [a, b, c] if { a := f(1) with f as g; b := f(1); c := count([1]) with count as 42 }\n",
+       "package p\nf(x) := x + 1\ng(x) := x * 10\nt := [a, b, c] if { a := f(1) with f as g; b := f(1); c := "
+       "count([1]) with count as 42 }\n",
        NULL, "data.p.t", "[10, 2, 42]"},
-      {"with mock seen by a rule, then not", "package p\nr := count([1, 2])\nb := [y, z] if { y := r with count as 7; z := r }\n",
-       NULL, "data.p.b", "[7, 2]"},
-      {"not ... with", "package p\nallow if input.ok\na if not allow with input as {\"ok\": false}\n", "{\"ok\": true}",
-       "data.p.a", "true"},
+      {"with mock seen by a rule, then not",
+       "package p\nr := count([1, 2])\nb := [y, z] if { y := r with count as 7; z := r }\n", NULL, "data.p.b",
+       "[7, 2]"},
+      {"not ... with", "package p\nallow if input.ok\na if not allow with input as {\"ok\": false}\n",
+       "{\"ok\": true}", "data.p.a", "true"},
       /* ref heads, contains, if */
       {"ref heads", "package p\na.b.c := 1\na.b.d := 2 if true\na.x contains 3\n", NULL, "data.p.a",
        "{\"b\": {\"c\": 1, \"d\": 2}, \"x\": [3]}"},
       {"ref head conflict", "package p\na.b := 1\na.b := 2\n", NULL, "data.p.a", "error:eval_conflict_error"},
       /* numbers, strings */
-      {"numbers", "package p\nr := [1 == 1.0, {1: \"x\"}[1.0], -7 / 2, -7 % 3, 9007199254740993 > 9007199254740992.0]\n",
+      {"numbers",
+       "package p\nr := [1 == 1.0, {1: \"x\"}[1.0], -7 / 2, -7 % 3, 9007199254740993 > 9007199254740992.0]\n",
        NULL, "data.p.r", "[true, \"x\", -3.5, -1, true]"},
-      {"big ints exact", "package p\nr := (18446744073709551616 + 1) - 18446744073709551616\n", NULL, "data.p.r", "1"},
+      {"big ints exact", "package p\nr := (18446744073709551616 + 1) - 18446744073709551616\n", NULL,
+       "data.p.r", "1"},
       {"strings", "package p\nr := [\"a\\tb\\\"c\\u00e9\", `raw\\n`, count(\"\\u00e9\")]\n", NULL, "data.p.r",
        "[\"a\\tb\\\"c\u00e9\", \"raw\\\\n\", 1]"},
       {"set output sorted", "package p\nr := {3, \"a\", 1, [1], {\"k\": 1}}\n", NULL, "data.p.r",
        "[1, 3, \"a\", [1], {\"k\": 1}]"},
       /* unification */
-      {"unify arrays both sides", "package p\nr := [x, y] if { [x, 2] = [1, y] }\n", NULL, "data.p.r", "[1, 2]"},
-      {"unify objects both sides", "package p\nr := [x, y] if { {\"k\": x, \"j\": 2} = {\"k\": 1, \"j\": y} }\n", NULL,
-       "data.p.r", "[1, 2]"},
-      {"unify repeated var", "package p\nr := x if { [x, [1, x]] = [2, [1, 3]] }\n", NULL, "data.p.r", "undefined"},
-      {"object pattern needs equal size", "package p\nr := y if { {\"a\": y} := {\"a\": 1, \"b\": 2} }\n", NULL,
-       "data.p.r", "undefined"},
-      {"reordering for safety", "package p\nr := z if { z = y + 1; y = input.v }\n", "{\"v\": 2}", "data.p.r", "3"},
+      {"unify arrays both sides", "package p\nr := [x, y] if { [x, 2] = [1, y] }\n", NULL, "data.p.r",
+       "[1, 2]"},
+      {"unify objects both sides",
+       "package p\nr := [x, y] if { {\"k\": x, \"j\": 2} = {\"k\": 1, \"j\": y} }\n", NULL, "data.p.r",
+       "[1, 2]"},
+      {"unify repeated var", "package p\nr := x if { [x, [1, x]] = [2, [1, 3]] }\n", NULL, "data.p.r",
+       "undefined"},
+      {"object pattern needs equal size", "package p\nr := y if { {\"a\": y} := {\"a\": 1, \"b\": 2} }\n",
+       NULL, "data.p.r", "undefined"},
+      {"reordering for safety", "package p\nr := z if { z = y + 1; y = input.v }\n", "{\"v\": 2}", "data.p.r",
+       "3"},
   };
   RUN(cs);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_operators_not_shadowed),
-      cmocka_unit_test(test_operator_precedence),
-      cmocka_unit_test(test_with_data_prefix),
-      cmocka_unit_test(test_long_ref_chain),
-      cmocka_unit_test(test_deep_input_json),
-      cmocka_unit_test(test_memory_limit),
-      cmocka_unit_test(test_concurrent_builtins),
-      cmocka_unit_test(test_closure_vars),
-      cmocka_unit_test(test_no_shadowing_input_data),
-      cmocka_unit_test(test_many_rules),
-      cmocka_unit_test(test_long_rule_chain),
-      cmocka_unit_test(test_reference_semantics),
+      cmocka_unit_test(test_operators_not_shadowed),  cmocka_unit_test(test_operator_precedence),
+      cmocka_unit_test(test_with_data_prefix),        cmocka_unit_test(test_long_ref_chain),
+      cmocka_unit_test(test_deep_input_json),         cmocka_unit_test(test_memory_limit),
+      cmocka_unit_test(test_concurrent_builtins),     cmocka_unit_test(test_closure_vars),
+      cmocka_unit_test(test_no_shadowing_input_data), cmocka_unit_test(test_many_rules),
+      cmocka_unit_test(test_long_rule_chain),         cmocka_unit_test(test_reference_semantics),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@ static rego_bi_status int_arg(rego_bctx *ctx, rv *const *args, int idx, rb_i128 
 
 #define BIN_FN(name, op)                                                                                     \
   static rego_bi_status bi_##name(rego_bctx *ctx, rv *const *args, rv **out) {                               \
-    rb_i128 a = 0, b = 0;                                                                                          \
+    rb_i128 a = 0, b = 0;                                                                                    \
     rego_bi_status st;                                                                                       \
     if ((st = int_arg(ctx, args, 0, &a)) != REGO_BI_OK) return st;                                           \
     if ((st = int_arg(ctx, args, 1, &b)) != REGO_BI_OK) return st;                                           \

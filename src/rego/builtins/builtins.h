@@ -69,10 +69,10 @@ typedef enum {
 typedef struct rego_bi_cache rego_bi_cache; /* evaluator-private */
 
 typedef struct {
-  rv_arena *arena;   /* allocate results here */
-  bool strict;       /* strict builtin errors (informational, see above) */
-  int64_t now_ns;    /* time.now_ns() of this evaluation, fixed for its whole run */
-  const char *name;  /* name of the builtin being called, e.g. "object.union_n" */
+  rv_arena *arena;  /* allocate results here */
+  bool strict;      /* strict builtin errors (informational, see above) */
+  int64_t now_ns;   /* time.now_ns() of this evaluation, fixed for its whole run */
+  const char *name; /* name of the builtin being called, e.g. "object.union_n" */
   /* error slot, filled by the helpers below */
   rego_bi_errkind err_kind;
   bool err_raw; /* message already carries its prefix */

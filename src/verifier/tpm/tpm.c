@@ -131,7 +131,7 @@ static tr_err *parse_evidence(const json_t *ev, tr_tpm_quote *q, EVP_PKEY **ak, 
 typedef struct {
   bool pinned;        /* trusted_ak_keys_dir configured (or the default exists): only these AKs */
   bool accept_any_ak; /* operator opted in to upstream's "any AK, the policy pins it" */
-  uint8_t **der; /* DER SubjectPublicKeyInfo of each trusted AK */
+  uint8_t **der;      /* DER SubjectPublicKeyInfo of each trusted AK */
   size_t *len, n;
 } tpm_state;
 
@@ -242,8 +242,9 @@ static tr_err *tpm_create(const json_t *config, void **state) {
     return tr_err_wrap(e, "tpm_verifier");
   }
   if (!s->pinned && s->accept_any_ak)
-    TR_WARN("tpm", "tpm_verifier.accept_any_ak: the AK comes from the evidence, so ANY key (software too) makes "
-                   "a quote that verifies; only a policy that pins input.tpm.ak_public keeps a forged TPM out");
+    TR_WARN("tpm",
+            "tpm_verifier.accept_any_ak: the AK comes from the evidence, so ANY key (software too) makes "
+            "a quote that verifies; only a policy that pins input.tpm.ak_public keeps a forged TPM out");
   *state = s;
   return NULL;
 }
