@@ -197,11 +197,13 @@ struct kbs {
 /* rcar.c */
 void kbs_rcar_auth(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp);
 void kbs_rcar_attest(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp);
-/* Token of an attested, unexpired session; NULL when none (caller frees).
- * Attested sessions never change until they expire, so they are remembered
- * in-process (k->sessions, only with a Memory session store) after the
- * first KV read. */
-char *kbs_session_token(struct kbs *k, const char *session_id);
+/* *token = the token of an attested, unexpired session (caller frees), or
+ * NULL when the session is unknown, expired or not attested. Returns an
+ * error (already logged with TR_WARN) only when the session store failed
+ * or holds a malformed record; *token is then NULL. Attested sessions never
+ * change until they expire, so they are remembered in-process (k->sessions,
+ * only with a Memory session store) after the first KV read. */
+tr_err *kbs_session_token(struct kbs *k, const char *session_id, char **token);
 kbs_session_cache *kbs_session_cache_new(void);
 void kbs_session_cache_free(kbs_session_cache *c);
 tr_err *kbs_sessions_purge(struct kbs *k, size_t *removed);

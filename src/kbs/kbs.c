@@ -267,13 +267,23 @@ static void plugin_request(kbs *k, const kbs_http_req *req, const kbs_target *t,
   /* a. token: attested session first, then Bearer. */
   char *token = NULL;
   const char *sid = kbs_http_cookie(req, "kbs-session-id");
-  if (sid) token = kbs_session_token(k, sid);
+  tr_err *se = sid ? kbs_session_token(k, sid, &token) : NULL;
   if (!token && bearer(req)) token = strdup(bearer(req));
-  if (!token)
-    return kbs_error_respond(
-        resp, KBS_E_TOKEN_NOT_FOUND, 0,
-        sid ? "the session is unknown, expired or not attested, and no Bearer token was sent"
-            : "no attested session cookie and no Authorization: Bearer token");
+  if (!token) {
+    /* Still 401 (the guest re-attests on 401), but say that it was the store, not the session.
+     * The store's own message is in the log only: it can name hosts and file paths. */
+    if (se)
+      kbs_error_respond(resp, KBS_E_TOKEN_NOT_FOUND, 0,
+                        "the session store failed while reading this session (details in the KBS log), "
+                        "and no Bearer token was sent");
+    else
+      kbs_error_respond(resp, KBS_E_TOKEN_NOT_FOUND, 0,
+                        sid ? "the session is unknown, expired or not attested, and no Bearer token was sent"
+                            : "no attested session cookie and no Authorization: Bearer token");
+    tr_err_free(se);
+    return;
+  }
+  tr_err_free(se);
   /* b. verify (cached per token until it expires). */
   kbs_verified *vt = NULL;
   tr_err *e = kbs_token_verify_cached(k->tv, token, &vt);

@@ -160,24 +160,28 @@ static void scache_put(kbs_session_cache *c, const char *id, const char *token, 
   pthread_mutex_unlock(&c->mu[s % SCACHE_LOCKS]);
 }
 
-char *kbs_session_token(struct kbs *k, const char *id) {
-  char *tok = scache_get(k->sessions, id);
-  if (tok) return tok;
+tr_err *kbs_session_token(struct kbs *k, const char *id, char **token) {
+  *token = scache_get(k->sessions, id);
+  if (*token) return NULL;
   json_t *rec = NULL, *in = NULL;
   const char *st;
   int64_t exp;
   tr_err *e = session_load(k, id, &rec, &st, &in, &exp);
   if (e) {
-    tr_err_free(e);
     kbs_metrics_inc(k->metrics, KBS_M_ATTEST_ERRORS);
-    return NULL;
+    if (tr_err_code(e) == TR_E_NOTFOUND) { /* unknown or expired: not an error of ours */
+      tr_err_free(e);
+      return NULL;
+    }
+    TR_WARN("kbs", "session %s: the session store failed: %s", id, tr_err_msg(e));
+    return e;
   }
   if (strcmp(st, "Attested") == 0 && json_is_string(json_object_get(in, "token"))) {
-    tok = strdup(json_string_value(json_object_get(in, "token")));
-    if (tok) scache_put(k->sessions, id, tok, exp);
+    *token = strdup(json_string_value(json_object_get(in, "token")));
+    if (*token) scache_put(k->sessions, id, *token, exp);
   }
   json_decref(rec);
-  return tok;
+  return NULL;
 }
 
 tr_err *kbs_sessions_purge(struct kbs *k, size_t *removed) {

@@ -163,6 +163,25 @@ try:
     st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/c", headers={"Cookie": "kbs-session-id=" + exp_id})
     t, d = err_of(body)
     R.check("expired attested session → falls back to Bearer → 401 TokenNotFound", st == 401 and t == "TokenNotFound", body)
+    # A session store that fails (here: the record is a directory, so reading it fails with EISDIR) is
+    # still 401 (the guest re-attests on 401), but the detail says the store failed and the log has why.
+    broken_id = "c" * 32
+    os.mkdir(os.path.join(sdir, broken_id))
+    st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/c", headers={"Cookie": "kbs-session-id=" + broken_id})
+    t, d = err_of(body)
+    R.check("session store failure → 401 TokenNotFound naming the store, not 'unknown session'",
+            st == 401 and t == "TokenNotFound" and "session store failed" in d and "unknown" not in d, body)
+    log = open(kbs.log_path).read()
+    R.check("session store failure logged as a warning naming the session", "session %s: the session store failed" % broken_id in log,
+            log[-2000:])
+    R.check("session store failure detail does not show storage paths", wd.path not in d, d)
+    os.rmdir(os.path.join(sdir, broken_id))
+    bad_id = "b" * 32
+    with open(os.path.join(sdir, bad_id), "w") as f:
+        f.write("{not json")
+    st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/c", headers={"Cookie": "kbs-session-id=" + bad_id})
+    t, d = err_of(body)
+    R.check("malformed session record → 401 TokenNotFound naming the store", st == 401 and t == "TokenNotFound" and "session store failed" in d, body)
 
     # --- resource requests without attestation ------------------------------------------------------------
     st, body, _ = kbs.request("GET", "/kbs/v0/resource/a/b/c")
