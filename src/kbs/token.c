@@ -16,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/encoding.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "crypto/jws.h"
@@ -128,50 +127,19 @@ void kbs_token_verifier_trust_key(kbs_token_verifier *v, tr_jwk *key) {
   if (v->nown < MAX_EXTRA_KEYS) v->own[v->nown++] = tr_jwk_ref(key);
 }
 
-/* x5c entries are std base64 (base64url tolerated), newlines stripped. */
-static tr_err *x5c_cert(const json_t *s, X509 **out) {
-  if (!json_is_string(s)) return tr_err_new(TR_E_INVALID, "x5c entry is not a string");
-  const char *t = json_string_value(s);
-  size_t n = strlen(t);
-  char *c = malloc(n + 1);
-  if (!c) return tr_err_new(TR_E_NOMEM, "out of memory");
-  size_t j = 0;
-  for (size_t i = 0; i < n; i++)
-    if (t[i] != '\n' && t[i] != '\r') c[j++] = t[i];
-  c[j] = 0;
-  uint8_t *der = NULL;
-  size_t dl = 0;
-  tr_err *e = tr_b64_decode(c, j, TR_B64_STD | TR_B64_LAX_PAD, &der, &dl);
-  if (e) {
-    tr_err_free(e);
-    e = tr_b64_decode(c, j, TR_B64_URL | TR_B64_LAX_PAD, &der, &dl);
-  }
-  free(c);
-  if (!e) e = tr_x509_parse(der, dl, out);
-  free(der);
-  return e;
-}
-
 static tr_err *key_from_x5c(const kbs_token_verifier *v, const json_t *hdr, const tr_jwk *hjwk) {
   if (!v->store) return tr_err_new(TR_E_AUTH, "header jwk is not trusted (no trusted_certs_paths)");
   const json_t *x5c = json_object_get(hdr, "x5c");
   if (!x5c) x5c = json_object_get(json_object_get(hdr, "jwk"), "x5c");
   if (!json_is_array(x5c) || json_array_size(x5c) == 0)
     return tr_err_new(TR_E_AUTH, "header jwk has no x5c certificate chain");
+  /* each entry: base64 of exactly one DER certificate (RFC 7515 §4.1.6; upstream X509::from_der) */
   X509 *leaf = NULL;
-  tr_err *e = x5c_cert(json_array_get(x5c, 0), &leaf);
-  if (e) return tr_err_wrap(e, "x5c[0]");
-  STACK_OF(X509) *inter = sk_X509_new_null();
-  for (size_t i = 1; !e && i < json_array_size(x5c); i++) {
-    X509 *c = NULL;
-    e = x5c_cert(json_array_get(x5c, i), &c);
-    if (e)
-      e = tr_err_wrap(e, "x5c[%zu]", i);
-    else
-      sk_X509_push(inter, c);
-  }
+  STACK_OF(X509) *inter = NULL;
+  tr_err *e = tr_x509_parse_x5c(x5c, &leaf, &inter);
+  if (e) return e;
   tr_jwk *lk = NULL;
-  if (!e) e = tr_jwk_from_pkey(X509_get0_pubkey(leaf), &lk);
+  e = tr_jwk_from_pkey(X509_get0_pubkey(leaf), &lk);
   if (!e && !tr_jwk_public_equal(lk, hjwk))
     e = tr_err_new(TR_E_AUTH, "x5c[0] certificate does not hold the header jwk");
   if (!e) {
@@ -181,7 +149,7 @@ static tr_err *key_from_x5c(const kbs_token_verifier *v, const json_t *hdr, cons
   }
   tr_jwk_free(lk);
   X509_free(leaf);
-  sk_X509_pop_free(inter, X509_free);
+  tr_x509_stack_free(inter);
   return e;
 }
 

@@ -270,6 +270,13 @@ try:
 
     st, body, _ = get_with(hj_token(signer, spub, chain))
     R.check("header jwk with x5c chain to trusted_certs_paths → 200", st == 200, body)
+    # x5c entries are base64 of DER (RFC 7515 §4.1.6, upstream X509::from_der): base64 of the PEM text of the
+    # very same certificates is refused, for the leaf and for an intermediate.
+    pem_b64 = [base64.b64encode(open(wd.join(n), "rb").read()).decode() for n in ("token-cert.pem", "ca-cert.pem")]
+    st, body, _ = get_with(hj_token(signer, spub, [pem_b64[0], chain[1]]))
+    R.check("x5c[0] = base64 of PEM (not DER) → 401 naming x5c[0]", st == 401 and b"x5c[0]" in body, body)
+    st, body, _ = get_with(hj_token(signer, spub, [chain[0], pem_b64[1]]))
+    R.check("x5c[1] = base64 of PEM (not DER) → 401 naming x5c[1]", st == 401 and b"x5c[1]" in body, body)
     st, body, _ = get_with(hj_token(signer, spub, None))
     R.check("header jwk without x5c (insecure_header_jwk=false) → 401", st == 401, body)
     rogue = jwk.JWK.generate(kty="EC", crv="P-256")
