@@ -65,6 +65,11 @@ void kbs_imf_fixdate(int64_t t, char out[40]);
 /* RFC 3339 UTC "2025-07-01T12:05:00Z". */
 void kbs_rfc3339(int64_t t, char out[40]);
 tr_err *kbs_parse_rfc3339(const char *s, int64_t *t);
+/* The challenge parameters an AS expects for /auth's extra-params, as
+ * restful-as (POST /challenge body) and grpc-as (GetAttestationChallenge
+ * inner map) receive them from upstream's KBS: {"tee": tee, "tee_params":
+ * <compact JSON text of extra-params>}. New reference; NULL on OOM. */
+json_t *kbs_challenge_params(const char *tee, const json_t *extra_params);
 
 /* ---- fetch.c ---- */
 

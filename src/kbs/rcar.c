@@ -256,8 +256,14 @@ void kbs_rcar_auth(struct kbs *k, const kbs_http_req *req, kbs_http_resp *resp) 
   if (!e && strcmp(tee, "se") == 0) {
     /* IBM SE: the nonce is the verifier's supplemental challenge (the
      * attestation request the guest's SE attester completes). */
-    e = k->remote_as ? tr_grpc_as_challenge(k->remote_as, tee, extra, &se_nonce)
-                     : tr_as_challenge(k->as, tee, extra, &se_nonce);
+    if (k->remote_as) {
+      e = tr_grpc_as_challenge(k->remote_as, tee, extra, &se_nonce); /* builds {tee, tee_params} itself */
+    } else {
+      /* the same {"tee","tee_params"} shape restful-as and grpc-as hand to tr_as_challenge */
+      json_t *params = kbs_challenge_params(tee, extra);
+      e = params ? tr_as_challenge(k->as, tee, params, &se_nonce) : tr_err_new(TR_E_NOMEM, "out of memory");
+      json_decref(params);
+    }
     if (!e && se_nonce && !*se_nonce) free(se_nonce), se_nonce = NULL;
     if (e) e = tr_err_wrap(e, "supplemental challenge");
   }

@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/encoding.h"
+#include "core/json.h"
 #include "core/time.h"
 #include "kbs/internal.h"
 
@@ -235,4 +236,11 @@ void kbs_rfc3339(int64_t t, char out[40]) {
 tr_err *kbs_parse_rfc3339(const char *s, int64_t *t) {
   uint32_t ns;
   return tr_time_parse_rfc3339(s, t, &ns);
+}
+
+json_t *kbs_challenge_params(const char *tee, const json_t *extra_params) {
+  char *text = tr_json_dump_compact(extra_params ? extra_params : json_null());
+  json_t *p = text ? json_pack("{s:s, s:s}", "tee", tee, "tee_params", text) : NULL;
+  free(text);
+  return p;
 }

@@ -1,5 +1,5 @@
 /* Unit tests for the KBS's pure parts: SemVer, resource paths, request-target
- * parsing, the error body, metrics exposition, dates. */
+ * parsing, the error body, metrics exposition, dates, challenge parameters. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "as/request.h"
 #include "core/json.h"
 #include "kbs/errors.h"
 #include "kbs/internal.h"
@@ -200,11 +201,42 @@ static void b64url(void **st) {
   tr_err_free(e);
 }
 
+/* The built-in AS gets the same challenge parameters as restful-as (its POST /challenge parser) and grpc-as:
+ * {"tee": str, "tee_params": JSON text of /auth's extra-params}. */
+static void challenge_params(void **st) {
+  (void)st;
+  const char *extras[] = {"{\"supported-hash-algorithms\":[\"sha512\"]}", "\"\"", "null", "[1,2]"};
+  for (size_t i = 0; i < sizeof extras / sizeof *extras; i++) {
+    json_t *extra = json_loads(extras[i], JSON_DECODE_ANY, NULL);
+    assert_non_null(extra);
+    json_t *p = kbs_challenge_params("se", extra);
+    assert_non_null(p);
+    assert_int_equal(json_object_size(p), 2);
+    assert_string_equal(json_string_value(json_object_get(p, "tee")), "se");
+    assert_string_equal(json_string_value(json_object_get(p, "tee_params")), extras[i]);
+    char *body = tr_json_dump_compact(p);
+    char *tee = NULL;
+    json_t *parsed = NULL;
+    tr_err *e = tr_as_parse_challenge(body, strlen(body), &tee, &parsed);
+    assert_null(e);
+    assert_string_equal(tee, "se");
+    assert_true(json_equal(parsed, p));
+    free(tee);
+    json_decref(parsed);
+    free(body);
+    json_decref(p);
+    json_decref(extra);
+  }
+  json_t *p = kbs_challenge_params("snp", NULL); /* no extra-params: JSON null, as serde would send */
+  assert_string_equal(json_string_value(json_object_get(p, "tee_params")), "null");
+  json_decref(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(semver),     cmocka_unit_test(resource_paths), cmocka_unit_test(targets),
       cmocka_unit_test(error_body), cmocka_unit_test(metrics),        cmocka_unit_test(metrics_many_labels),
-      cmocka_unit_test(dates),      cmocka_unit_test(b64url),
+      cmocka_unit_test(dates),      cmocka_unit_test(b64url), cmocka_unit_test(challenge_params),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
