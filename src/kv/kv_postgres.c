@@ -15,9 +15,19 @@
  *   cas            UPDATE .. WHERE key = $1 AND value = $expected AND <live>
  *   delete         DELETE .. RETURNING <was live>
  * Connections: a pool (`pool_size`, default 5 as upstream), each connection
- * used by one thread at a time; a broken connection is reset once and the
- * statement retried. Identifiers are quoted with PQescapeIdentifier. */
+ * used by one thread at a time. Before a statement is sent, a pooled
+ * connection the server has closed (restart, idle timeout: its socket is
+ * readable while idle) is reset, which is always safe. A connection that
+ * breaks after the statement was sent leaves its outcome unknown: the
+ * statement may have committed with only the reply lost. Idempotent
+ * statements (get, list, overwrite, delete, purge) are then retried once
+ * on a fresh connection; compare-and-set and overwrite=false are not,
+ * because a retry of one that committed would report a conflict with our
+ * own write and a read-modify-write caller would apply its change twice.
+ * They fail with TR_E_IO saying the outcome is unknown (docs/storage.md).
+ * Identifiers are quoted with PQescapeIdentifier. */
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,19 +163,37 @@ static void p_int(params *p, int64_t x, bool null_if_zero) {
   p->fmt[p->n++] = 0;
 }
 
-/* Runs sql on a pooled connection (reset + one retry when the connection
- * broke). *res must be PQclear'd by the caller on success. */
-static tr_err *run(pg *s, const char *sql, const params *p, PGresult **res) {
+/* True when an idle connection's socket has become readable and reading it
+ * shows the link is gone: the server closed it (restart, idle timeout,
+ * pg_terminate_backend). Checked before sending, when a reset is safe. */
+static bool idle_link_lost(PGconn *c) {
+  struct pollfd pf = {.fd = PQsocket(c), .events = POLLIN};
+  if (pf.fd < 0) return true;
+  if (poll(&pf, 1, 0) <= 0) return false;
+  return !PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK;
+}
+
+/* Runs sql on a pooled connection. A connection found broken before sending
+ * is reset; one that breaks after sending is retried once only when
+ * `retry_after_send` (idempotent statements, see the top of the file).
+ * *res must be PQclear'd by the caller on success. */
+static tr_err *run(pg *s, const char *sql, const params *p, bool retry_after_send, PGresult **res) {
   void *cv;
   size_t slot = tr_kv_pool_acquire(&s->pool, &cv);
   PGconn *c = cv;
   tr_err *e = NULL;
   for (int attempt = 0; attempt < 2; attempt++) {
     if (!c) {
+      tr_err_free(e);
       e = connect_one(s, &c);
       if (e) break;
-    } else if (PQstatus(c) != CONNECTION_OK) {
+    } else if (PQstatus(c) != CONNECTION_OK || idle_link_lost(c)) {
       PQreset(c);
+      if (PQstatus(c) != CONNECTION_OK) { /* nothing was sent: reporting it is all there is to do */
+        tr_err_free(e);
+        e = tr_err_new(TR_E_IO, "PostgreSQL: reconnecting failed: %s", PQerrorMessage(c));
+        break;
+      }
     }
     PGresult *r =
         PQexecParams(c, sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 1);
@@ -178,10 +206,22 @@ static tr_err *run(pg *s, const char *sql, const params *p, PGresult **res) {
     }
     tr_err_free(e);
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    e = tr_err_new(state && !strcmp(state, "23505") ? TR_E_CONFLICT : TR_E_IO, "PostgreSQL: %s",
-                   r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+    if (PQstatus(c) == CONNECTION_OK) { /* a statement error, not a broken link */
+      e = tr_err_new(state && !strcmp(state, "23505") ? TR_E_CONFLICT : TR_E_IO, "PostgreSQL: %s", msg);
+      PQclear(r);
+      break;
+    }
+    if (!retry_after_send) {
+      e = tr_err_new(TR_E_IO,
+                     "PostgreSQL: the connection broke after the conditional write was sent, so whether it was "
+                     "applied is unknown (not retried: a retry could report a conflict with its own write): %s",
+                     msg);
+      PQclear(r);
+      break;
+    }
+    e = tr_err_new(TR_E_IO, "PostgreSQL: %s", msg);
     PQclear(r);
-    if (PQstatus(c) == CONNECTION_OK) break; /* a statement error, not a broken link */
   }
   tr_kv_pool_release(&s->pool, slot, c);
   return e;
@@ -268,11 +308,12 @@ static tr_err *stmt(pg *s, const char *ns, const char *fmt, char **sql) {
   return r < 0 ? tr_err_new(TR_E_NOMEM, "out of memory") : NULL;
 }
 
-static tr_err *exec_ns(pg *s, const char *ns, const char *fmt, const params *p, PGresult **res) {
+static tr_err *exec_ns(pg *s, const char *ns, const char *fmt, const params *p, bool idempotent,
+                       PGresult **res) {
   char *sql;
   tr_err *e = stmt(s, ns, fmt, &sql);
   if (e) return e;
-  e = run(s, sql, p, res);
+  e = run(s, sql, p, idempotent, res);
   free(sql);
   return e;
 }
@@ -293,7 +334,7 @@ static tr_err *pg_set(void *state, const char *ns, const char *key, const void *
   p_int(&p, expires_at, true);
   if (!overwrite) p_int(&p, now, false);
   PGresult *r;
-  tr_err *e = exec_ns(state, ns, overwrite ? UPSERT : INSERT_UNLESS_LIVE, &p, &r);
+  tr_err *e = exec_ns(state, ns, overwrite ? UPSERT : INSERT_UNLESS_LIVE, &p, overwrite, &r);
   if (e) return e;
   bool none = atoi(PQcmdTuples(r)) == 0;
   PQclear(r);
@@ -306,7 +347,8 @@ static tr_err *pg_get(void *state, const char *ns, const char *key, int64_t now,
   p_int(&p, now, false);
   PGresult *r;
   tr_err *e = exec_ns(
-      state, ns, "SELECT value FROM %1$s WHERE key = $1 AND (expires_at IS NULL OR expires_at > $2)", &p, &r);
+      state, ns, "SELECT value FROM %1$s WHERE key = $1 AND (expires_at IS NULL OR expires_at > $2)", &p, true,
+      &r);
   if (e) return e;
   if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
     e = tr_err_new(TR_E_NOTFOUND, "not found");
@@ -330,7 +372,7 @@ static tr_err *pg_cas(void *state, const char *ns, const char *key, const void *
               expected ? "UPDATE %1$s SET value = $2, expires_at = $3 WHERE key = $1 AND value = $5 AND "
                          "(expires_at IS NULL OR expires_at > $4)"
                        : INSERT_UNLESS_LIVE,
-              &p, &r);
+              &p, false, &r);
   if (e) return e;
   bool none = atoi(PQcmdTuples(r)) == 0;
   PQclear(r);
@@ -344,7 +386,7 @@ static tr_err *pg_del(void *state, const char *ns, const char *key, int64_t now)
   PGresult *r;
   tr_err *e = exec_ns(
       state, ns, "DELETE FROM %1$s WHERE key = $1 RETURNING (expires_at IS NULL OR expires_at > $2)::int", &p,
-      &r);
+      true, &r);
   if (e) return e;
   bool live = false;
   if (PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 4) {
@@ -360,7 +402,7 @@ static tr_err *pg_list(void *state, const char *ns, int64_t now, char ***keys, s
   p_int(&p, now, false);
   PGresult *r;
   tr_err *e =
-      exec_ns(state, ns, "SELECT key FROM %1$s WHERE (expires_at IS NULL OR expires_at > $1)", &p, &r);
+      exec_ns(state, ns, "SELECT key FROM %1$s WHERE (expires_at IS NULL OR expires_at > $1)", &p, true, &r);
   if (e) return e;
   tr_kv_keylist l = {0};
   for (int i = 0; i < PQntuples(r) && !e; i++)
@@ -391,7 +433,8 @@ static tr_err *pg_purge(void *state, int64_t now, size_t *removed) {
     params p = {0};
     p_int(&p, now, false);
     PGresult *r;
-    e = exec_ns(s, l.v[i], "DELETE FROM %1$s WHERE expires_at IS NOT NULL AND expires_at <= $1", &p, &r);
+    e = exec_ns(s, l.v[i], "DELETE FROM %1$s WHERE expires_at IS NOT NULL AND expires_at <= $1", &p, true,
+                &r);
     if (!e) {
       *removed += (size_t)atoi(PQcmdTuples(r));
       PQclear(r);

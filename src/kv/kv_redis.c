@@ -9,8 +9,17 @@
  *   list           SCAN MATCH "<ns>:*" (never KEYS: it blocks the server)
  * Expiry is Redis's own (PXAT from our clock), so purge has nothing to do.
  * Connections: a pool (`pool_size`, default 4), one thread per connection at
- * a time; a broken connection is re-established once per call. */
+ * a time. A pooled connection the server has closed (its socket is readable
+ * while idle) is replaced before the command is sent, which is always safe.
+ * A connection that breaks after the command was sent leaves its outcome
+ * unknown (it may have run, only the reply being lost): idempotent commands
+ * (GET, SET, DEL, SCAN) are then retried once on a fresh connection; the
+ * conditional writes (cas, SET NX) are not, since a retry of one that ran
+ * reports a conflict with its own write and a read-modify-write caller
+ * would apply its change twice. They fail with TR_E_IO saying the outcome
+ * is unknown (docs/storage.md). */
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,13 +161,28 @@ static void rds_close(void *state) {
   rds_free(s);
 }
 
-/* Runs one command (argv form) on a pooled connection, reconnecting once
- * when the link is broken. *out must be freed with freeReplyObject. */
-static tr_err *command(rds *s, int argc, const char **argv, const size_t *lens, redisReply **out) {
+/* True when an idle connection's socket is readable: Redis sends nothing
+ * unrequested (RESP2), so that is the server closing it (restart, timeout,
+ * CLIENT KILL) or an error it sent before closing. */
+static bool idle_link_lost(redisContext *c) {
+  struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+  return c->err || pf.fd < 0 || poll(&pf, 1, 0) != 0;
+}
+
+/* Runs one command (argv form) on a pooled connection. A connection found
+ * closed before sending is replaced; one that breaks after sending is
+ * retried once only when `retry_after_send` (idempotent commands, see the
+ * top of the file). *out must be freed with freeReplyObject. */
+static tr_err *command(rds *s, int argc, const char **argv, const size_t *lens, bool retry_after_send,
+                       redisReply **out) {
   void *cv;
   size_t slot = tr_kv_pool_acquire(&s->pool, &cv);
   redisContext *c = cv;
   tr_err *e = NULL;
+  if (c && idle_link_lost(c)) {
+    redisFree(c);
+    c = NULL;
+  }
   for (int attempt = 0; attempt < 2; attempt++) {
     tr_err_free(e);
     e = NULL;
@@ -173,8 +197,14 @@ static tr_err *command(rds *s, int argc, const char **argv, const size_t *lens, 
       break;
     }
     e = reply_err(c, NULL, argv[0]);
-    redisFree(c); /* broken link: drop it and retry on a fresh one */
+    redisFree(c); /* broken link: drop it */
     c = NULL;
+    if (!retry_after_send) {
+      e = tr_err_wrap(tr_err_recode(e, TR_E_IO),
+                      "Redis: the connection broke after the conditional write was sent, so whether it was "
+                      "applied is unknown (not retried: a retry could report a conflict with its own write)");
+      break;
+    }
   }
   tr_kv_pool_release(&s->pool, slot, c);
   return e;
@@ -206,7 +236,7 @@ static tr_err *rds_set(void *state, const char *ns, const char *key, const void 
     lens[argc++] = strlen(ms);
   }
   redisReply *r;
-  tr_err *e = command(state, argc, argv, lens, &r);
+  tr_err *e = command(state, argc, argv, lens, overwrite, &r);
   free(k);
   if (e) return e;
   bool skipped = r->type == REDIS_REPLY_NIL;
@@ -222,7 +252,7 @@ static tr_err *rds_get(void *state, const char *ns, const char *key, int64_t now
   const char *argv[] = {"GET", k};
   size_t lens[] = {3, strlen(k)};
   redisReply *r;
-  tr_err *e = command(state, 2, argv, lens, &r);
+  tr_err *e = command(state, 2, argv, lens, true, &r);
   free(k);
   if (e) return e;
   if (r->type == REDIS_REPLY_STRING)
@@ -254,7 +284,7 @@ static tr_err *rds_cas(void *state, const char *ns, const char *key, const void 
   const char *argv[] = {"EVAL", CAS_SCRIPT, "1", k, mode, expected ? expected : "", val, ms};
   size_t lens[] = {4, strlen(CAS_SCRIPT), 1, strlen(k), strlen(mode), expected ? elen : 0, len, strlen(ms)};
   redisReply *r;
-  tr_err *e = command(state, 8, argv, lens, &r);
+  tr_err *e = command(state, 8, argv, lens, false, &r);
   free(k);
   if (e) return e;
   bool done = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
@@ -269,7 +299,7 @@ static tr_err *rds_del(void *state, const char *ns, const char *key, int64_t now
   const char *argv[] = {"DEL", k};
   size_t lens[] = {3, strlen(k)};
   redisReply *r;
-  tr_err *e = command(state, 2, argv, lens, &r);
+  tr_err *e = command(state, 2, argv, lens, true, &r);
   free(k);
   if (e) return e;
   bool gone = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
@@ -289,7 +319,7 @@ static tr_err *rds_list(void *state, const char *ns, int64_t now, char ***keys, 
     const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
     size_t lens[] = {4, strlen(cursor), 5, strlen(pattern), 5, 4};
     redisReply *r;
-    e = command(state, 6, argv, lens, &r);
+    e = command(state, 6, argv, lens, true, &r);
     if (e) break;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
         r->element[1]->type != REDIS_REPLY_ARRAY) {

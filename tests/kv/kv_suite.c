@@ -14,11 +14,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 /* clang-format on */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,8 +73,7 @@ static const char *storage_type(void) {
   return "Redis";
 }
 
-static tr_kv *open_kv(void) {
-  json_t *cfg = backend_config();
+static tr_kv *open_kv_cfg(json_t *cfg) {
   tr_kv *kv = NULL;
   tr_err *e = tr_kv_open(storage_type(), cfg, &kv);
   json_decref(cfg);
@@ -78,6 +81,8 @@ static tr_kv *open_kv(void) {
   if (!tr_kv_server_clock(kv)) tr_kv_set_clock(kv, fake_clock, NULL);
   return kv;
 }
+
+static tr_kv *open_kv(void) { return open_kv_cfg(backend_config()); }
 
 static int setup(void **state) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/kvsuite.XXXXXX");
@@ -389,6 +394,160 @@ static void test_persistence(void **state) {
   expect_kv(kv, NS, "p/q", "persist", 7);
 }
 
+/* ---- lost replies (postgres, redis) ---------------------------------------- */
+
+/* A loopback TCP proxy in front of the test server. When armed, the first
+ * client message containing LOSE_MARK is forwarded, the server's reply is
+ * swallowed and the connection closed: the write happened, only its reply
+ * was lost. proxy_cut() closes every proxied connection while idle, as a
+ * server restart does. */
+#define LOSE_MARK "LOSE-REPLY-MARK"
+static struct {
+  int lfd, server_port;
+  int armed, dropped, cut_gen; /* __atomic */
+} px;
+
+static int connect_port(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+static bool write_all(int fd, const char *b, ssize_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, b, (size_t)n);
+    if (w <= 0) return false;
+    b += w;
+    n -= w;
+  }
+  return true;
+}
+
+static void *proxy_conn(void *arg) {
+  int cfd = (int)(intptr_t)arg, sfd = connect_port(px.server_port);
+  int gen = __atomic_load_n(&px.cut_gen, __ATOMIC_SEQ_CST);
+  bool lose = false;
+  char buf[65536];
+  while (sfd >= 0 && gen == __atomic_load_n(&px.cut_gen, __ATOMIC_SEQ_CST)) {
+    struct pollfd pf[2] = {{.fd = cfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+    if (poll(pf, 2, 20) < 0) break;
+    if (pf[0].revents) {
+      ssize_t n = read(cfd, buf, sizeof buf);
+      if (n <= 0 || !write_all(sfd, buf, n)) break;
+      if (memmem(buf, (size_t)n, LOSE_MARK, strlen(LOSE_MARK)) &&
+          __atomic_exchange_n(&px.armed, 0, __ATOMIC_SEQ_CST))
+        lose = true;
+    }
+    if (pf[1].revents) {
+      ssize_t n = read(sfd, buf, sizeof buf);
+      if (n <= 0) break;
+      if (lose) { /* the server has answered, so the write is done: drop the rest of its reply too */
+        usleep(300 * 1000);
+        __atomic_add_fetch(&px.dropped, 1, __ATOMIC_SEQ_CST);
+        break;
+      }
+      if (!write_all(cfd, buf, n)) break;
+    }
+  }
+  close(cfd);
+  if (sfd >= 0) close(sfd);
+  return NULL;
+}
+
+static void *proxy_accept(void *arg) {
+  (void)arg;
+  for (;;) {
+    int cfd = accept(px.lfd, NULL, NULL);
+    if (cfd < 0) return NULL; /* listening socket shut down */
+    pthread_t t;
+    if (pthread_create(&t, NULL, proxy_conn, (void *)(intptr_t)cfd) == 0)
+      pthread_detach(t);
+    else
+      close(cfd);
+  }
+}
+
+/* Starts the proxy in front of the server of `url` (127.0.0.1:<port>); returns the URL through it. */
+static char *proxy_start(const char *url, pthread_t *th) {
+  const char *h = strstr(url, "127.0.0.1:");
+  assert_non_null(h);
+  char *end;
+  px.server_port = (int)strtol(h + 10, &end, 10);
+  px.lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof a;
+  assert_int_equal(bind(px.lfd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(px.lfd, 16), 0);
+  assert_int_equal(getsockname(px.lfd, (struct sockaddr *)&a, &al), 0);
+  char *out;
+  assert_true(asprintf(&out, "%.*s127.0.0.1:%d%s", (int)(h - url), url, ntohs(a.sin_port), end) > 0);
+  assert_int_equal(pthread_create(th, NULL, proxy_accept, NULL), 0);
+  return out;
+}
+
+static void proxy_stop(pthread_t th) {
+  shutdown(px.lfd, SHUT_RDWR);
+  pthread_join(th, NULL);
+  close(px.lfd);
+}
+
+static tr_kv *open_kv_url(const char *url) { return open_kv_cfg(json_pack("{ss}", "url", url)); }
+
+#define UNKNOWN_OUTCOME(expr)                                                                                \
+  do {                                                                                                       \
+    int before_ = __atomic_load_n(&px.dropped, __ATOMIC_SEQ_CST);                                            \
+    __atomic_store_n(&px.armed, 1, __ATOMIC_SEQ_CST);                                                        \
+    tr_err *e_ = (expr);                                                                                     \
+    assert_int_equal(__atomic_load_n(&px.dropped, __ATOMIC_SEQ_CST), before_ + 1);                           \
+    if (!e_) fail_msg("%s: succeeded although its reply was lost", #expr);                                   \
+    if (tr_err_code(e_) != TR_E_IO || !strstr(tr_err_msg(e_), "unknown"))                                    \
+      fail_msg("%s: want TR_E_IO 'unknown', got code %d: %s", #expr, tr_err_code(e_), tr_err_msg(e_));       \
+    tr_err_free(e_);                                                                                         \
+  } while (0)
+
+/* A compare-and-set (or overwrite=false) whose reply is lost is not retried (a retry would report a conflict
+ * with its own write, and a read-modify-write caller would apply its change twice): it fails saying the
+ * outcome is unknown, and the write is there exactly once. Idle connections the server closed are replaced
+ * before sending, so a restart costs no error. */
+static void test_lost_reply(void **state) {
+  if (strcmp(backend, "postgres") && strcmp(backend, "redis")) skip();
+  const char *env = !strcmp(backend, "postgres") ? "TRUSTEE_TEST_POSTGRES_URL" : "TRUSTEE_TEST_REDIS_URL";
+  pthread_t th;
+  char *url = proxy_start(getenv(env), &th);
+  tr_kv_close(*state);
+  tr_kv *kv = *state = open_kv_url(url);
+  const char *mark = LOSE_MARK;
+  size_t ml = strlen(mark);
+  OK(tr_kv_cas(kv, NS, "c", NULL, 0, "v1", 2, 0));
+  UNKNOWN_OUTCOME(tr_kv_cas(kv, NS, "c", "v1", 2, mark, ml, 0));
+  expect_kv(kv, NS, "c", mark, ml); /* applied once; the next call reconnected */
+  OK(tr_kv_cas(kv, NS, "c", mark, ml, "v3", 2, 0));
+  UNKNOWN_OUTCOME(tr_kv_cas(kv, NS, "absent-then-set", NULL, 0, mark, ml, 0));
+  expect_kv(kv, NS, "absent-then-set", mark, ml);
+  UNKNOWN_OUTCOME(tr_kv_set(kv, NS, "nx", mark, ml, false, 0));
+  expect_kv(kv, NS, "nx", mark, ml);
+  /* an idempotent write whose reply is lost is retried transparently */
+  __atomic_store_n(&px.armed, 1, __ATOMIC_SEQ_CST);
+  OK(tr_kv_set(kv, NS, "ow", mark, ml, true, 0));
+  assert_int_equal(__atomic_exchange_n(&px.armed, 0, __ATOMIC_SEQ_CST), 0);
+  expect_kv(kv, NS, "ow", mark, ml);
+  /* every connection closed by the "server" while idle: the next CAS reconnects first and succeeds */
+  __atomic_add_fetch(&px.cut_gen, 1, __ATOMIC_SEQ_CST);
+  usleep(200 * 1000);
+  OK(tr_kv_cas(kv, NS, "c", "v3", 2, "v4", 2, 0));
+  expect_kv(kv, NS, "c", "v4", 2);
+  tr_kv_close(kv);
+  *state = open_kv(); /* for teardown */
+  proxy_stop(th);
+  free(url);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s memory|localfs|localjson|localjson-file|sqlite|postgres|redis\n", argv[0]);
@@ -409,6 +568,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
       cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lost_reply, setup, teardown),
   };
   return _cmocka_run_group_tests(group, tests, sizeof tests / sizeof tests[0], NULL, NULL);
 }
