@@ -542,6 +542,13 @@ static void test_offline_store(void **st) {
   tu_fails(&v, ev, NULL, 0, false, NULL, 0, false,
            "Failed to fetch VCEK from any configured source (OfflineStore: Failed to read VCEK from offline "
            "store at");
+  {
+    /* No VCEK for this chip anywhere: the evidence cannot be verified. */
+    tr_err *ne = NULL;
+    json_decref(tu_eval(&v, ev, NULL, 0, false, NULL, 0, false, &ne));
+    assert_int_equal(tr_err_code(ne), TR_E_VERIFY);
+    tr_err_free(ne);
+  }
   /* flat fallback */
   assert_true(asprintf(&p, "%s/vcek/%s/vcek.der", dir, e2e_hwid()) > 0);
   write_file(p, (const uint8_t *)"flat-layout-vcek", 16);
@@ -695,6 +702,14 @@ static void test_kds(void **st) {
   tu_fails(&v, ev, NULL, 0, false, NULL, 0, false,
            "Failed to fetch VCEK from any configured source (KDS: Unable to send request for VCEK to "
            "http://127.0.0.1:");
+  {
+    /* An unreachable KDS is a server-side failure (i/o), not bad evidence. */
+    tr_err *ue = NULL;
+    json_decref(tu_eval(&v, ev, NULL, 0, false, NULL, 0, false, &ue));
+    assert_non_null(ue);
+    assert_int_equal(tr_err_code(ue), TR_E_IO);
+    tr_err_free(ue);
+  }
   tu_free(&v);
   free(cfg);
   /* A 200 answer that is not a certificate is an error and is not cached. */

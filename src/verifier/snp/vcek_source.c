@@ -373,7 +373,7 @@ tr_err *tr_snp_sources_fetch(tr_snp_sources *s, const tr_snp_report *r, tr_snp_g
   *der = NULL;
   *len = 0;
   tr_buf why = TR_BUF_INIT;
-  bool rejected = false;
+  bool rejected = false, unreachable = false;
   for (size_t i = 0; i < s->n; i++) {
     const source *src = &s->src[i];
     tr_err *e = src->type == SRC_OFFLINE ? from_store(src->path, r, accept, ud, der, len)
@@ -383,13 +383,18 @@ tr_err *tr_snp_sources_fetch(tr_snp_sources *s, const tr_snp_report *r, tr_snp_g
       return NULL;
     }
     if (tr_err_code(e) == TR_E_VERIFY) rejected = true;
+    if (tr_err_code(e) == TR_E_IO || tr_err_code(e) == TR_E_NOMEM) unreachable = true;
     TR_DEBUG("snp", "failed to fetch vcek from source %zu: %s", i, tr_err_msg(e));
     tr_buf_printf(&why, "%s%s: %s", why.len ? "; " : "", src->type == SRC_OFFLINE ? "OfflineStore" : "KDS",
                   tr_err_msg(e));
     tr_err_free(e);
   }
-  tr_err *e = tr_err_new(rejected ? TR_E_VERIFY : TR_E_NOTFOUND,
-                         "Failed to fetch VCEK from any configured source (%s)",
+  /* A source that answered with a certificate that does not verify, or that
+   * has no VCEK for this chip, makes the evidence unverifiable (the guest's
+   * problem); a source that could not be reached is ours (a server error, so
+   * that a fleet is not told its genuine evidence is bad while KDS is down). */
+  tr_code code = rejected ? TR_E_VERIFY : unreachable ? TR_E_IO : TR_E_VERIFY;
+  tr_err *e = tr_err_new(code, "Failed to fetch VCEK from any configured source (%s)",
                          why.len ? (char *)why.data : "none configured");
   tr_buf_free(&why);
   return e;
