@@ -13,8 +13,6 @@
  * disable. With rvps_config {"type":"GrpcRemote"} the RVPS must be reachable
  * at start. */
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +21,8 @@
 #include "as/http_server.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "grpc/as_client.h"
 #include "grpc/config_file.h"
+#include "grpc/daemon.h"
 #include "grpc/server.h"
 #include "grpc/services.h"
 
@@ -111,26 +109,16 @@ int main(int argc, char **argv) {
           config_path ? config_path : "");
   tr_rvps *remote = NULL;
   tr_as *as = NULL;
-  if (config && tr_grpc_rvps_config_is_remote(config))
-    e = tr_grpc_rvps_from_as_config(json_object_get(config, "rvps_config"), &remote);
-  if (!e) {
-    tr_as_shared sh = {.rvps = remote};
-    e = tr_as_new_shared(config, &sh, &as);
-  }
+  e = tr_daemon_as_new(config, &as, &remote);
   json_decref(config);
   if (e) {
     fprintf(stderr, "grpc-as: %s\n", tr_err_msg(e));
     tr_err_free(e);
-    tr_rvps_free(remote);
     return 1;
   }
 
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, NULL); /* worker threads inherit the mask */
-  signal(SIGPIPE, SIG_IGN);
+  tr_daemon_block_signals(&set);
 
   tr_grpc_method methods[TR_GRPC_AS_NMETHODS + TR_GRPC_RVPS_NMETHODS];
   tr_grpc_as_methods(as, methods);
@@ -172,9 +160,7 @@ int main(int argc, char **argv) {
     TR_INFO("grpc-as", "JWKS endpoint available at %s://%s/.well-known/jwks.json", cert ? "https" : "http",
             where);
   }
-  int sig = 0;
-  sigwait(&set, &sig);
-  TR_INFO("grpc-as", "signal %d: shutting down", sig);
+  tr_daemon_wait(&set, "grpc-as");
   goto done;
 fail:
   fprintf(stderr, "grpc-as: %s\n", tr_err_msg(e));

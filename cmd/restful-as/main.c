@@ -8,8 +8,6 @@
  * "listening on ..." names it). TLS is on when both -t and -k are given.
  * -r/--allowed_origin enables CORS for the given http(s):// origins. */
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +19,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "grpc/as_client.h"
+#include "grpc/daemon.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -129,27 +127,16 @@ int main(int argc, char **argv) {
    * the AS, which otherwise builds its built-in one */
   tr_rvps *remote = NULL;
   tr_as *as = NULL;
-  tr_err *e = NULL;
-  if (config && tr_grpc_rvps_config_is_remote(config))
-    e = tr_grpc_rvps_from_as_config(json_object_get(config, "rvps_config"), &remote);
-  if (!e) {
-    tr_as_shared sh = {.rvps = remote};
-    e = tr_as_new_shared(config, &sh, &as);
-  }
+  tr_err *e = tr_daemon_as_new(config, &as, &remote);
   json_decref(config);
   if (e) {
     fprintf(stderr, "restful-as: %s\n", tr_err_msg(e));
     tr_err_free(e);
-    tr_rvps_free(remote);
     return 1;
   }
 
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, NULL); /* worker threads inherit the mask */
-  signal(SIGPIPE, SIG_IGN);
+  tr_daemon_block_signals(&set);
 
   /* attestations and policy/RV calls run on handler threads (they may wait
    * on a remote RVPS); health and JWKS answer from the I/O threads */
@@ -180,9 +167,7 @@ int main(int argc, char **argv) {
   const char *colon = strrchr(sock, ':');
   snprintf(where, sizeof(where), "%.*s:%u", (int)(colon - sock), sock, (unsigned)tr_http_port(srv));
   TR_INFO("restful-as", "listening on %s://%s", hc.tls_cert ? "https" : "http", where);
-  int sig = 0;
-  sigwait(&set, &sig);
-  TR_INFO("restful-as", "signal %d: shutting down", sig);
+  tr_daemon_wait(&set, "restful-as");
   tr_http_stop(srv);
   tr_as_free(as);
   tr_rvps_free(remote);

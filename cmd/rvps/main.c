@@ -12,8 +12,6 @@
  * that is broken stops the start (silently losing persistence is worse). */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +19,7 @@
 
 #include "core/log.h"
 #include "grpc/config_file.h"
+#include "grpc/daemon.h"
 #include "grpc/server.h"
 #include "grpc/services.h"
 #include "rvps/rvps.h"
@@ -90,11 +89,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  tr_daemon_block_signals(&set);
 
   tr_grpc_method methods[TR_GRPC_RVPS_NMETHODS];
   tr_grpc_rvps_methods(rvps, methods);
@@ -117,9 +112,7 @@ int main(int argc, char **argv) {
   char where[200];
   tr_grpc_format_addr(addr, tr_grpc_server_port(srv), where, sizeof(where));
   TR_INFO("rvps", "listening on http://%s", where);
-  int sig = 0;
-  sigwait(&set, &sig);
-  TR_INFO("rvps", "signal %d: shutting down", sig);
+  tr_daemon_wait(&set, "rvps");
   tr_grpc_server_stop(srv, 5000);
   tr_rvps_free(rvps);
   return 0;
