@@ -38,6 +38,15 @@ tr_err *tr_verified_list_push(tr_verified_list *l, json_t *claims, const char *t
   return NULL;
 }
 
+tr_err *tr_verifier_evaluate_cpu(tr_verifier_check_fn check, const char *context, void *state,
+                                 const json_t *evidence, const tr_expected *report_data,
+                                 const tr_expected *init_data, tr_verified_list *out) {
+  json_t *claims = NULL;
+  tr_err *e = check(state, evidence, report_data, init_data, &claims);
+  if (e) return tr_err_wrap(e, "%s", context);
+  return tr_verified_list_push(out, claims, "cpu");
+}
+
 void tr_regularize(const tr_expected *e, uint8_t *out, size_t len) {
   memset(out, 0, len);
   if (!e || !e->present || !e->data) return;

@@ -44,6 +44,16 @@ void tr_verified_list_clear(tr_verified_list *l);
 /* Appends (takes ownership of claims). */
 tr_err *tr_verified_list_push(tr_verified_list *l, json_t *claims, const char *tee_class);
 
+/* The check step of a verifier that yields a single "cpu" entry: verifies the
+ * evidence against its state and sets *claims (new reference) on success. */
+typedef tr_err *(*tr_verifier_check_fn)(void *state, const json_t *evidence, const tr_expected *report_data,
+                                        const tr_expected *init_data, json_t **claims);
+/* The matching evaluate step: runs check, wraps its error with `context`
+ * (the verifier's name in messages) and appends the claims to out as "cpu". */
+tr_err *tr_verifier_evaluate_cpu(tr_verifier_check_fn check, const char *context, void *state,
+                                 const json_t *evidence, const tr_expected *report_data,
+                                 const tr_expected *init_data, tr_verified_list *out);
+
 typedef struct tr_verifier tr_verifier;
 
 typedef struct {

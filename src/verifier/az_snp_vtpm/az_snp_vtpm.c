@@ -108,8 +108,9 @@ static json_t *az_snp_claims(const tr_snp_report *r) {
                    b64s(TR_SNP_REPORT_DATA(r), 64), "init_data", b64s(TR_SNP_HOST_DATA(r), 32));
 }
 
-static tr_err *az_check(az_state *s, const json_t *evidence, const tr_expected *report_data,
+static tr_err *az_check(void *state, const json_t *evidence, const tr_expected *report_data,
                         const tr_expected *init_data, json_t **claims) {
+  az_state *s = state;
   if (!report_data || !report_data->present) return tr_err_new(TR_E_INVALID, "unexpected empty report data");
   tr_az_evidence ev;
   tr_err *e = tr_az_evidence_parse(evidence, false, &ev);
@@ -146,10 +147,7 @@ static tr_err *az_check(az_state *s, const json_t *evidence, const tr_expected *
 
 static tr_err *az_evaluate(void *state, const json_t *evidence, const tr_expected *report_data,
                            const tr_expected *init_data, tr_verified_list *out) {
-  json_t *claims = NULL;
-  tr_err *e = az_check(state, evidence, report_data, init_data, &claims);
-  if (e) return tr_err_wrap(e, "az-snp-vtpm");
-  return tr_verified_list_push(out, claims, "cpu");
+  return tr_verifier_evaluate_cpu(az_check, "az-snp-vtpm", state, evidence, report_data, init_data, out);
 }
 
 const tr_verifier_ops tr_verifier_az_snp_vtpm = {

@@ -55,8 +55,9 @@ json_t *tr_sgx_claims(const tr_dcap_quote *q, const tr_dcap_platform *p) {
   return c;
 }
 
-static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *report_data,
+static tr_err *check(void *state, const json_t *evidence, const tr_expected *report_data,
                      const tr_expected *init_data, json_t **claims) {
+  tr_dcap *d = state;
   json_t *v = json_is_object(evidence) ? json_object_get(evidence, "quote") : NULL;
   if (!json_is_string(v))
     return tr_err_new(TR_E_INVALID, "Deserialize Quote failed.: field `quote`: expected a string");
@@ -102,10 +103,7 @@ static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *repo
 
 static tr_err *sgx_evaluate(void *state, const json_t *evidence, const tr_expected *report_data,
                             const tr_expected *init_data, tr_verified_list *out) {
-  json_t *claims = NULL;
-  tr_err *e = check(state, evidence, report_data, init_data, &claims);
-  if (e) return tr_err_wrap(e, "SGX Verifier");
-  return tr_verified_list_push(out, claims, "cpu");
+  return tr_verifier_evaluate_cpu(check, "SGX Verifier", state, evidence, report_data, init_data, out);
 }
 
 const tr_verifier_ops tr_verifier_sgx = {

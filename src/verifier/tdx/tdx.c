@@ -29,8 +29,9 @@ static tr_err *b64_field(const json_t *ev, const char *k, bool optional, uint8_t
   return e ? tr_err_wrap(e, "TDX evidence field `%s`", k) : NULL;
 }
 
-static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *report_data,
+static tr_err *check(void *state, const json_t *evidence, const tr_expected *report_data,
                      const tr_expected *init_data, json_t **claims) {
+  tr_dcap *d = state;
   if (!json_is_object(evidence))
     return tr_err_new(TR_E_INVALID, "Deserialize TDX Evidence failed.: expected an object");
   uint8_t *qb = NULL, *el = NULL;
@@ -88,10 +89,7 @@ static tr_err *check(tr_dcap *d, const json_t *evidence, const tr_expected *repo
 
 static tr_err *tdx_evaluate(void *state, const json_t *evidence, const tr_expected *report_data,
                             const tr_expected *init_data, tr_verified_list *out) {
-  json_t *claims = NULL;
-  tr_err *e = check(state, evidence, report_data, init_data, &claims);
-  if (e) return tr_err_wrap(e, "TDX Verifier");
-  return tr_verified_list_push(out, claims, "cpu");
+  return tr_verifier_evaluate_cpu(check, "TDX Verifier", state, evidence, report_data, init_data, out);
 }
 
 const tr_verifier_ops tr_verifier_tdx = {

@@ -269,8 +269,9 @@ static tr_err *check_trusted_ak(const tpm_state *s, EVP_PKEY *ak) {
   return NULL;
 }
 
-static tr_err *tpm_check(const tpm_state *s, const json_t *evidence, const tr_expected *report_data,
+static tr_err *tpm_check(void *state, const json_t *evidence, const tr_expected *report_data,
                          const tr_expected *init_data, json_t **claims) {
+  const tpm_state *s = state;
   tr_tpm_quote q;
   EVP_PKEY *ak = NULL;
   const char *ak_text = NULL;
@@ -317,10 +318,7 @@ static tr_err *tpm_check(const tpm_state *s, const json_t *evidence, const tr_ex
 
 static tr_err *tpm_evaluate(void *state, const json_t *evidence, const tr_expected *report_data,
                             const tr_expected *init_data, tr_verified_list *out) {
-  json_t *claims = NULL;
-  tr_err *e = tpm_check(state, evidence, report_data, init_data, &claims);
-  if (e) return tr_err_wrap(e, "tpm");
-  return tr_verified_list_push(out, claims, "cpu");
+  return tr_verifier_evaluate_cpu(tpm_check, "tpm", state, evidence, report_data, init_data, out);
 }
 
 const tr_verifier_ops tr_verifier_tpm = {
