@@ -2,15 +2,22 @@
  *
  * Design: one completion queue shared by the worker threads, every call a
  * small state machine whose stage travels as the event tag:
- *   NEW  (grpc_server_request_call matched a call) -> start RECV_MESSAGE
- *   RECV (request bytes arrived) -> run the handler on this thread, start
- *        SEND_INITIAL_METADATA + SEND_MESSAGE? + SEND_STATUS + RECV_CLOSE
+ *   NEW  (a registered method's call arrived WITH its request message:
+ *        grpc_server_register_method(GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER)
+ *        + grpc_server_request_registered_call) -> run the handler on this
+ *        thread, start SEND_INITIAL_METADATA + SEND_MESSAGE? + SEND_STATUS +
+ *        RECV_CLOSE
+ *   NEW  (an unregistered method, via grpc_server_request_call) -> start
+ *        RECV_MESSAGE; RECV -> answer UNIMPLEMENTED the same way
  *   SEND (answer delivered or call gone) -> release the call
- * Whichever worker polls the queue handles the event itself, so a call does
- * not hop between threads (an earlier one-queue-per-worker design spent a
- * tenth of its time in context switches). Bounds: `workers` threads run
- * handlers; at most max_calls (= 4 x workers) calls are accepted at once:
- * a new request_call is posted only while fewer are active, so further
+ * Registered methods save one batch and one completion-queue round trip per
+ * call compared with request_call + RECV_MESSAGE (bench/grpc). Whichever
+ * worker polls the queue handles the event itself, so a call does not hop
+ * between threads (an earlier one-queue-per-worker design spent a tenth of
+ * its time in context switches). Each method keeps `workers` requests posted
+ * (the generic one, 1). Bounds: `workers` threads run handlers; requests are
+ * reposted only while fewer than max_calls (= 4 x workers) calls are active,
+ * so at most max_calls + the posted requests are accepted at once; further
  * calls wait inside gRPC (transport flow control), not in our memory.
  * Shutdown: grpc_server_shutdown_and_notify fails the posted request_calls
  * (their contexts are freed), running calls finish or are cancelled after
@@ -40,10 +47,20 @@
 
 typedef enum { STAGE_NEW, STAGE_RECV, STAGE_SEND } stage;
 
+/* Index of the built-in health Check among the registered methods is
+ * nmethods; the generic (unregistered) slot is nmethods + 1. */
+typedef struct {
+  void *reg;     /* grpc_server_register_method handle; NULL = generic slot */
+  size_t posted; /* requests outstanding for this method */
+  size_t want;   /* how many to keep posted */
+} method_slot;
+
 typedef struct call_ctx {
   stage stage;
+  size_t slot; /* method_slot index */
   grpc_call *call;
-  grpc_call_details details;
+  gpr_timespec deadline;  /* registered calls */
+  grpc_call_details details; /* generic calls */
   grpc_metadata_array md;
   grpc_byte_buffer *payload;
   grpc_byte_buffer *out;
@@ -58,13 +75,15 @@ struct tr_grpc_server {
   uint16_t port;
   tr_grpc_method *methods;
   size_t nmethods;
+  method_slot *slots; /* nmethods + 2 */
+  size_t nslots;
   char **health;
   size_t nhealth;
   pthread_t *threads;
   size_t nthreads, nstarted;
   pthread_mutex_t mu;  /* guards the counters below */
   pthread_cond_t idle; /* signalled when active drops to 0 */
-  size_t active, posted, max_calls;
+  size_t active, max_calls;
   bool shutting_down;
   char name[32];
 };
@@ -73,27 +92,22 @@ static grpc_event next_event(grpc_completion_queue *cq) {
   return grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 }
 
-/* Reads a whole byte buffer into a malloc'd copy. */
-static uint8_t *buffer_bytes(grpc_byte_buffer *bb, size_t *len) {
-  grpc_byte_buffer_reader r;
-  *len = 0;
-  if (!grpc_byte_buffer_reader_init(&r, bb)) return NULL;
-  grpc_slice sl = grpc_byte_buffer_reader_readall(&r);
-  grpc_byte_buffer_reader_destroy(&r);
-  size_t n = GRPC_SLICE_LENGTH(sl);
-  uint8_t *out = malloc(n ? n : 1);
-  if (out) {
-    if (n) memcpy(out, GRPC_SLICE_START_PTR(sl), n);
-    *len = n;
+/* The request bytes as one slice (a new reference; unref it): an
+ * uncompressed single-slice message (the usual case) is not copied;
+ * anything else is flattened (and decompressed) by the reader. */
+static bool buffer_slice(grpc_byte_buffer *bb, grpc_slice *out) {
+  if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
+      bb->data.raw.slice_buffer.count == 1) {
+    *out = grpc_slice_ref(bb->data.raw.slice_buffer.slices[0]);
+    return true;
   }
-  grpc_slice_unref(sl);
-  return out;
+  grpc_byte_buffer_reader r;
+  if (!grpc_byte_buffer_reader_init(&r, bb)) return false;
+  *out = grpc_byte_buffer_reader_readall(&r);
+  grpc_byte_buffer_reader_destroy(&r);
+  return true;
 }
 
-static bool slice_eq(grpc_slice s, const char *str) {
-  size_t n = strlen(str);
-  return GRPC_SLICE_LENGTH(s) == n && memcmp(GRPC_SLICE_START_PTR(s), str, n) == 0;
-}
 
 /* grpc.health.v1.Health/Check */
 static tr_err *health_check(tr_grpc_server *s, const uint8_t *req, size_t len, uint8_t **resp, size_t *rlen) {
@@ -112,14 +126,29 @@ static tr_err *health_check(tr_grpc_server *s, const uint8_t *req, size_t len, u
   return tr_grpc_pack(&r.base, resp, rlen);
 }
 
-static tr_err *dispatch(tr_grpc_server *s, grpc_slice method, const uint8_t *req, size_t len, uint8_t **resp,
+#define HEALTH_CHECK "/grpc.health.v1.Health/Check"
+
+static tr_err *dispatch(tr_grpc_server *s, const call_ctx *c, const uint8_t *req, size_t len, uint8_t **resp,
                         size_t *rlen) {
-  for (size_t i = 0; i < s->nmethods; i++)
-    if (slice_eq(method, s->methods[i].path))
-      return s->methods[i].fn(s->methods[i].ctx, req, len, resp, rlen);
-  if (slice_eq(method, "/grpc.health.v1.Health/Check")) return health_check(s, req, len, resp, rlen);
+  if (c->slot < s->nmethods) return s->methods[c->slot].fn(s->methods[c->slot].ctx, req, len, resp, rlen);
+  if (c->slot == s->nmethods) return health_check(s, req, len, resp, rlen);
+  grpc_slice method = c->details.method;
   return tr_err_new(TR_E_UNSUPPORTED, "unknown method %.*s", (int)GRPC_SLICE_LENGTH(method),
                     (const char *)GRPC_SLICE_START_PTR(method));
+}
+
+/* The method's path, for log lines. */
+static const char *method_name(const tr_grpc_server *s, const call_ctx *c, int *len) {
+  if (c->slot < s->nmethods) {
+    *len = (int)strlen(s->methods[c->slot].path);
+    return s->methods[c->slot].path;
+  }
+  if (c->slot == s->nmethods) {
+    *len = (int)strlen(HEALTH_CHECK);
+    return HEALTH_CHECK;
+  }
+  *len = (int)GRPC_SLICE_LENGTH(c->details.method);
+  return (const char *)GRPC_SLICE_START_PTR(c->details.method);
 }
 
 static void ctx_free(call_ctx *c) {
@@ -138,34 +167,46 @@ static void call_done(tr_grpc_server *s) {
   pthread_mutex_unlock(&s->mu);
 }
 
-/* Posts request_calls until `posted + active` reaches max_calls. */
+static grpc_call_error post_one(tr_grpc_server *s, call_ctx *c) {
+  method_slot *m = &s->slots[c->slot];
+  if (m->reg)
+    return grpc_server_request_registered_call(s->server, m->reg, &c->call, &c->deadline, &c->md, &c->payload,
+                                               s->cq, s->cq, c);
+  return grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c);
+}
+
+/* Tops up every method's posted requests while fewer than max_calls calls
+ * are active. */
 static void post_requests(tr_grpc_server *s) {
-  for (;;) {
-    pthread_mutex_lock(&s->mu);
-    bool more = !s->shutting_down && s->posted + s->active < s->max_calls;
-    if (more) s->posted++;
-    pthread_mutex_unlock(&s->mu);
-    if (!more) return;
-    call_ctx *c = calloc(1, sizeof(*c));
-    if (c) {
-      c->stage = STAGE_NEW;
-      grpc_call_details_init(&c->details);
-      grpc_metadata_array_init(&c->md);
-    }
-    if (!c ||
-        grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c) != GRPC_CALL_OK) {
-      if (c) ctx_free(c);
+  for (size_t i = 0; i < s->nslots; i++) {
+    for (;;) {
       pthread_mutex_lock(&s->mu);
-      s->posted--;
+      method_slot *m = &s->slots[i];
+      bool more = !s->shutting_down && m->posted < m->want && s->active < s->max_calls;
+      if (more) m->posted++;
       pthread_mutex_unlock(&s->mu);
-      return;
+      if (!more) break;
+      call_ctx *c = calloc(1, sizeof(*c));
+      if (c) {
+        c->stage = STAGE_NEW;
+        c->slot = i;
+        grpc_call_details_init(&c->details);
+        grpc_metadata_array_init(&c->md);
+      }
+      if (!c || post_one(s, c) != GRPC_CALL_OK) {
+        if (c) ctx_free(c);
+        pthread_mutex_lock(&s->mu);
+        m->posted--;
+        pthread_mutex_unlock(&s->mu);
+        return;
+      }
     }
   }
 }
 
-/* RECV done: run the handler and send the answer. */
+/* The request message is here: run the handler and send the answer. */
 static void answer(tr_grpc_server *s, call_ctx *c, bool ok) {
-  const grpc_call_details *d = &c->details;
+  gpr_timespec deadline = s->slots[c->slot].reg ? c->deadline : c->details.deadline;
   uint8_t *resp = NULL;
   size_t rlen = 0;
   tr_err *e = NULL;
@@ -174,22 +215,22 @@ static void answer(tr_grpc_server *s, call_ctx *c, bool ok) {
     /* Oversized messages never reach us: gRPC has already failed the call
      * with RESOURCE_EXHAUSTED, and whatever we send is dropped. */
     e = tr_err_new(TR_E_INVALID, "no request message");
-  } else if (gpr_time_cmp(d->deadline, gpr_now(d->deadline.clock_type)) < 0) {
+  } else if (gpr_time_cmp(deadline, gpr_now(deadline.clock_type)) < 0) {
     e = tr_err_new(TR_E_IO, "deadline exceeded before the call was handled");
     status = GRPC_STATUS_DEADLINE_EXCEEDED;
   } else {
-    size_t len = 0;
-    uint8_t *req = buffer_bytes(c->payload, &len);
-    if (!req)
-      e = tr_err_new(TR_E_NOMEM, "out of memory reading the request");
-    else
-      e = dispatch(s, d->method, req, len, &resp, &rlen);
-    free(req);
+    grpc_slice req;
+    if (!buffer_slice(c->payload, &req)) {
+      e = tr_err_new(TR_E_INVALID, "cannot read the request message");
+    } else {
+      e = dispatch(s, c, GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req), &resp, &rlen);
+      grpc_slice_unref(req);
+    }
   }
   if (e) {
     if (status == GRPC_STATUS_OK) status = (grpc_status_code)tr_grpc_status_from_code(tr_err_code(e));
-    int ml = (int)GRPC_SLICE_LENGTH(d->method);
-    const char *mp = (const char *)GRPC_SLICE_START_PTR(d->method);
+    int ml = 0;
+    const char *mp = method_name(s, c, &ml);
     if (status == GRPC_STATUS_INTERNAL || status == GRPC_STATUS_UNKNOWN)
       TR_ERROR(s->name, "%.*s: %s", ml, mp, tr_err_msg(e));
     else
@@ -232,7 +273,7 @@ static void on_event(tr_grpc_server *s, call_ctx *c, bool ok) {
   switch (c->stage) {
   case STAGE_NEW:
     pthread_mutex_lock(&s->mu);
-    s->posted--;
+    s->slots[c->slot].posted--;
     if (ok) s->active++;
     pthread_mutex_unlock(&s->mu);
     if (!ok) { /* shutting down */
@@ -240,6 +281,10 @@ static void on_event(tr_grpc_server *s, call_ctx *c, bool ok) {
       return;
     }
     post_requests(s); /* keep accepting while this one is handled */
+    if (s->slots[c->slot].reg) { /* the message came with the call */
+      answer(s, c, true);
+      return;
+    }
     c->stage = STAGE_RECV;
     grpc_op recv;
     memset(&recv, 0, sizeof(recv));
@@ -297,6 +342,7 @@ static void free_server(tr_grpc_server *s) {
   for (size_t i = 0; i < s->nmethods; i++)
     free((char *)s->methods[i].path);
   free(s->methods);
+  free(s->slots);
   for (size_t i = 0; i < s->nhealth; i++)
     free(s->health[i]);
   free(s->health);
@@ -353,12 +399,14 @@ tr_err *tr_grpc_server_start(const tr_grpc_server_config *cfg, tr_grpc_server **
   pthread_cond_init(&s->idle, NULL);
   snprintf(s->name, sizeof(s->name), "%s", cfg->name ? cfg->name : "grpc");
   s->methods = calloc(cfg->nmethods ? cfg->nmethods : 1, sizeof(*s->methods));
+  s->nslots = cfg->nmethods + 2;
+  s->slots = calloc(s->nslots, sizeof(*s->slots));
   s->health = calloc(cfg->nhealth ? cfg->nhealth : 1, sizeof(char *));
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   s->nthreads = cfg->workers ? cfg->workers : (size_t)(ncpu > 2 ? 2 * ncpu : 4);
   s->max_calls = 4 * s->nthreads;
   s->threads = calloc(s->nthreads, sizeof(*s->threads));
-  if (!s->methods || !s->health || !s->threads) {
+  if (!s->methods || !s->slots || !s->health || !s->threads) {
     free_server(s);
     return tr_err_new(TR_E_NOMEM, "out of memory");
   }
@@ -393,11 +441,22 @@ tr_err *tr_grpc_server_start(const tr_grpc_server_config *cfg, tr_grpc_server **
   s->server = grpc_server_create(&ca, NULL);
   s->cq = grpc_completion_queue_create_for_next(NULL);
   grpc_server_register_completion_queue(s->server, s->cq, NULL);
-  int port = grpc_server_add_http2_port(s->server, cfg->listen, creds);
+  for (size_t i = 0; i < s->nslots; i++) {
+    s->slots[i].want = s->nthreads;
+    if (i == s->nslots - 1) { /* generic: unknown methods only */
+      s->slots[i].want = 1;
+    } else {
+      const char *path = i < s->nmethods ? s->methods[i].path : HEALTH_CHECK;
+      s->slots[i].reg =
+          grpc_server_register_method(s->server, path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+      if (!s->slots[i].reg && !e) e = tr_err_new(TR_E_INVALID, "cannot register method %s (twice?)", path);
+    }
+  }
+  int port = e ? 0 : grpc_server_add_http2_port(s->server, cfg->listen, creds);
   grpc_server_credentials_release(creds);
-  if (port <= 0) {
+  if (!e && port <= 0) {
     e = tr_err_new(TR_E_IO, "cannot listen on %s (address in use or invalid)", cfg->listen);
-  } else {
+  } else if (!e) {
     s->port = (uint16_t)port;
     grpc_server_start(s->server);
     s->started = true;

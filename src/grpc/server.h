@@ -1,15 +1,13 @@
 /* server.h — a unary gRPC server on libgrpc's C core API.
  *
- * Design: one completion queue per worker thread. Each idle worker has one
- * outstanding grpc_server_request_call on its own queue; a worker busy with a
- * call has none, so at most `workers` calls run at once and further calls
- * wait inside gRPC until a worker is free (a bounded pool without a second
- * queue). A call is handled synchronously by the worker that got it:
- * receive the message, check the deadline, run the handler, send the answer
- * and status. Messages above max_message are refused by gRPC itself with
- * RESOURCE_EXHAUSTED before a handler runs; bytes that do not decode are the
- * handler's INVALID_ARGUMENT. Errors become statuses by tr_grpc_status_from_code
- * with the error chain as the status message.
+ * Design (details at the top of server.c): one completion queue shared by
+ * `workers` threads; every method is registered so its request message
+ * arrives with the call, and the worker that sees a call runs its handler
+ * and sends the answer. At most `workers` handlers run at once; further
+ * calls wait inside gRPC. Messages above max_message are refused by gRPC
+ * itself with RESOURCE_EXHAUSTED before a handler runs; bytes that do not
+ * decode are the handler's INVALID_ARGUMENT. Errors become statuses by
+ * tr_grpc_status_from_code with the error chain as the status message.
  *
  * The standard health service grpc.health.v1.Health/Check is built in: ""
  * and every name in health_services answer SERVING, others NOT_FOUND
