@@ -6,7 +6,10 @@
  * the core looks names up in the table of families below (jws_algs.c /
  * jwe_algs.c). Adding an algorithm touches one file plus, for a new family,
  * one line in that table. All tables are const: no global mutable state, so
- * every function here is thread-safe given thread-safe OpenSSL 3. */
+ * every function here is thread-safe given thread-safe OpenSSL 3. The one
+ * cache (util.c: a parameters-only key per curve, so that key generation
+ * and public-key import do not rebuild the EC group from its name each
+ * time) is built once under pthread_once and only read afterwards. */
 #ifndef TRUSTEE_CRYPTO_INTERNAL_H
 #define TRUSTEE_CRYPTO_INTERNAL_H
 
@@ -50,6 +53,17 @@ typedef struct {
 const tr_curve *tr_curve_by_name(const char *crv);
 /* NULL when the key is not an EC key on a supported curve. */
 const tr_curve *tr_curve_of_pkey(const EVP_PKEY *pkey);
+/* A fresh key pair on curve c, generated from the cached template (no group
+ * built from its name); NULL on failure (OpenSSL error queue set). */
+EVP_PKEY *tr_ec_generate(const tr_curve *c);
+/* A public key on curve c from its uncompressed point 04||x||y (1 + 2*size
+ * bytes). OpenSSL's decoding (EC_POINT_oct2point) refuses a point that is not
+ * on the curve, and the encoding cannot express the point at infinity, so the
+ * result needs no further public-key check. NULL when refused. */
+EVP_PKEY *tr_ec_public(const tr_curve *c, const uint8_t *point, size_t len);
+/* Wraps a key made by tr_ec_generate (valid by construction: no check) as a
+ * private JWK; takes over the caller's reference on success. */
+tr_err *tr_jwk_from_generated_ec(EVP_PKEY *pkey, const tr_curve *c, tr_jwk **out);
 
 /* Checks that key is fit for an algorithm: kty, curve (NULL = any), private
  * part when `need_private`. Error names the algorithm. */

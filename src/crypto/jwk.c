@@ -252,6 +252,14 @@ static tr_err *parse_ec(const json_t *obj, tr_jwk *k) {
   pub[0] = 0x04;
   memcpy(pub + 1, x, c->size);
   memcpy(pub + 1 + c->size, y, c->size);
+  if (!d) { /* public key: the decoding refuses off-curve points, nothing left to check (internal.h) */
+    ERR_set_mark();
+    k->pkey = tr_ec_public(c, pub, 1 + 2 * c->size);
+    ERR_pop_to_mark();
+    if (!k->pkey) err = tr_err_new(TR_E_INVALID, "JWK: %s point is not on the curve", c->crv);
+    k->crv = c->crv;
+    goto out;
+  }
   bld = OSSL_PARAM_BLD_new();
   if (!bld || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, c->group, 0) ||
       !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 1 + 2 * c->size)) {
@@ -278,12 +286,10 @@ static tr_err *parse_ec(const json_t *obj, tr_jwk *k) {
     err = tr_err_new(TR_E_INVALID, "JWK: %s point is not on the curve", c->crv);
     goto out;
   }
-  if ((err = check_pkey(k->pkey, d != NULL,
-                        d ? "EC private key does not match its public point, or point not on the curve"
-                          : "EC point is not on the curve")))
+  if ((err = check_pkey(k->pkey, true, "EC private key does not match its public point, or point not on the curve")))
     goto out;
   k->crv = c->crv;
-  k->priv = d != NULL;
+  k->priv = true;
 out:
   free(x);
   free(y);
@@ -457,6 +463,16 @@ tr_err *tr_jwk_from_pkey(EVP_PKEY *pkey, tr_jwk **out) {
   return NULL;
 }
 
+tr_err *tr_jwk_from_generated_ec(EVP_PKEY *pkey, const tr_curve *c, tr_jwk **out) {
+  tr_jwk *k = jwk_new(TR_KTY_EC);
+  *out = k;
+  if (!k) return tr_err_new(TR_E_NOMEM, "out of memory");
+  k->pkey = pkey;
+  k->crv = c->crv;
+  k->priv = true;
+  return NULL;
+}
+
 tr_err *tr_jwk_from_secret(const void *secret, size_t len, tr_jwk **out) {
   *out = NULL;
   if (len == 0) return tr_err_new(TR_E_INVALID, "JWK: empty symmetric key");
@@ -546,9 +562,14 @@ tr_err *tr_jwk_generate(const char *kind, tr_jwk **out) {
     return e;
   }
   EVP_PKEY *pkey = NULL;
-  if (tr_curve_by_name(kind))
-    pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", tr_curve_by_name(kind)->group);
-  else if (strcmp(kind, "Ed25519") == 0)
+  const tr_curve *c = tr_curve_by_name(kind);
+  if (c) {
+    if (!(pkey = tr_ec_generate(c))) return tr_ossl_err(TR_E_CRYPTO, "JWK generate: %s key generation failed", kind);
+    tr_err *e = tr_jwk_from_generated_ec(pkey, c, out);
+    if (e) EVP_PKEY_free(pkey);
+    return e;
+  }
+  if (strcmp(kind, "Ed25519") == 0)
     pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
   else if (strcmp(kind, "RSA-2048") == 0 || strcmp(kind, "RSA-3072") == 0 || strcmp(kind, "RSA-4096") == 0)
     pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)atoi(kind + 4));

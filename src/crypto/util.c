@@ -1,5 +1,7 @@
 /* util.c — helpers shared by the JOSE core and the algorithm families. */
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,54 @@ const tr_curve *tr_curve_by_name(const char *crv) {
   for (const tr_curve *c = CURVES; c->crv; c++)
     if (strcmp(c->crv, crv) == 0) return c;
   return NULL;
+}
+
+/* Parameters-only key per CURVES entry: written once by curve_templates_init
+ * (pthread_once), read-only afterwards; NULL where building one failed. */
+static EVP_PKEY *curve_templates[sizeof CURVES / sizeof *CURVES];
+static pthread_once_t curve_templates_once = PTHREAD_ONCE_INIT;
+
+static void curve_templates_init(void) {
+  for (size_t i = 0; CURVES[i].crv; i++) {
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)CURVES[i].group, 0),
+                      OSSL_PARAM_construct_end()};
+    EVP_PKEY *k = NULL;
+    if (ctx && EVP_PKEY_paramgen_init(ctx) == 1 && EVP_PKEY_CTX_set_params(ctx, p) == 1 &&
+        EVP_PKEY_paramgen(ctx, &k) == 1)
+      curve_templates[i] = k;
+    else
+      EVP_PKEY_free(k);
+    EVP_PKEY_CTX_free(ctx);
+  }
+}
+
+static EVP_PKEY *curve_template(const tr_curve *c) {
+  if (!c || c < CURVES || c >= CURVES + sizeof CURVES / sizeof *CURVES - 1) return NULL;
+  pthread_once(&curve_templates_once, curve_templates_init);
+  return curve_templates[c - CURVES];
+}
+
+EVP_PKEY *tr_ec_generate(const tr_curve *c) {
+  EVP_PKEY *t = curve_template(c), *k = NULL;
+  EVP_PKEY_CTX *ctx = t ? EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL) : NULL;
+  if (!ctx || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_generate(ctx, &k) != 1) {
+    EVP_PKEY_free(k);
+    k = NULL;
+  }
+  EVP_PKEY_CTX_free(ctx);
+  return k;
+}
+
+EVP_PKEY *tr_ec_public(const tr_curve *c, const uint8_t *point, size_t len) {
+  EVP_PKEY *t = curve_template(c);
+  if (!t || len != 1 + 2 * c->size || point[0] != 0x04) return NULL;
+  EVP_PKEY *k = EVP_PKEY_dup(t);
+  if (k && EVP_PKEY_set1_encoded_public_key(k, point, len) != 1) {
+    EVP_PKEY_free(k);
+    k = NULL;
+  }
+  return k;
 }
 
 const tr_curve *tr_curve_of_pkey(const EVP_PKEY *pkey) {

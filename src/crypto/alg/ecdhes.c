@@ -96,7 +96,7 @@ static tr_err *kek_for(const char *alg, EVP_PKEY *priv, EVP_PKEY *peer, const ui
 static tr_err *ecdh_wrap(const tr_jwe_kalg *a, const tr_jwk *k, json_t *hdr, uint8_t *cek, size_t cek_len,
                          uint8_t **ek, size_t *ek_len) {
   const tr_curve *c = tr_curve_by_name(tr_jwk_crv(k));
-  EVP_PKEY *eph = c ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", c->group) : NULL;
+  EVP_PKEY *eph = c ? tr_ec_generate(c) : NULL;
   tr_jwk *epk = NULL;
   uint8_t kek[32];
   tr_err *e = NULL;
@@ -107,7 +107,8 @@ static tr_err *ecdh_wrap(const tr_jwe_kalg *a, const tr_jwk *k, json_t *hdr, uin
     e = tr_err_new(TR_E_NOMEM, "out of memory");
     goto out;
   }
-  if ((e = aes_kw(true, kek, cek, cek_len, *ek, ek_len)) || (e = tr_jwk_from_pkey(eph, &epk))) goto out;
+  if ((e = aes_kw(true, kek, cek, cek_len, *ek, ek_len)) || (e = tr_jwk_from_generated_ec(eph, c, &epk))) goto out;
+  eph = NULL; /* owned by epk now */
   json_t *j = tr_jwk_to_json(epk, false); /* crv, kty, x, y */
   if (!j || json_object_set_new(hdr, "epk", j)) e = tr_err_new(TR_E_NOMEM, "out of memory");
 out:
