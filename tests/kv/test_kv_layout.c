@@ -22,26 +22,8 @@
 #include "core/json.h"
 #include "kv/kv.h"
 
-#define OK(expr)                                                                                             \
-  do {                                                                                                       \
-    tr_err *e_ = (expr);                                                                                     \
-    if (e_) fail_msg("%s: %s", #expr, tr_err_msg(e_));                                                       \
-  } while (0)
-
-static char tmpdir[128];
-
-static int mk_tmp(void **state) {
-  (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kvlayout.XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int rm_tmp(void **state) {
-  (void)state;
-  char cmd[200];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
-}
+#define TMPDIR_TEMPLATE "/tmp/kvlayout.XXXXXX"
+#include "tmpdir_fixture.h"
 
 static json_t *parse(const char *text) {
   json_t *j;

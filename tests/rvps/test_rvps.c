@@ -22,26 +22,8 @@
 #include "kv/kv.h"
 #include "rvps/rvps.h"
 
-#define OK(expr)                                                                                             \
-  do {                                                                                                       \
-    tr_err *e_ = (expr);                                                                                     \
-    if (e_) fail_msg("%s: %s", #expr, tr_err_msg(e_));                                                       \
-  } while (0)
-
-static char tmpdir[128];
-
-static int mk_tmp(void **state) {
-  (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/rvpstest.XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int rm_tmp(void **state) {
-  (void)state;
-  char cmd[200];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
-}
+#define TMPDIR_TEMPLATE "/tmp/rvpstest.XXXXXX"
+#include "../kv/tmpdir_fixture.h"
 
 /* A sample message for a JSON object text. */
 static char *sample_msg(const char *obj_json, const char *field) {
