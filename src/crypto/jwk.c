@@ -286,7 +286,8 @@ static tr_err *parse_ec(const json_t *obj, tr_jwk *k) {
     err = tr_err_new(TR_E_INVALID, "JWK: %s point is not on the curve", c->crv);
     goto out;
   }
-  if ((err = check_pkey(k->pkey, true, "EC private key does not match its public point, or point not on the curve")))
+  if ((err = check_pkey(k->pkey, true,
+                        "EC private key does not match its public point, or point not on the curve")))
     goto out;
   k->crv = c->crv;
   k->priv = true;
@@ -564,7 +565,8 @@ tr_err *tr_jwk_generate(const char *kind, tr_jwk **out) {
   EVP_PKEY *pkey = NULL;
   const tr_curve *c = tr_curve_by_name(kind);
   if (c) {
-    if (!(pkey = tr_ec_generate(c))) return tr_ossl_err(TR_E_CRYPTO, "JWK generate: %s key generation failed", kind);
+    if (!(pkey = tr_ec_generate(c)))
+      return tr_ossl_err(TR_E_CRYPTO, "JWK generate: %s key generation failed", kind);
     tr_err *e = tr_jwk_from_generated_ec(pkey, c, out);
     if (e) EVP_PKEY_free(pkey);
     return e;

@@ -61,8 +61,9 @@ static pthread_once_t curve_templates_once = PTHREAD_ONCE_INIT;
 static void curve_templates_init(void) {
   for (size_t i = 0; CURVES[i].crv; i++) {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)CURVES[i].group, 0),
-                      OSSL_PARAM_construct_end()};
+    OSSL_PARAM p[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)CURVES[i].group, 0),
+        OSSL_PARAM_construct_end()};
     EVP_PKEY *k = NULL;
     if (ctx && EVP_PKEY_paramgen_init(ctx) == 1 && EVP_PKEY_CTX_set_params(ctx, p) == 1 &&
         EVP_PKEY_paramgen(ctx, &k) == 1)

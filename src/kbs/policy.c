@@ -111,8 +111,7 @@ tr_err *kbs_policy_allow(kbs_policy *p, const json_t *claims, const struct rego_
   uint8_t *text = NULL;
   size_t len = 0;
   tr_err *e = tr_kv_get(p->kv, KBS_NS_POLICY, KBS_POLICY_KEY, &text, &len);
-  if (e)
-    return tr_err_wrap(e, "reading the resource policy (namespace `kbs`, key `" KBS_POLICY_KEY "`)");
+  if (e) return tr_err_wrap(e, "reading the resource policy (namespace `kbs`, key `" KBS_POLICY_KEY "`)");
   if (strlen((char *)text) != len) {
     free(text);
     return tr_err_new(TR_E_INVALID, "stored resource policy contains NUL bytes");

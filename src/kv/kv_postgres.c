@@ -213,10 +213,11 @@ static tr_err *run(pg *s, const char *sql, const params *p, bool retry_after_sen
       break;
     }
     if (!retry_after_send) {
-      e = tr_err_new(TR_E_IO,
-                     "PostgreSQL: the connection broke after the conditional write was sent, so whether it was "
-                     "applied is unknown (not retried: a retry could report a conflict with its own write): %s",
-                     msg);
+      e = tr_err_new(
+          TR_E_IO,
+          "PostgreSQL: the connection broke after the conditional write was sent, so whether it was "
+          "applied is unknown (not retried: a retry could report a conflict with its own write): %s",
+          msg);
       PQclear(r);
       break;
     }
@@ -346,9 +347,9 @@ static tr_err *pg_get(void *state, const char *ns, const char *key, int64_t now,
   p_text(&p, key);
   p_int(&p, now, false);
   PGresult *r;
-  tr_err *e = exec_ns(
-      state, ns, "SELECT value FROM %1$s WHERE key = $1 AND (expires_at IS NULL OR expires_at > $2)", &p, true,
-      &r);
+  tr_err *e =
+      exec_ns(state, ns, "SELECT value FROM %1$s WHERE key = $1 AND (expires_at IS NULL OR expires_at > $2)",
+              &p, true, &r);
   if (e) return e;
   if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
     e = tr_err_new(TR_E_NOTFOUND, "not found");

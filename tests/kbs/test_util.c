@@ -236,7 +236,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(semver),     cmocka_unit_test(resource_paths), cmocka_unit_test(targets),
       cmocka_unit_test(error_body), cmocka_unit_test(metrics),        cmocka_unit_test(metrics_many_labels),
-      cmocka_unit_test(dates),      cmocka_unit_test(b64url), cmocka_unit_test(challenge_params),
+      cmocka_unit_test(dates),      cmocka_unit_test(b64url),         cmocka_unit_test(challenge_params),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
