@@ -45,10 +45,17 @@
 
 #define TAG_SHUTDOWN ((void *)1)
 
-typedef enum { STAGE_NEW, STAGE_RECV, STAGE_SEND } stage;
+typedef enum { STAGE_NEW, STAGE_RECV, STAGE_SEND, STAGE_WATCH } stage;
 
-/* Index of the built-in health Check among the registered methods is
- * nmethods; the generic (unregistered) slot is nmethods + 1. */
+/* Method slots: the handlers' methods 0..nmethods-1, then the built-in
+ * health Check (SLOT_CHECK) and Watch (SLOT_WATCH), then the generic
+ * (unregistered) slot. */
+#define SLOT_CHECK(s) ((s)->nmethods)
+#define SLOT_WATCH(s) ((s)->nmethods + 1)
+#define MAX_WATCHERS 256
+/* A Watch call has two batches in flight at times: sends carry the context
+ * as tag, its RECV_CLOSE_ON_SERVER the context with the low bit set. */
+#define CLOSE_TAG(c) ((void *)((uintptr_t)(c) | 1))
 typedef struct {
   void *reg;     /* grpc_server_register_method handle; NULL = generic slot */
   size_t posted; /* requests outstanding for this method */
@@ -66,6 +73,11 @@ typedef struct call_ctx {
   grpc_byte_buffer *out;
   grpc_slice status_details;
   int cancelled;
+  /* Watch streams (guarded by the server's mu): */
+  struct call_ctx *next_watch, *prev_watch;
+  int pending; /* batches in flight */
+  bool sending, closed, ended;
+  grpc_byte_buffer *out2; /* the NOT_SERVING update */
 } call_ctx;
 
 struct tr_grpc_server {
@@ -82,8 +94,10 @@ struct tr_grpc_server {
   pthread_t *threads;
   size_t nthreads, nstarted;
   pthread_mutex_t mu;  /* guards the counters below */
-  pthread_cond_t idle; /* signalled when active drops to 0 */
+  pthread_cond_t idle; /* signalled when active and nwatchers are both 0 */
   size_t active, max_calls;
+  call_ctx *watchers; /* open Watch streams */
+  size_t nwatchers;
   bool shutting_down;
   char name[32];
 };
@@ -110,28 +124,57 @@ static bool buffer_slice(grpc_byte_buffer *bb, grpc_slice *out) {
 
 
 /* grpc.health.v1.Health/Check */
-static tr_err *health_check(tr_grpc_server *s, const uint8_t *req, size_t len, uint8_t **resp, size_t *rlen) {
+/* Decodes a HealthCheckRequest; *known: the service is "" or listed. */
+static tr_err *health_request(tr_grpc_server *s, const uint8_t *req, size_t len, bool *known) {
   ProtobufCMessage *m = NULL;
   tr_err *e = tr_grpc_unpack(&grpc__health__v1__health_check_request__descriptor, req, len, &m);
   if (e) return e;
   const char *svc = ((Grpc__Health__V1__HealthCheckRequest *)m)->service;
-  bool known = !svc || !*svc;
-  for (size_t i = 0; !known && i < s->nhealth; i++)
-    known = strcmp(s->health[i], svc) == 0;
-  if (!known) e = tr_err_new(TR_E_NOTFOUND, "unknown service `%s`", svc);
+  *known = !svc || !*svc;
+  for (size_t i = 0; !*known && i < s->nhealth; i++)
+    *known = strcmp(s->health[i], svc) == 0;
+  if (!*known) e = tr_err_new(TR_E_NOTFOUND, "unknown service `%s`", svc);
   tr_grpc_msg_free(m);
-  if (e) return e;
+  return e;
+}
+
+static tr_err *health_response(Grpc__Health__V1__HealthCheckResponse__ServingStatus st, uint8_t **resp,
+                               size_t *rlen) {
   Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-  r.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+  r.status = st;
   return tr_grpc_pack(&r.base, resp, rlen);
 }
 
+/* grpc.health.v1.Health/Check */
+static tr_err *health_check(tr_grpc_server *s, const uint8_t *req, size_t len, uint8_t **resp, size_t *rlen) {
+  bool known;
+  tr_err *e = health_request(s, req, len, &known);
+  return e ? e : health_response(GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING, resp, rlen);
+}
+
+/* A byte buffer holding a HealthCheckResponse; NULL when out of memory. */
+static grpc_byte_buffer *health_buffer(Grpc__Health__V1__HealthCheckResponse__ServingStatus st) {
+  uint8_t *resp = NULL;
+  size_t rlen = 0;
+  tr_err *e = health_response(st, &resp, &rlen);
+  if (e) {
+    tr_err_free(e);
+    return NULL;
+  }
+  grpc_slice sl = rlen ? grpc_slice_new(resp, rlen, free) : grpc_empty_slice();
+  if (!rlen) free(resp);
+  grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
+  grpc_slice_unref(sl);
+  return bb;
+}
+
 #define HEALTH_CHECK "/grpc.health.v1.Health/Check"
+#define HEALTH_WATCH "/grpc.health.v1.Health/Watch"
 
 static tr_err *dispatch(tr_grpc_server *s, const call_ctx *c, const uint8_t *req, size_t len, uint8_t **resp,
                         size_t *rlen) {
   if (c->slot < s->nmethods) return s->methods[c->slot].fn(s->methods[c->slot].ctx, req, len, resp, rlen);
-  if (c->slot == s->nmethods) return health_check(s, req, len, resp, rlen);
+  if (c->slot == SLOT_CHECK(s)) return health_check(s, req, len, resp, rlen);
   grpc_slice method = c->details.method;
   return tr_err_new(TR_E_UNSUPPORTED, "unknown method %.*s", (int)GRPC_SLICE_LENGTH(method),
                     (const char *)GRPC_SLICE_START_PTR(method));
@@ -143,9 +186,10 @@ static const char *method_name(const tr_grpc_server *s, const call_ctx *c, int *
     *len = (int)strlen(s->methods[c->slot].path);
     return s->methods[c->slot].path;
   }
-  if (c->slot == s->nmethods) {
-    *len = (int)strlen(HEALTH_CHECK);
-    return HEALTH_CHECK;
+  if (c->slot == SLOT_CHECK(s) || c->slot == SLOT_WATCH(s)) {
+    const char *m = c->slot == SLOT_CHECK(s) ? HEALTH_CHECK : HEALTH_WATCH;
+    *len = (int)strlen(m);
+    return m;
   }
   *len = (int)GRPC_SLICE_LENGTH(c->details.method);
   return (const char *)GRPC_SLICE_START_PTR(c->details.method);
@@ -155,6 +199,7 @@ static void ctx_free(call_ctx *c) {
   if (c->call) grpc_call_unref(c->call);
   if (c->payload) grpc_byte_buffer_destroy(c->payload);
   if (c->out) grpc_byte_buffer_destroy(c->out);
+  if (c->out2) grpc_byte_buffer_destroy(c->out2);
   if (c->stage == STAGE_SEND) grpc_slice_unref(c->status_details);
   grpc_call_details_destroy(&c->details);
   grpc_metadata_array_destroy(&c->md);
@@ -163,7 +208,7 @@ static void ctx_free(call_ctx *c) {
 
 static void call_done(tr_grpc_server *s) {
   pthread_mutex_lock(&s->mu);
-  if (--s->active == 0) pthread_cond_broadcast(&s->idle);
+  if (--s->active == 0 && s->nwatchers == 0) pthread_cond_broadcast(&s->idle);
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -204,6 +249,13 @@ static void post_requests(tr_grpc_server *s) {
   }
 }
 
+static void send_reply(tr_grpc_server *s, call_ctx *c, grpc_status_code status, tr_err *e, uint8_t *resp,
+                       size_t rlen);
+
+static void answer_error(tr_grpc_server *s, call_ctx *c, tr_err *e) {
+  send_reply(s, c, GRPC_STATUS_OK, e, NULL, 0);
+}
+
 /* The request message is here: run the handler and send the answer. */
 static void answer(tr_grpc_server *s, call_ctx *c, bool ok) {
   gpr_timespec deadline = s->slots[c->slot].reg ? c->deadline : c->details.deadline;
@@ -227,6 +279,13 @@ static void answer(tr_grpc_server *s, call_ctx *c, bool ok) {
       grpc_slice_unref(req);
     }
   }
+  send_reply(s, c, status, e, resp, rlen);
+}
+
+/* Sends the answer of a unary call: `resp` (taken) when e is NULL, else the
+ * error (taken) as a status; `status` OK means "map e's code". */
+static void send_reply(tr_grpc_server *s, call_ctx *c, grpc_status_code status, tr_err *e, uint8_t *resp,
+                       size_t rlen) {
   if (e) {
     if (status == GRPC_STATUS_OK) status = (grpc_status_code)tr_grpc_status_from_code(tr_err_code(e));
     int ml = 0;
@@ -269,6 +328,117 @@ static void answer(tr_grpc_server *s, call_ctx *c, bool ok) {
   }
 }
 
+/* ---- grpc.health.v1.Health/Watch ----
+ * A server-streaming call: the current status is sent at once (SERVING, or
+ * SERVICE_UNKNOWN for a name we do not serve, as grpc's reference health
+ * service), then the stream stays open until the client cancels (its
+ * RECV_CLOSE_ON_SERVER completes) or the server stops: then NOT_SERVING is
+ * sent and the call ends with UNAVAILABLE "server shutting down". Open
+ * streams are not counted against max_calls (they hold no worker) but are
+ * bounded by MAX_WATCHERS (RESOURCE_EXHAUSTED beyond). All watch state is
+ * guarded by s->mu. */
+
+/* Sends the NOT_SERVING update and the final status (mu held). */
+static void watch_end_locked(call_ctx *c) {
+  if (c->ended || c->closed || c->sending) return;
+  c->ended = true;
+  c->out2 = health_buffer(GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING);
+  c->status_details = grpc_slice_from_static_string("server shutting down");
+  grpc_op ops[2];
+  memset(ops, 0, sizeof(ops));
+  size_t n = 0;
+  if (c->out2) {
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = c->out2;
+  }
+  ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+  ops[n].data.send_status_from_server.status = GRPC_STATUS_UNAVAILABLE;
+  ops[n++].data.send_status_from_server.status_details = &c->status_details;
+  if (grpc_call_start_batch(c->call, ops, n, c, NULL) == GRPC_CALL_OK) c->pending++;
+}
+
+/* Frees a watch once nothing is in flight (mu held); true if freed. */
+static bool watch_release_locked(tr_grpc_server *s, call_ctx *c) {
+  if (c->pending) return false;
+  if (c->prev_watch)
+    c->prev_watch->next_watch = c->next_watch;
+  else
+    s->watchers = c->next_watch;
+  if (c->next_watch) c->next_watch->prev_watch = c->prev_watch;
+  s->nwatchers--;
+  c->stage = STAGE_NEW; /* status_details is static or unset: nothing to unref */
+  ctx_free(c);
+  if (s->nwatchers == 0 && s->active == 0) pthread_cond_broadcast(&s->idle);
+  return true;
+}
+
+/* A Watch call arrived with its request (the call counts as active). */
+static void watch_start(tr_grpc_server *s, call_ctx *c) {
+  bool known = false;
+  tr_err *e = NULL;
+  grpc_slice req;
+  if (!c->payload || !buffer_slice(c->payload, &req)) {
+    e = tr_err_new(TR_E_INVALID, "no request message");
+  } else {
+    e = health_request(s, GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req), &known);
+    grpc_slice_unref(req);
+    if (e && tr_err_code(e) == TR_E_NOTFOUND) { /* streamed as SERVICE_UNKNOWN */
+      tr_err_free(e);
+      e = NULL;
+    }
+  }
+  pthread_mutex_lock(&s->mu);
+  if (!e && s->nwatchers >= MAX_WATCHERS)
+    e = tr_err_new(TR_E_LIMIT, "too many health watchers (%d)", MAX_WATCHERS);
+  if (!e && !(c->out = health_buffer(known ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+                                           : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN)))
+    e = tr_err_new(TR_E_NOMEM, "out of memory");
+  if (e) {
+    pthread_mutex_unlock(&s->mu);
+    answer_error(s, c, e);
+    return;
+  }
+  c->stage = STAGE_WATCH;
+  s->active--; /* a watcher holds no worker: counted in nwatchers instead */
+  c->next_watch = s->watchers;
+  if (s->watchers) s->watchers->prev_watch = c;
+  s->watchers = c;
+  s->nwatchers++;
+  grpc_op ops[2];
+  memset(ops, 0, sizeof(ops));
+  ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+  ops[1].op = GRPC_OP_SEND_MESSAGE;
+  ops[1].data.send_message.send_message = c->out;
+  bool sent = grpc_call_start_batch(c->call, ops, 2, c, NULL) == GRPC_CALL_OK;
+  if (sent) {
+    c->pending++;
+    c->sending = true;
+  }
+  grpc_op close;
+  memset(&close, 0, sizeof(close));
+  close.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  close.data.recv_close_on_server.cancelled = &c->cancelled;
+  if (grpc_call_start_batch(c->call, &close, 1, CLOSE_TAG(c), NULL) == GRPC_CALL_OK) c->pending++;
+  else c->closed = true;
+  if (s->shutting_down) watch_end_locked(c);
+  if (!sent || !c->pending) grpc_call_cancel(c->call, NULL);
+  watch_release_locked(s, c);
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* A watch batch completed: a send (close=false) or the close. */
+static void watch_event(tr_grpc_server *s, call_ctx *c, bool close) {
+  pthread_mutex_lock(&s->mu);
+  c->pending--;
+  if (close)
+    c->closed = true;
+  else
+    c->sending = false;
+  if (s->shutting_down && !c->ended) watch_end_locked(c);
+  watch_release_locked(s, c);
+  pthread_mutex_unlock(&s->mu);
+}
+
 static void on_event(tr_grpc_server *s, call_ctx *c, bool ok) {
   switch (c->stage) {
   case STAGE_NEW:
@@ -281,6 +451,10 @@ static void on_event(tr_grpc_server *s, call_ctx *c, bool ok) {
       return;
     }
     post_requests(s); /* keep accepting while this one is handled */
+    if (c->slot == SLOT_WATCH(s)) {
+      watch_start(s, c);
+      return;
+    }
     if (s->slots[c->slot].reg) { /* the message came with the call */
       answer(s, c, true);
       return;
@@ -298,6 +472,7 @@ static void on_event(tr_grpc_server *s, call_ctx *c, bool ok) {
     call_done(s);
     post_requests(s);
     return;
+  case STAGE_WATCH: watch_event(s, c, false); return;
   }
 }
 
@@ -306,7 +481,11 @@ static void *worker_main(void *arg) {
   for (;;) {
     grpc_event ev = next_event(s->cq);
     if (ev.type == GRPC_QUEUE_SHUTDOWN) return NULL;
-    if (ev.type == GRPC_OP_COMPLETE) on_event(s, ev.tag, ev.success != 0);
+    if (ev.type != GRPC_OP_COMPLETE) continue;
+    if ((uintptr_t)ev.tag & 1)
+      watch_event(s, (call_ctx *)((uintptr_t)ev.tag & ~(uintptr_t)1), true);
+    else
+      on_event(s, ev.tag, ev.success != 0);
   }
 }
 
@@ -355,6 +534,8 @@ static void free_server(tr_grpc_server *s) {
 static void shutdown_and_free(tr_grpc_server *s, int grace_ms) {
   pthread_mutex_lock(&s->mu);
   s->shutting_down = true;
+  for (call_ctx *w = s->watchers; w; w = w->next_watch)
+    watch_end_locked(w); /* NOT_SERVING, then the stream ends */
   pthread_mutex_unlock(&s->mu);
   if (s->started) {
     grpc_completion_queue *scq = grpc_completion_queue_create_for_pluck(NULL);
@@ -374,7 +555,7 @@ static void shutdown_and_free(tr_grpc_server *s, int grace_ms) {
    * handler may still be running and will post its answer on our queue:
    * wait for every handler before the queue goes away. */
   pthread_mutex_lock(&s->mu);
-  while (s->active > 0)
+  while (s->active > 0 || s->nwatchers > 0)
     pthread_cond_wait(&s->idle, &s->mu);
   pthread_mutex_unlock(&s->mu);
   grpc_server_destroy(s->server);
@@ -399,7 +580,7 @@ tr_err *tr_grpc_server_start(const tr_grpc_server_config *cfg, tr_grpc_server **
   pthread_cond_init(&s->idle, NULL);
   snprintf(s->name, sizeof(s->name), "%s", cfg->name ? cfg->name : "grpc");
   s->methods = calloc(cfg->nmethods ? cfg->nmethods : 1, sizeof(*s->methods));
-  s->nslots = cfg->nmethods + 2;
+  s->nslots = cfg->nmethods + 3;
   s->slots = calloc(s->nslots, sizeof(*s->slots));
   s->health = calloc(cfg->nhealth ? cfg->nhealth : 1, sizeof(char *));
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -446,7 +627,7 @@ tr_err *tr_grpc_server_start(const tr_grpc_server_config *cfg, tr_grpc_server **
     if (i == s->nslots - 1) { /* generic: unknown methods only */
       s->slots[i].want = 1;
     } else {
-      const char *path = i < s->nmethods ? s->methods[i].path : HEALTH_CHECK;
+      const char *path = i < s->nmethods ? s->methods[i].path : i == SLOT_CHECK(s) ? HEALTH_CHECK : HEALTH_WATCH;
       s->slots[i].reg =
           grpc_server_register_method(s->server, path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
       if (!s->slots[i].reg && !e) e = tr_err_new(TR_E_INVALID, "cannot register method %s (twice?)", path);

@@ -9,9 +9,11 @@
  * decode are the handler's INVALID_ARGUMENT. Errors become statuses by
  * tr_grpc_status_from_code with the error chain as the status message.
  *
- * The standard health service grpc.health.v1.Health/Check is built in: ""
- * and every name in health_services answer SERVING, others NOT_FOUND
- * (as grpc's reference implementation); Watch is UNIMPLEMENTED.
+ * The standard health service grpc.health.v1.Health is built in: Check
+ * answers SERVING for "" and every name in health_services, NOT_FOUND for
+ * others (as grpc's reference implementation); Watch streams the current
+ * status (SERVING or SERVICE_UNKNOWN), keeps the stream open until the
+ * client cancels, and on stop sends NOT_SERVING and ends it (UNAVAILABLE).
  *
  * Stop: no new calls, running calls get `grace_ms` to finish, then the rest
  * are cancelled; all threads are joined. */
