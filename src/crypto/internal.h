@@ -126,6 +126,15 @@ extern const tr_jwe_enc tr_jwe_encs_aesgcm[];
 const tr_jwe_kalg *tr_jwe_kalg_find(const char *name);
 const tr_jwe_enc *tr_jwe_enc_find(const char *name);
 
+/* Concat KDF (NIST SP 800-56A §5.8.1, RFC 7518 §4.6.2) with SHA-256, one
+ * round (alg/ecdhes.c): out receives the 32-byte hash, of which the first
+ * keydatalen_bits/8 bytes are the derived key. AlgorithmID = alg,
+ * PartyUInfo/PartyVInfo = apu/apv, SuppPubInfo = keydatalen_bits (a multiple
+ * of 8, at most 256). Exposed for the RFC 7518 Appendix C known answer. */
+tr_err *tr_ecdhes_concat_kdf(const char *alg, const uint8_t *z, size_t zlen, const uint8_t *apu,
+                             size_t apu_len, const uint8_t *apv, size_t apv_len, unsigned keydatalen_bits,
+                             uint8_t out[32]);
+
 /* AES-GCM (alg/aesgcm.c). ct has pt_len bytes, tag e->tag_len. Decrypt
  * returns TR_E_VERIFY on a tag mismatch. */
 tr_err *tr_aesgcm_encrypt(const tr_jwe_enc *e, const uint8_t *key, const uint8_t *iv, const uint8_t *aad,

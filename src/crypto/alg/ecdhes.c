@@ -41,11 +41,14 @@ static void be32(uint8_t *p, uint32_t v) {
   p[3] = (uint8_t)v;
 }
 
-/* Concat KDF with SHA-256; out has KW_KEY_BITS/8 bytes (one round). */
-static tr_err *concat_kdf(const char *alg, const uint8_t *z, size_t zlen, const uint8_t *apu, size_t apu_len,
-                          const uint8_t *apv, size_t apv_len, uint8_t *out) {
+/* Concat KDF with SHA-256, one round (declared in internal.h). */
+tr_err *tr_ecdhes_concat_kdf(const char *alg, const uint8_t *z, size_t zlen, const uint8_t *apu,
+                             size_t apu_len, const uint8_t *apv, size_t apv_len, unsigned keydatalen_bits,
+                             uint8_t out[32]) {
   uint8_t n[4];
   size_t alen = strlen(alg);
+  if (keydatalen_bits == 0 || keydatalen_bits > 256 || keydatalen_bits % 8)
+    return tr_err_new(TR_E_INVALID, "ECDH-ES: Concat KDF key length %u bits not supported", keydatalen_bits);
   EVP_MD_CTX *c = EVP_MD_CTX_new();
   bool ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
   be32(n, 1); /* counter; 256 bits of output need one SHA-256 round */
@@ -56,7 +59,7 @@ static tr_err *concat_kdf(const char *alg, const uint8_t *z, size_t zlen, const 
   ok = ok && EVP_DigestUpdate(c, n, 4) && (!apu_len || EVP_DigestUpdate(c, apu, apu_len));
   be32(n, (uint32_t)apv_len);
   ok = ok && EVP_DigestUpdate(c, n, 4) && (!apv_len || EVP_DigestUpdate(c, apv, apv_len));
-  be32(n, KW_KEY_BITS);
+  be32(n, keydatalen_bits);
   ok = ok && EVP_DigestUpdate(c, n, 4) && EVP_DigestFinal_ex(c, out, NULL) == 1;
   EVP_MD_CTX_free(c);
   return ok ? NULL : tr_ossl_err(TR_E_CRYPTO, "ECDH-ES: Concat KDF failed");
@@ -88,7 +91,7 @@ static tr_err *kek_for(const char *alg, EVP_PKEY *priv, EVP_PKEY *peer, const ui
   uint8_t z[66];
   size_t zlen = sizeof z;
   tr_err *e = ecdh(priv, peer, z, &zlen);
-  if (!e) e = concat_kdf(alg, z, zlen, apu, apu_len, apv, apv_len, kek);
+  if (!e) e = tr_ecdhes_concat_kdf(alg, z, zlen, apu, apu_len, apv, apv_len, KW_KEY_BITS, kek);
   OPENSSL_cleanse(z, sizeof z);
   return e;
 }
