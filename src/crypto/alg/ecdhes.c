@@ -110,8 +110,9 @@ static tr_err *ecdh_wrap(const tr_jwe_kalg *a, const tr_jwk *k, json_t *hdr, uin
     e = tr_err_new(TR_E_NOMEM, "out of memory");
     goto out;
   }
-  if ((e = aes_kw(true, kek, cek, cek_len, *ek, ek_len)) || (e = tr_jwk_from_generated_ec(eph, c, &epk))) goto out;
-  eph = NULL; /* owned by epk now */
+  if ((e = aes_kw(true, kek, cek, cek_len, *ek, ek_len)) || (e = tr_jwk_from_generated_ec(eph, c, &epk)))
+    goto out;
+  eph = NULL;                             /* owned by epk now */
   json_t *j = tr_jwk_to_json(epk, false); /* crv, kty, x, y */
   if (!j || json_object_set_new(hdr, "epk", j)) e = tr_err_new(TR_E_NOMEM, "out of memory");
 out:
