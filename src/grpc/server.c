@@ -66,7 +66,7 @@ typedef struct call_ctx {
   stage stage;
   size_t slot; /* method_slot index */
   grpc_call *call;
-  gpr_timespec deadline;  /* registered calls */
+  gpr_timespec deadline;     /* registered calls */
   grpc_call_details details; /* generic calls */
   grpc_metadata_array md;
   grpc_byte_buffer *payload;
@@ -122,7 +122,6 @@ static bool buffer_slice(grpc_byte_buffer *bb, grpc_slice *out) {
   return true;
 }
 
-
 /* grpc.health.v1.Health/Check */
 /* Decodes a HealthCheckRequest; *known: the service is "" or listed. */
 static tr_err *health_request(tr_grpc_server *s, const uint8_t *req, size_t len, bool *known) {
@@ -149,7 +148,8 @@ static tr_err *health_response(Grpc__Health__V1__HealthCheckResponse__ServingSta
 static tr_err *health_check(tr_grpc_server *s, const uint8_t *req, size_t len, uint8_t **resp, size_t *rlen) {
   bool known;
   tr_err *e = health_request(s, req, len, &known);
-  return e ? e : health_response(GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING, resp, rlen);
+  return e ? e
+           : health_response(GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING, resp, rlen);
 }
 
 /* A byte buffer holding a HealthCheckResponse; NULL when out of memory. */
@@ -390,8 +390,9 @@ static void watch_start(tr_grpc_server *s, call_ctx *c) {
   pthread_mutex_lock(&s->mu);
   if (!e && s->nwatchers >= MAX_WATCHERS)
     e = tr_err_new(TR_E_LIMIT, "too many health watchers (%d)", MAX_WATCHERS);
-  if (!e && !(c->out = health_buffer(known ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                                           : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN)))
+  if (!e && !(c->out = health_buffer(
+                  known ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+                        : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN)))
     e = tr_err_new(TR_E_NOMEM, "out of memory");
   if (e) {
     pthread_mutex_unlock(&s->mu);
@@ -418,8 +419,10 @@ static void watch_start(tr_grpc_server *s, call_ctx *c) {
   memset(&close, 0, sizeof(close));
   close.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
   close.data.recv_close_on_server.cancelled = &c->cancelled;
-  if (grpc_call_start_batch(c->call, &close, 1, CLOSE_TAG(c), NULL) == GRPC_CALL_OK) c->pending++;
-  else c->closed = true;
+  if (grpc_call_start_batch(c->call, &close, 1, CLOSE_TAG(c), NULL) == GRPC_CALL_OK)
+    c->pending++;
+  else
+    c->closed = true;
   if (s->shutting_down) watch_end_locked(c);
   if (!sent || !c->pending) grpc_call_cancel(c->call, NULL);
   watch_release_locked(s, c);
@@ -627,7 +630,9 @@ tr_err *tr_grpc_server_start(const tr_grpc_server_config *cfg, tr_grpc_server **
     if (i == s->nslots - 1) { /* generic: unknown methods only */
       s->slots[i].want = 1;
     } else {
-      const char *path = i < s->nmethods ? s->methods[i].path : i == SLOT_CHECK(s) ? HEALTH_CHECK : HEALTH_WATCH;
+      const char *path = i < s->nmethods      ? s->methods[i].path
+                         : i == SLOT_CHECK(s) ? HEALTH_CHECK
+                                              : HEALTH_WATCH;
       s->slots[i].reg =
           grpc_server_register_method(s->server, path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
       if (!s->slots[i].reg && !e) e = tr_err_new(TR_E_INVALID, "cannot register method %s (twice?)", path);
