@@ -13,7 +13,7 @@
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 secs=${2:-5}
-clients=${3:-8}
+clients=${3:-16}
 work=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
