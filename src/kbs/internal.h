@@ -197,6 +197,9 @@ struct kbs {
   pthread_mutex_t stop_mu;
   pthread_cond_t stop_cv;
   bool stopping;
+  /* Seconds between expired-session purges: TRUSTEE_KBS_SESSION_PURGE_SECS
+   * (read once at start; tests shorten it), default 60. */
+  int64_t purge_interval_secs;
 };
 
 /* rcar.c */

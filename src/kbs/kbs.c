@@ -525,7 +525,7 @@ static void *cleaner(void *arg) {
   while (!k->stopping) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += backoff ? backoff : 60;
+    ts.tv_sec += backoff ? backoff : k->purge_interval_secs;
     pthread_cond_timedwait(&k->stop_cv, &k->stop_mu, &ts);
     if (k->stopping) break;
     pthread_mutex_unlock(&k->stop_mu);
@@ -635,6 +635,16 @@ tr_err *kbs_start(kbs *k) {
   char *prio = NULL;
   size_t n;
   tr_err *e = NULL;
+  k->purge_interval_secs = 60;
+  const char *purge = getenv("TRUSTEE_KBS_SESSION_PURGE_SECS");
+  if (purge && *purge) {
+    char *end = NULL;
+    long long v = strtoll(purge, &end, 10);
+    if (*end || v < 1 || v > 86400)
+      return tr_err_new(TR_E_INVALID,
+                        "TRUSTEE_KBS_SESSION_PURGE_SECS: expected whole seconds 1..86400, got `%s`", purge);
+    k->purge_interval_secs = v;
+  }
   if (!h->insecure_http) {
     if (!h->certificate)
       e = tr_err_new(TR_E_INVALID, "Missing certificate ([http_server] certificate)");

@@ -93,6 +93,24 @@ def storage_section():
     raise SystemExit("unknown backend " + BACKEND)
 
 
+def session_stored(sid):
+    """True while the session record is still in the backend (read directly, not through the KBS)."""
+    if SESSIONS == "postgres":
+        out = subprocess.run(["psql", os.environ["TRUSTEE_TEST_POSTGRES_URL"], "-At", "-c",
+                              "SELECT count(*) FROM kbs_protocol_session WHERE key = '%s'" % sid],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        return out != "0"
+    if SESSIONS == "redis":
+        u = urllib.parse.urlparse(os.environ["TRUSTEE_TEST_REDIS_URL"])
+        cli = ["redis-cli", "-h", u.hostname, "-p", str(u.port), "--no-auth-warning"]
+        if u.password:
+            cli += ["-a", u.password]
+        out = subprocess.run(cli + ["EXISTS", "kbs_protocol_session:" + sid],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        return out != "0"
+    return os.path.exists(wd.join("shared-storage", "kbs_protocol_session", sid))
+
+
 def session_rewrite_expiry(sid, expires):
     """Shortens a stored session to expire at `expires` (unix seconds) — as
     if it had been created timeout minutes earlier — in the backend's own
@@ -262,6 +280,9 @@ def replica_config(signer=True):
             '[admin.authorization.regex_acl]\nacls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]\n\n'
             '%s\n[[plugins]]\nname = "resource"\nstorage_backend_type = "kvstorage"\n' %
             (wd.join("ca-cert.pem"), s, wd.join("admin.pub.pem"), storage_section()))
+
+
+os.environ["TRUSTEE_KBS_SESSION_PURGE_SECS"] = "1"  # inherited by every KBS started below
 
 
 def start(name, cfg):
@@ -466,6 +487,13 @@ try:
     st, body, _ = attest(B, c5, "x", k5)
     R.check("/attest with the expired cookie → 401 naming the expiry",
             st == 401 and b"not found or expired" in body or b"expired" in body, body)
+    # The background purge (every TRUSTEE_KBS_SESSION_PURGE_SECS = 1 s here) removes the expired
+    # record from the shared store itself, not just hides it.
+    deadline = time.time() + 8
+    while time.time() < deadline and session_stored(sid):
+        time.sleep(0.2)
+    R.check("expired session purged from the store by the KBS's periodic cleanup", not session_stored(sid),
+            SESSIONS)
 
     # ---- the example configuration of deploy/ha joins the same cluster ----------------------------------
     if BACKEND != "localfs":
