@@ -17,6 +17,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <inttypes.h>
+#include <stdatomic.h>
+
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -40,6 +43,7 @@ struct tr_http_server {
   pthread_cond_t cv;
   req_state *head, *tail;
   bool stopping;
+  atomic_uint_fast64_t next_request_id; /* tags every log line of one request */
 };
 
 struct req_state {
@@ -103,6 +107,15 @@ static bool is_inline(const tr_http_server *s, const char *url) {
   for (char **p = s->inline_paths; p && *p; p++)
     if (strcmp(*p, url) == 0) return true;
   return false;
+}
+
+/* Runs the handler with a request id set for this thread's log lines. */
+static void run_handler(tr_http_server *s, const tr_http_request *q, tr_http_response *r) {
+  char rid[24];
+  snprintf(rid, sizeof rid, "%" PRIx64, (uint64_t)atomic_fetch_add(&s->next_request_id, 1) + 1);
+  tr_log_set_request_id(rid);
+  s->h(s->ctx, q, r);
+  tr_log_set_request_id(NULL);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -203,7 +216,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
                        .body = st->body.data ? (const char *)st->body.data : "",
                        .body_len = st->body.len,
                        .conn = c};
-  s->h(s->ctx, &q, &r);
+  run_handler(s, &q, &r);
   if (!r.status) tr_http_error(&r, 500, "handler produced no response");
   return send_response(c, s, &r);
 }
@@ -227,7 +240,7 @@ static void *worker_main(void *arg) {
                          .body = st->body.data ? (const char *)st->body.data : "",
                          .body_len = st->body.len,
                          .conn = st->conn};
-    s->h(s->ctx, &q, &st->resp);
+    run_handler(s, &q, &st->resp);
     if (!st->resp.status) tr_http_error(&st->resp, 500, "handler produced no response");
     st->done = true;
     MHD_resume_connection(st->conn); /* MHD calls access_cb again to answer */

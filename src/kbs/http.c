@@ -13,8 +13,10 @@
 #include "kbs/http.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,7 @@ struct kbs_http_server {
   char *cert;
   char *key;
   char *prio;
+  atomic_uint_fast64_t next_request_id; /* tags every log line of one request */
 };
 
 typedef struct {
@@ -125,6 +128,18 @@ static double elapsed(const req_ctx *c) {
   return (double)(t1.tv_sec - c->t0.tv_sec) + (double)(t1.tv_nsec - c->t0.tv_nsec) / 1e9;
 }
 
+/* One line per request: failures at INFO with the error body (what the
+ * client was told), successes at DEBUG so the hot path stays quiet. */
+static void log_request(const kbs_http_req *req, const kbs_http_resp *r, double secs) {
+  if (r->status < 400) {
+    TR_DEBUG("http", "%s %s -> %d (%.2f ms)", req->method, req->uri, r->status, secs * 1e3);
+    return;
+  }
+  int shown = r->body && r->body_len ? (int)(r->body_len > 300 ? 300 : r->body_len) : 0;
+  TR_INFO("http", "%s %s -> %d (%.2f ms) %.*s", req->method, req->uri, r->status, secs * 1e3, shown,
+          shown ? (const char *)r->body : "");
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_data_size,
                                  void **con_cls) {
@@ -178,8 +193,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con, const ch
     req.body_len = c->body.len;
     req.has_content_length = c->has_len;
     req.content_length = c->content_length;
+    char rid[24];
+    snprintf(rid, sizeof rid, "%" PRIx64, (uint64_t)atomic_fetch_add(&s->next_request_id, 1) + 1);
+    tr_log_set_request_id(rid);
     s->opts.handler(s->opts.ctx, &req, &r);
     if (!r.status) r.status = 500;
+    log_request(&req, &r, elapsed(c));
+    tr_log_set_request_id(NULL);
   }
   enum MHD_Result ret = send_resp(con, &r);
   if (s->opts.observer) s->opts.observer(s->opts.ctx, &req, &r, elapsed(c));

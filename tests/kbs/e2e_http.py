@@ -74,6 +74,11 @@ try:
     R.check("/auth version 0.3.0 → 401 naming both versions",
             st == 401 and d == "Attestation error: RCAR handshake Auth failed: KBS Client Protocol Version Mismatch: "
                                 "expect =0.4.0 while the request is 0.3.0", body)
+    time.sleep(0.1)
+    log = open(kbs.log_path).read()
+    R.check("a refused request is logged once with a request id, method, path, status and the error",
+            re.search(r"INFO http req=[0-9a-f]+\] POST /kbs/v0/auth -> 401 \([0-9.]+ ms\) .*Version Mismatch", log)
+            is not None, log[-1500:])
     st, body, _ = auth({"version": "0.4.0-rc1", "tee": "sample", "extra-params": ""})
     t, d = err_of(body)
     R.check("/auth pre-release 0.4.0-rc1 rejected", st == 401 and "0.4.0-rc1" in d and "expect =0.4.0" in d, body)
