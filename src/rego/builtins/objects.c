@@ -331,6 +331,36 @@ static rego_bi_status bi_subset(rego_bctx *ctx, rv *const *args, rv **out) {
 
 /* ---- json.filter / json.remove ------------------------------------------------------------ */
 
+/* Splits a JSON-pointer-like string path ("a/b", "/a/b"; leading slashes
+ * ignored; ~1 is '/', then ~0 is '~') into string segments appended to segs. */
+static void pointer_segments(rv_arena *a, const char *s, const char *e, rv_vec *segs) {
+  while (s < e && *s == '/')
+    s++;
+  for (;;) {
+    const char *slash = memchr(s, '/', (size_t)(e - s));
+    const char *end = slash ? slash : e;
+    char *buf = rv_alloc(a, (size_t)(end - s) + 1);
+    size_t bl = 0;
+    for (const char *q = s; q < end; q++) {
+      if (q[0] == '~' && q + 1 < end && q[1] == '1')
+        buf[bl++] = '/', q++;
+      else
+        buf[bl++] = *q;
+    }
+    size_t out = 0;
+    for (size_t q = 0; q < bl; q++) {
+      if (buf[q] == '~' && q + 1 < bl && buf[q + 1] == '0')
+        buf[out++] = '~', q++;
+      else
+        buf[out++] = buf[q];
+    }
+    buf[out] = '\0';
+    rv_vec_push(a, segs, rv_string_nocopy(a, buf, out));
+    if (!slash) return;
+    s = slash + 1;
+  }
+}
+
 static rego_bi_status json_paths(rego_bctx *ctx, const rv *p, fnode **root_out) {
   if (!rv_is(p, RV_ARRAY) && !rv_is(p, RV_SET))
     return rego_bi_operand_error(ctx, 2, "one of {set, array}", p);
@@ -340,33 +370,7 @@ static rego_bi_status json_paths(rego_bctx *ctx, const rv *p, fnode **root_out) 
     rv_vec segs = {0};
     if (rv_is(path, RV_STRING)) {
       if (path->u.str.len == 0) continue;
-      const char *s = path->u.str.s, *e = s + path->u.str.len;
-      while (s < e && *s == '/')
-        s++;
-      for (;;) {
-        const char *slash = memchr(s, '/', (size_t)(e - s));
-        const char *end = slash ? slash : e;
-        /* ~1 -> /, then ~0 -> ~ */
-        char *buf = rv_alloc(ctx->arena, (size_t)(end - s) + 1);
-        size_t bl = 0;
-        for (const char *q = s; q < end; q++) {
-          if (q[0] == '~' && q + 1 < end && q[1] == '1')
-            buf[bl++] = '/', q++;
-          else
-            buf[bl++] = *q;
-        }
-        size_t out = 0;
-        for (size_t q = 0; q < bl; q++) {
-          if (buf[q] == '~' && q + 1 < bl && buf[q + 1] == '0')
-            buf[out++] = '~', q++;
-          else
-            buf[out++] = buf[q];
-        }
-        buf[out] = '\0';
-        rv_vec_push(ctx->arena, &segs, rv_string_nocopy(ctx->arena, buf, out));
-        if (!slash) break;
-        s = slash + 1;
-      }
+      pointer_segments(ctx->arena, path->u.str.s, path->u.str.s + path->u.str.len, &segs);
     } else if (rv_is(path, RV_ARRAY)) {
       for (size_t j = 0; j < path->u.arr.len; j++)
         rv_vec_push(ctx->arena, &segs, path->u.arr.items[j]);
@@ -525,32 +529,8 @@ static bool patch_path(rv_arena *a, const rv *p, rv_vec *segs) {
   }
   if (!rv_is(p, RV_STRING)) return false;
   if (p->u.str.len == 0) return true;
-  const char *s = p->u.str.s, *e = s + p->u.str.len;
-  while (s < e && *s == '/')
-    s++;
-  for (;;) {
-    const char *slash = memchr(s, '/', (size_t)(e - s));
-    const char *end = slash ? slash : e;
-    char *buf = rv_alloc(a, (size_t)(end - s) + 1);
-    size_t bl = 0;
-    for (const char *q = s; q < end; q++) {
-      if (q[0] == '~' && q + 1 < end && q[1] == '1')
-        buf[bl++] = '/', q++;
-      else
-        buf[bl++] = *q;
-    }
-    size_t out = 0;
-    for (size_t q = 0; q < bl; q++) {
-      if (buf[q] == '~' && q + 1 < bl && buf[q + 1] == '0')
-        buf[out++] = '~', q++;
-      else
-        buf[out++] = buf[q];
-    }
-    buf[out] = '\0';
-    rv_vec_push(a, segs, rv_string_nocopy(a, buf, out));
-    if (!slash) return true;
-    s = slash + 1;
-  }
+  pointer_segments(a, p->u.str.s, p->u.str.s + p->u.str.len, segs);
+  return true;
 }
 
 static rego_bi_status bi_json_patch(rego_bctx *ctx, rv *const *args, rv **out) {
