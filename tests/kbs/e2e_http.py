@@ -365,6 +365,12 @@ try:
                                            '[admin.authorization.regex_acl]\nacls = [{ role = "a", allowed_endpoints = "/kbs/.*" }]\n' % pub),
             "must start with `^/kbs`")
     refuses("TLS without certificate", config().replace("insecure_http = true", "insecure_http = false"), "Missing certificate")
+    pb = wd.file("purge.toml", config(storage="Memory").replace("{dir}", wd.path))
+    r = subprocess.run([KBS_BIN, "--config-file", pb], capture_output=True, text=True, timeout=20,
+                       env=dict(os.environ, TRUSTEE_KBS_SESSION_PURGE_SECS="soon"))
+    R.check("refuses to start: bad TRUSTEE_KBS_SESSION_PURGE_SECS, naming the variable and the value",
+            r.returncode != 0 and "TRUSTEE_KBS_SESSION_PURGE_SECS: expected whole seconds 1..86400, got `soon`" in r.stderr,
+            r.stderr)
     p_env = wd.file("env.toml", config(storage="Memory").replace("{dir}", wd.path))
     pe = subprocess.Popen([KBS_BIN], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           env=dict(os.environ, KBS_CONFIG_FILE=p_env, TRUSTEE_LOG="info"))
